@@ -1,0 +1,19 @@
+import os, shutil, subprocess, sys
+from pathlib import Path
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+os.environ.setdefault('WANDB_MODE', 'disabled')
+
+def cli(name: str):
+    "Path of a console script installed next to this Python (the venv's bin)."
+    exe = Path(sys.executable).parent/name
+    return str(exe) if exe.exists() else shutil.which(name)
+
+@pytest.fixture
+def run_cli(tmp_path):
+    "Run `visionlab-train` in a subprocess with exp_dir under tmp_path; returns CompletedProcess."
+    def run(*args, timeout=600, exp_dir=None):
+        cmd = [cli('visionlab-train'), *args, f'exp_dir={exp_dir or tmp_path/"exp"}', 'trainer.enable_progress_bar=false']
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=tmp_path)
+    return run

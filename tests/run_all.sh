@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The whole test suite, as the README's second set-up command runs it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export WANDB_MODE=disabled PYTHONWARNINGS=ignore::DeprecationWarning
+start=$SECONDS
+
+echo "== notebooks are clean and the package is exported from them"
+# On a clean checkout the tree must stay clean; a developer with uncommitted work sets
+# VISIONLAB_ALLOW_DIRTY=1 and the check becomes "these commands change nothing".
+before=""
+if [ -n "${VISIONLAB_ALLOW_DIRTY:-}" ]; then before=$(git status --porcelain; git diff); fi
+if [ -z "${VISIONLAB_ALLOW_DIRTY:-}" ] && [ -n "$(git status --porcelain)" ]; then
+  echo "FAILED: the work tree is not clean before testing (commit, or set VISIONLAB_ALLOW_DIRTY=1):"
+  git status --porcelain; exit 1
+fi
+nbdev_clean
+python tests/readme.py
+nbdev_export
+if [ "$(git status --porcelain; [ -n "$before" ] && git diff)" != "$before" ]; then
+  echo "FAILED: nbdev_clean/nbdev_export/README generation changed these files (notebooks and package disagree):"
+  git status --porcelain; git --no-pager diff --stat; exit 1
+fi
+
+echo "== nbdev_test (notebooks are the tests)"
+nbdev_test --n_workers 2 --timing --flags slow
+
+echo "== pytest tests/"
+python -m pytest tests/ -q -p no:cacheprovider
+echo "all tests passed in $((SECONDS - start)) s"
