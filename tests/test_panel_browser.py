@@ -1,0 +1,144 @@
+"""The panel in a real JupyterLab, driven by Debian's Chromium through Playwright.
+
+A temporary folder gets a small demo notebook; JupyterLab serves it on 127.0.0.1 (free port, no
+token, no browser of its own); Chromium opens it, runs the cells, picks a model, `data=digits` and
+one short epoch in the panel's widgets, presses Train and waits for the final metric and the
+confusion matrix to render. The screenshot is saved as `<tmp>/panel.png`. The server (and its
+kernel) is stopped at the end, also when the test fails.
+"""
+import os, shutil, signal, socket, subprocess, sys, time, urllib.request
+from pathlib import Path
+
+import nbformat
+import pytest
+
+CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+                 '--disable-sync', '--no-first-run', '--headless']
+
+def demo_notebook(exp_dir: Path) -> nbformat.NotebookNode:
+    "A two-cell notebook: import the panel, show it (with tiny epochs, runs under `exp_dir`)."
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell('# visionlab panel demo'),
+        nbformat.v4.new_code_cell('import logging\nlogging.getLogger("lightning.pytorch").setLevel(logging.ERROR)\n'
+                                  'from visionlab.panel import ConfigPanel'),
+        nbformat.v4.new_code_cell(f"panel = ConfigPanel.from_overrides(['exp_dir={exp_dir}', "
+                                  "'trainer.limit_train_batches=2', 'trainer.limit_val_batches=2'])\npanel"),
+    ]
+    nb.metadata['kernelspec'] = dict(name='python3', display_name='Python 3', language='python')
+    return nb
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+def wait_for_server(url: str, proc: subprocess.Popen, timeout: float = 60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None: raise RuntimeError(f'jupyter lab exited with status {proc.returncode}')
+        try:
+            with urllib.request.urlopen(url + '/api/status', timeout=2) as r:
+                if r.status == 200: return
+        except OSError: time.sleep(0.5)
+    raise TimeoutError(f'jupyter lab did not answer at {url} within {timeout} s')
+
+LAB_SETTINGS = {   # start the notebook's kernel without asking, no news pop-up
+    '@jupyterlab/notebook-extension/tracker.jupyterlab-settings': '{"autoStartDefaultKernel": true}',
+    '@jupyterlab/apputils-extension/notification.jupyterlab-settings': '{"fetchNews": "false"}',
+}
+
+def start_lab(root: Path, port: int, log) -> subprocess.Popen:
+    for name, text in LAB_SETTINGS.items():
+        path = root/'.jupyter'/'lab-settings'/name
+        path.parent.mkdir(parents=True, exist_ok=True); path.write_text(text)
+    exe = Path(sys.executable).parent/'jupyter-lab'
+    env = dict(os.environ, WANDB_MODE='disabled', JUPYTER_CONFIG_DIR=str(root/'.jupyter'),
+               JUPYTERLAB_SETTINGS_DIR=str(root/'.jupyter'/'lab-settings'),
+               JUPYTERLAB_WORKSPACES_DIR=str(root/'.jupyter'/'workspaces'), JUPYTER_RUNTIME_DIR=str(root/'.jupyter'/'runtime'), PYTHONWARNINGS='ignore')
+    cmd = [str(exe) if exe.exists() else 'jupyter-lab', '--no-browser', '--ip=127.0.0.1', f'--port={port}',
+           "--IdentityProvider.token=", "--ServerApp.password=", f'--ServerApp.root_dir={root}',
+           '--LabApp.news_url=', '--LabApp.expose_app_in_browser=True', '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate']
+    if os.geteuid() == 0: cmd.append('--allow-root')     # containers and CI run as root
+    return subprocess.Popen(cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+def stop_lab(proc: subprocess.Popen):
+    "Stop the server and everything it started (its kernel), by its process group."
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try: proc.wait(15)
+        except subprocess.TimeoutExpired: os.killpg(proc.pid, signal.SIGKILL); proc.wait(5)
+    try: os.killpg(proc.pid, signal.SIGKILL)     # a kernel left behind in the group
+    except ProcessLookupError: pass
+
+KERNEL_READY = """() => {
+    const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+    const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+    return !!k && k.connectionStatus === 'connected' && k.status === 'idle';
+}"""
+
+def run_cells(page, timeout: float = 90_000):
+    "Run all cells through JupyterLab's own command, once the notebook's kernel is connected and idle."
+    kernel_dialog = page.locator('.jp-Dialog', has_text='Select Kernel')
+    if kernel_dialog.is_visible(): kernel_dialog.locator('button.jp-mod-accept').click()
+    page.wait_for_function(KERNEL_READY, timeout=timeout)
+    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+
+def test_panel_trains_in_jupyterlab(tmp_path):
+    chromium = shutil.which('chromium')
+    assert chromium, "Debian's chromium is needed for this test: apt-get install chromium (.ci/run does it)"
+    from playwright.sync_api import sync_playwright, expect
+    start = time.monotonic()
+    root = tmp_path/'lab'; root.mkdir()
+    nbformat.write(demo_notebook(tmp_path/'exp'), root/'panel_demo.ipynb')
+    port = free_port()
+    url = f'http://127.0.0.1:{port}'
+    with open(tmp_path/'jupyter.log', 'wb') as log:
+        proc = start_lab(root, port, log)
+        try:
+            wait_for_server(url, proc)
+            with sync_playwright() as pw:
+                browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
+                try:
+                    page = browser.new_page(viewport=dict(width=1400, height=1500))
+                    page.set_default_timeout(60_000)
+                    page.goto(f'{url}/lab/tree/panel_demo.ipynb')
+                    page.locator('.jp-Notebook .jp-Cell').first.wait_for()
+                    run_cells(page)
+                    panel = page.locator('.vl-panel')
+                    panel.wait_for(timeout=120_000)
+
+                    page.locator('.vl-model-family select').select_option('resnet')
+                    page.locator('.vl-model-arch select').select_option('resnet18')
+                    page.locator('.vl-data-name select').select_option('digits')
+                    page.locator('.vl-tabs .lm-TabBar-tab', has_text='Trainer').click()
+                    epochs = page.locator('.vl-trainer-max_epochs input')
+                    epochs.fill('1'); epochs.press('Tab')
+                    command = page.locator('.vl-command')
+                    expect(command).to_contain_text('trainer.max_epochs=1')
+                    expect(command).to_contain_text('trainer.limit_train_batches=2')
+
+                    train = page.locator('button.vl-train')
+                    expect(train).to_be_enabled()
+                    train.click()
+                    status = page.locator('.vl-status')
+                    expect(status).to_contain_text('test_acc=', timeout=180_000)
+                    confusion = page.locator('.vl-figures img[class*="confusion"]').first
+                    confusion.wait_for(timeout=60_000)
+                    page.wait_for_function('el => el.complete && el.naturalWidth > 100', arg=confusion.element_handle())
+                    expect(page.locator('.vl-history')).to_contain_text('done')
+                    expect(page.locator('button.vl-train')).to_be_enabled()
+                    page.locator('.vl-figures').scroll_into_view_if_needed()
+                    page.screenshot(path=str(tmp_path/'panel.png'))
+                finally:
+                    page_shot = tmp_path/'panel.png'
+                    if not page_shot.exists():
+                        try: page.screenshot(path=str(tmp_path/'panel-failed.png'))
+                        except Exception: pass
+                    browser.close()
+        finally:
+            stop_lab(proc)
+    runs = list((tmp_path/'exp').iterdir())
+    assert len(runs) == 1 and (runs[0]/'config.yaml').exists() and (runs[0]/'checkpoints'/'last.ckpt').exists()
+    assert (tmp_path/'panel.png').stat().st_size > 10_000
+    print(f'screenshot: {tmp_path/"panel.png"}  wall time: {time.monotonic() - start:.1f} s')
