@@ -23,7 +23,8 @@ def demo_notebook(exp_dir: Path) -> nbformat.NotebookNode:
         nbformat.v4.new_code_cell('import logging\nlogging.getLogger("lightning.pytorch").setLevel(logging.ERROR)\n'
                                   'from visionlab.panel import ConfigPanel'),
         nbformat.v4.new_code_cell(f"panel = ConfigPanel.from_overrides(['exp_dir={exp_dir}', "
-                                  "'trainer.limit_train_batches=2', 'trainer.limit_val_batches=2'])\npanel"),
+                                  "'trainer.limit_train_batches=2', 'trainer.limit_val_batches=2', "
+                                  "'trainer.limit_test_batches=2'])\npanel"),
     ]
     nb.metadata['kernelspec'] = dict(name='python3', display_name='Python 3', language='python')
     return nb
