@@ -1,0 +1,199 @@
+"Datasets in their real on-disk formats through the real code, policies, splits and the batched path (all offline)."
+import json, os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import lightning as L
+
+os.environ['VISIONLAB_OFFLINE'] = '1'          # nothing may download in tests
+
+from visionlab.core import POLICIES, ConfigError
+from visionlab.config import compose
+from visionlab.augment import ImageStats, build_policy, build_batched, resolve_policy
+from visionlab.data import (CIFAR10DataModule, CIFAR100DataModule, CSVRegressionDataModule, DigitsDataModule,
+                            ImageFolderDataModule, SyntheticDataModule, datamodule_from_config, fold_indices,
+                            write_cifar, write_image_folder)
+
+CIFAR = ImageStats(mean=(0.49, 0.48, 0.45), std=(0.25, 0.24, 0.26), family='cifar', native_size=32)
+IMAGENET = ImageStats(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225), size=40)
+
+
+# --- policies ---------------------------------------------------------------------------------
+@pytest.mark.parametrize('name', sorted(n for n in POLICIES.names() if not POLICIES.entry(n).meta.get('generic')))
+def test_every_policy_maps_uint8_to_normalised_float(name):
+    family = POLICIES.entry(name).meta.get('family')
+    torch.manual_seed(0)
+    for stats, img, shape in [(CIFAR, torch.randint(0, 256, (3, 32, 32), dtype=torch.uint8), (3, 32, 32)),
+                              (IMAGENET, torch.randint(0, 256, (3, 50, 70), dtype=torch.uint8), (3, 40, 40))]:
+        if family == 'imagenet' and stats is CIFAR: stats, shape = ImageStats(**{**CIFAR.__dict__, 'size': 32}), (3, 32, 32)
+        if family == 'cifar' and stats is IMAGENET: continue       # CIFAR crops keep the stored size
+        out = build_policy(name, stats)(img)
+        assert out.shape == shape and out.dtype == torch.float32, name
+        assert -4 < out.mean() < 4 and 0 < out.std() < 4, name
+
+
+@pytest.mark.parametrize('name', ['baseline', 'autoaugment', 'randaugment', 'test'])
+def test_generic_names_resolve_per_family(name):
+    assert resolve_policy(name, CIFAR).name == f'cifar_{name}'
+    assert resolve_policy(name, IMAGENET).name == f'imagenet_{name}'
+
+
+def test_batched_twin_matches_per_image_normalisation():
+    img = torch.randint(0, 256, (4, 3, 32, 32), dtype=torch.uint8)
+    per_image = torch.stack([build_policy('test', CIFAR)(x) for x in img])
+    torch.testing.assert_close(build_batched('test', CIFAR)(img), per_image, atol=1e-5, rtol=1e-5)
+
+
+def test_batched_crop_flip_cutout_distribution():
+    "Fixed seed: pixel means and zero frequencies of the two paths agree within 5 standard errors."
+    from visionlab.augment import compare_paths
+    a, b = compare_paths('baseline_cutout', CIFAR, torch.randint(1, 256, (3, 32, 32), dtype=torch.uint8), n=2000)
+    za, zb = (a == 0).float().mean(0), (b == 0).float().mean(0)
+    se = ((za * (1 - za) * 2 / len(a)).sqrt()).clamp_min(2e-3)
+    assert ((za - zb).abs() / se).max() < 5
+    se = ((a.var(0) + b.var(0)) / len(a)).sqrt().clamp_min(1e-3)
+    assert ((a.mean(0) - b.mean(0)).abs() / se).max() < 5
+
+
+# --- CIFAR pickles ----------------------------------------------------------------------------
+@pytest.mark.parametrize('kind,cls,cutout,n_classes', [('cifar10', CIFAR10DataModule, 16, 10), ('cifar100', CIFAR100DataModule, 8, 100)])
+def test_cifar_pickles_load_through_torchvision(tmp_path, kind, cls, cutout, n_classes):
+    write_cifar(tmp_path/kind, kind, n_train=40, n_test=8)
+    cfg = compose([f'data={kind}', f'data.data_root_dir={tmp_path}', 'data.train_transforms=baseline_cutout',
+                   'data.cutout_size=null', 'data.batch_size=8'])
+    dm = datamodule_from_config(cfg)
+    assert isinstance(dm, cls)
+    dm.setup()
+    assert (len(dm.train_dataset), len(dm.val_dataset), len(dm.test_dataset)) == (36, 4, 8)
+    assert dm.batch_train.cutout == cutout and len(dm.classes) == n_classes
+    x, y = next(iter(dm.train_dataloader()))
+    assert x.shape == (8, 3, 32, 32) and x.dtype == torch.float32 and y.dtype == torch.long
+
+
+def test_cifar_missing_without_network_is_one_clear_error(tmp_path):
+    dm = datamodule_from_config(compose(['data=cifar100', f'data.data_root_dir={tmp_path}']))
+    with pytest.raises(ConfigError) as e: dm.setup()
+    msg = str(e.value)
+    assert '\n' not in msg and 'cifar-100-python/' in msg and 'train, test, meta' in msg and str(tmp_path/'cifar100') in msg
+
+
+def test_cifar_trains_on_device_batches(tmp_path):
+    "A whole run on the tiny CIFAR-10: uint8 batches, augmented in on_after_batch_transfer."
+    from visionlab.train import train
+    write_cifar(tmp_path/'data'/'cifar10', 'cifar10', n_train=32, n_test=8)
+    res = train(['data=cifar10', f'data.data_root_dir={tmp_path/"data"}', 'data.batch_size=8', 'data.train_transforms=baseline_cutout',
+                 'trainer.max_epochs=1', 'trainer.limit_train_batches=2', f'exp_dir={tmp_path/"exp"}',
+                 'trainer.enable_progress_bar=false', 'model.lr=0.01'])
+    assert 0 <= res['test_acc'] <= 1
+
+
+def test_on_after_batch_transfer_augments_train_and_normalises_eval():
+    seen = {}
+    class Probe(L.LightningModule):
+        def __init__(self):
+            super().__init__(); self.lin = torch.nn.Linear(1, 1)
+        def training_step(self, batch, i):
+            seen['train'] = batch[0]; return self.lin(batch[0].mean().view(1, 1)).sum()
+        def validation_step(self, batch, i): seen['val'] = batch[0]
+        def configure_optimizers(self): return torch.optim.SGD(self.parameters(), lr=0.1)
+    dm = SyntheticDataModule(num_samples=40, batch_size=8, train_transforms='baseline_cutout', test_transforms='test', cutout_size=8)
+    L.Trainer(max_epochs=1, limit_train_batches=1, limit_val_batches=1, logger=False, enable_checkpointing=False,
+              enable_progress_bar=False, enable_model_summary=False, accelerator='cpu').fit(Probe(), datamodule=dm)
+    assert seen['train'].dtype == seen['val'].dtype == torch.float32
+    zeros = lambda x: (x == 0).all(1).flatten(1).sum(1)          # pixels zero in every channel: cutout
+    assert (zeros(seen['train']) >= 16).all() and (zeros(seen['val']) == 0).all()
+
+
+# --- image folders and CSV --------------------------------------------------------------------
+def test_image_folder_tree_of_pngs(tmp_path):
+    write_image_folder(tmp_path/'flowers', classes=('daisy', 'rose', 'tulip'), per_class=5, splits=('train', 'val'))
+    dm = datamodule_from_config(compose(['data=image_folder', f'data.data_root_dir={tmp_path/"flowers"}', 'data.num_classes=3',
+                                         'data.image_size=24', 'data.batch_size=5', 'data.num_workers=0']))
+    dm.setup()
+    assert dm.classes == ['daisy', 'rose', 'tulip'] and len(dm.train_dataset) == len(dm.val_dataset) == 15
+    x, y = next(iter(dm.train_dataloader()))
+    assert x.shape == (5, 3, 24, 24) and x.dtype == torch.float32
+    assert next(iter(dm.test_dataloader()))[0].shape == (5, 3, 24, 24)
+
+
+def test_corrupt_image_names_the_file(tmp_path):
+    write_image_folder(tmp_path, classes=('a',), per_class=1)
+    bad = tmp_path/'train'/'a'/'bad.jpg'
+    bad.write_bytes(b'\xff\xd8 truncated')
+    dm = ImageFolderDataModule(name='x', data_root_dir=tmp_path, val_split=0, num_workers=0, image_size=8)
+    dm.setup()
+    with pytest.raises(ConfigError, match=f'cannot read image {bad}'):
+        [dm.train_dataset[i] for i in range(len(dm.train_dataset))]
+
+
+def test_csv_regression_and_missing_column(tmp_path):
+    write_image_folder(tmp_path, classes=('img',), per_class=6)
+    (tmp_path/'train.csv').write_text('image,target\n' + ''.join(f'train/img/{i}.png,{i * 0.5}\n' for i in range(6)))
+    dm = datamodule_from_config(compose(['data=csv_regression', f'data.data_root_dir={tmp_path}', 'data.image_size=16',
+                                         'data.batch_size=3', 'data.num_workers=0', 'data.val_split=0.3']))
+    dm.setup()
+    assert (len(dm.train_dataset), len(dm.val_dataset)) == (4, 2) and dm.test_dataset is None
+    x, y = next(iter(dm.train_dataloader()))
+    assert x.shape == (3, 3, 16, 16) and y.dtype == torch.float32
+    (tmp_path/'train.csv').write_text('file,target\ntrain/img/0.png,1\n')
+    with pytest.raises(ConfigError, match=r"train.csv: no column 'image' \(columns: file, target\)"):
+        CSVRegressionDataModule(name='csv_regression', data_root_dir=tmp_path).setup()
+
+
+def test_missing_folder_dataset(tmp_path):
+    with pytest.raises(ConfigError, match='no dataset at'): ImageFolderDataModule(name='imagenet', data_root_dir=tmp_path).setup()
+    with pytest.raises(ConfigError, match='no train.csv'): CSVRegressionDataModule(name='posters', data_root_dir=tmp_path).setup()
+
+
+# --- splits, folds, loaders ---------------------------------------------------------------------
+@pytest.mark.parametrize('targets', [np.repeat(np.arange(4), 12), np.linspace(0, 1, 37)])
+@pytest.mark.parametrize('k', [2, 5])
+def test_folds_disjoint_and_cover(targets, k):
+    folds = fold_indices(targets, k, seed=3)
+    assert sorted(np.concatenate(folds).tolist()) == list(range(len(targets)))
+    assert sum(len(f) for f in folds) == len(targets)
+
+
+def test_cv_fold_from_config_keeps_test_set():
+    sizes = set()
+    for fold in range(4):
+        dm = datamodule_from_config(compose(['data.cv.k=4', f'data.cv.fold={fold}'])); dm.setup()
+        train, val = dm.split_indices
+        assert not set(train) & set(val)
+        sizes.add(len(dm.test_dataset))
+    assert sizes == {360}
+
+
+def test_random_batches_sample_with_replacement():
+    dm = SyntheticDataModule(num_samples=300, val_split=0, batch_size=300, random_batches=True)
+    dm.setup(); dm.train_dataset.targets = torch.arange(300)
+    torch.manual_seed(1)
+    assert next(iter(dm.train_dataloader()))[1].unique().numel() < 250
+    dm.random_batches = False
+    assert next(iter(dm.train_dataloader()))[1].unique().numel() == 300
+
+
+def test_loader_settings_on_this_platform():
+    dm = DigitsDataModule(batch_size=16); dm.setup()
+    loader = dm.train_dataloader()
+    assert loader.num_workers == 0 and not loader.persistent_workers      # in memory: no workers
+    assert loader.pin_memory == torch.cuda.is_available()
+
+
+# --- the command line -------------------------------------------------------------------------
+def test_cli_cross_validation(run_cli, tmp_path):
+    r = run_cli('data.cv.k=2', 'trainer.max_epochs=1', 'trainer.limit_train_batches=0.1', 'trainer.limit_val_batches=0.1',
+                'trainer.limit_test_batches=0.1', 'name=cv', 'data.batch_size=32')
+    assert r.returncode == 0, r.stderr
+    assert 'fold 0:' in r.stdout and 'fold 1:' in r.stdout and 'mean' in r.stdout and 'std' in r.stdout
+    summary = json.loads((tmp_path/'exp'/'cv-cv.json').read_text())
+    assert [f['fold'] for f in summary['folds']] == [0, 1] and 'test_acc' in summary['mean']
+    assert (tmp_path/'exp'/'cv-fold0').is_dir() and (tmp_path/'exp'/'cv-fold1').is_dir()
+
+
+def test_cli_missing_cifar_exit_2(run_cli, tmp_path):
+    r = run_cli('data=cifar10', f'data.data_root_dir={tmp_path/"none"}', 'trainer.max_epochs=1')
+    last = r.stderr.strip().splitlines()[-1]
+    assert r.returncode == 2 and last.startswith('visionlab-train: error:') and 'cifar-10-batches-py/' in last
