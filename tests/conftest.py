@@ -17,3 +17,13 @@ def run_cli(tmp_path):
         cmd = [cli('visionlab-train'), *args, f'exp_dir={exp_dir or tmp_path/"exp"}', 'trainer.enable_progress_bar=false']
         return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=tmp_path)
     return run
+
+
+def pytest_configure(config):
+    config.addinivalue_line('markers', 'slow: minutes-long end-to-end test; runs when VISIONLAB_SLOW=1')
+
+def pytest_collection_modifyitems(config, items):
+    if os.environ.get('VISIONLAB_SLOW'): return
+    skip = pytest.mark.skip(reason='slow end-to-end test: set VISIONLAB_SLOW=1 to run it')
+    for item in items:
+        if 'slow' in item.keywords: item.add_marker(skip)

@@ -22,9 +22,9 @@ if [ "$(git status --porcelain; [ -n "$before" ] && git diff)" != "$before" ]; t
   git status --porcelain; git --no-pager diff --stat; exit 1
 fi
 
-echo "== nbdev_test (notebooks are the tests)"
-nbdev_test --n_workers 2 --timing --flags slow
+echo "== nbdev_test (notebooks are the tests; VISIONLAB_SLOW=1 also runs the #| slow cells)"
+nbdev_test --n_workers 2 --timing ${VISIONLAB_SLOW:+--flags slow}
 
-echo "== pytest tests/"
+echo "== pytest tests/ (VISIONLAB_SLOW=1 also runs the tests marked slow)"
 python -m pytest tests/ -q -p no:cacheprovider
 echo "all tests passed in $((SECONDS - start)) s"

@@ -1,5 +1,6 @@
 "Kill and resume: a run SIGKILLed in the middle of an epoch and resumed ends exactly like an uninterrupted one."
 import json, os, signal, subprocess, time
+import pytest
 import torch
 from conftest import cli
 
@@ -25,6 +26,7 @@ def _wait_epoch(ckpt, epoch, proc, timeout=600):
         time.sleep(0.05)
     raise TimeoutError(f'{ckpt} never reached epoch {epoch}')
 
+@pytest.mark.slow
 def test_sigkill_mid_epoch_then_resume_equals_uninterrupted(tmp_path):
     exp = tmp_path/'exp'
     ref = _start(exp, 'ref')                                    # the uninterrupted run; time one epoch
