@@ -26,5 +26,5 @@ echo "== nbdev_test (notebooks are the tests; VISIONLAB_SLOW=1 also runs the #| 
 nbdev_test --n_workers 2 --timing ${VISIONLAB_SLOW:+--flags slow}
 
 echo "== pytest tests/ (VISIONLAB_SLOW=1 also runs the tests marked slow)"
-python -m pytest tests/ -q -p no:cacheprovider
+python -m pytest tests/ -q -p no:cacheprovider -o tmp_path_retention_policy=failed   # a passing test's tmp_path (checkpoints) goes at once
 echo "all tests passed in $((SECONDS - start)) s"

@@ -23,16 +23,17 @@ class OptimizerSpec:
     cls: Callable
     momentum: bool = False   # passes model.momentum
     nesterov: bool = False   # accepts model.nesterov
+    state_slots: int = 1     # tensors of state it keeps per parameter (the size of a checkpoint, see `40_train`)
 
 def _madgrad(params, **kw):
     from madgrad import MADGRAD   # imported on use: the kit starts faster without it
     return MADGRAD(params, **kw)
 
 OPTIMIZERS.add('SGD', OptimizerSpec(torch.optim.SGD, momentum=True, nesterov=True))
-OPTIMIZERS.add('Adam', OptimizerSpec(torch.optim.Adam))
-OPTIMIZERS.add('AdamW', OptimizerSpec(torch.optim.AdamW))
+OPTIMIZERS.add('Adam', OptimizerSpec(torch.optim.Adam, state_slots=2))
+OPTIMIZERS.add('AdamW', OptimizerSpec(torch.optim.AdamW, state_slots=2))
 OPTIMIZERS.add('Rmsprop', OptimizerSpec(torch.optim.RMSprop))
-OPTIMIZERS.add('Madgrad', OptimizerSpec(_madgrad))
+OPTIMIZERS.add('Madgrad', OptimizerSpec(_madgrad, state_slots=3))
 
 # %% ../nbs/12_optim.ipynb #96fd3054
 def param_groups(model: nn.Module, weight_decay: float, undecay_norm: bool = False) -> list[dict]:

@@ -13,7 +13,7 @@ import torch
 import lightning as L
 from omegaconf import OmegaConf, DictConfig
 
-from .core import ConfigError, VisionlabError
+from .core import ConfigError, VisionlabError, OPTIMIZERS
 from .config import compose, validate
 from .models.core import model_from_config, count_params
 from .module import VisionModule
@@ -22,9 +22,10 @@ from .data import datamodule_from_config
 from .trainer import seed_run, build_trainer
 
 # %% auto #0
-__all__ = ['MIN_FREE_MARGIN', 'RESUME_SAFE', 'writable_exp_dir', 'make_run_dir', 'free_bytes', 'needed_bytes', 'check_free_space',
-           'load_run_config', 'check_checkpoint', 'resume_config', 'NonFiniteLossError', 'EpochSeed', 'NonFiniteLoss',
-           'InterruptCheckpoint', 'WandbRunId', 'RunInterrupted', 'RunResult', 'build_module', 'train']
+__all__ = ['MIN_FREE_MARGIN', 'RESUME_SAFE', 'writable_exp_dir', 'make_run_dir', 'free_bytes', 'optimizer_slots', 'needed_bytes',
+           'check_free_space', 'load_run_config', 'check_checkpoint', 'resume_config', 'NonFiniteLossError',
+           'EpochSeed', 'NonFiniteLoss', 'InterruptCheckpoint', 'WandbRunId', 'RunInterrupted', 'RunResult',
+           'build_module', 'train']
 
 # %% ../nbs/40_train.ipynb #d69d1f5a
 def writable_exp_dir(cfg: DictConfig) -> Path:
@@ -47,7 +48,7 @@ def make_run_dir(cfg: DictConfig) -> Path:
     return run_dir
 
 # %% ../nbs/40_train.ipynb #561a8ce1
-MIN_FREE_MARGIN = 50 * 2**20    # bytes kept free beyond the checkpoints: logs, plots, W&B files
+MIN_FREE_MARGIN = 20 * 2**20    # bytes kept free beyond the checkpoints: logs, plots, W&B files
 
 def _existing_parent(p: Path) -> Path:
     p = p.expanduser().absolute()
@@ -58,10 +59,16 @@ def free_bytes(path) -> int:
     "Free bytes on the file system that holds `path` (or its nearest existing parent)."
     return shutil.disk_usage(_existing_parent(Path(path))).free
 
+def optimizer_slots(module: torch.nn.Module) -> int:
+    "Tensors of optimizer state per parameter that `module`'s checkpoints hold (2 for a plain module)."
+    optim = getattr(module, 'optim', None)
+    if optim is None: return 2
+    return OPTIMIZERS.get(optim.optimizer).state_slots + (getattr(module, 'sam', None) is not None)
+
 def needed_bytes(module: torch.nn.Module) -> int:
     "Disk a run of `module` needs: two checkpoints of weights + optimizer state, plus a margin."
     weights = sum(t.numel() * t.element_size() for t in module.state_dict().values() if torch.is_tensor(t))
-    return 2 * 3 * weights + MIN_FREE_MARGIN
+    return 2 * (1 + optimizer_slots(module)) * weights + MIN_FREE_MARGIN
 
 def check_free_space(path, module: torch.nn.Module):
     "Raise `VisionlabError` if `path`'s file system cannot hold the checkpoints of `module`."
