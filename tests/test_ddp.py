@@ -31,5 +31,6 @@ def test_two_process_ddp_ranks_agree(tmp_path):
     assert r0['state'].keys() == r1['state'].keys()
     for k in r0['state']:        # every parameter agrees (on CPU batch-norm statistics stay per process: SyncBatchNorm is CUDA-only)
         assert torch.equal(r0['state'][k], r1['state'][k]), k
+    assert [p.name for p in (tmp_path/'exp').iterdir()] == ['ddp']     # one run dir: rank 1 wrote into rank 0's
     assert (tmp_path/'exp'/'ddp'/'checkpoints'/'last.ckpt').exists()
     assert (tmp_path/'exp'/'ddp'/'plots'/'val_confusion_matrix.png').exists()

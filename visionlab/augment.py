@@ -135,7 +135,12 @@ def _batched(crop: bool = False, cutout_default: int | None = None) -> Callable:
     return make
 
 def _cutout_size(stats: ImageStats, default: int | None) -> int:
-    return default if stats.cutout_size is None else stats.cutout_size
+    "The cutout patch of `stats` (or the policy's `default`); a patch larger than the image is refused."
+    size = default if stats.cutout_size is None else stats.cutout_size
+    side = stats.size or stats.native_size
+    if size and side and size > side:
+        raise ConfigError(f"data.cutout_size={size} is larger than the {side}x{side} images: use at most {side} (0: no cutout)")
+    return size
 
 def _cutout(stats: ImageStats, default: int | None = None) -> list:
     size = _cutout_size(stats, default)

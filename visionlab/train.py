@@ -22,10 +22,10 @@ from .data import datamodule_from_config
 from .trainer import seed_run, build_trainer
 
 # %% auto #0
-__all__ = ['MIN_FREE_MARGIN', 'RESUME_SAFE', 'writable_exp_dir', 'make_run_dir', 'free_bytes', 'optimizer_slots', 'needed_bytes',
-           'check_free_space', 'load_run_config', 'check_checkpoint', 'resume_config', 'NonFiniteLossError',
-           'EpochSeed', 'NonFiniteLoss', 'InterruptCheckpoint', 'WandbRunId', 'RunInterrupted', 'RunResult',
-           'build_module', 'train']
+__all__ = ['RUN_DIR_ENV', 'MIN_FREE_MARGIN', 'RESUME_SAFE', 'writable_exp_dir', 'make_run_dir', 'is_rank_zero', 'process_run_dir',
+           'free_bytes', 'optimizer_slots', 'needed_bytes', 'check_free_space', 'load_run_config', 'check_checkpoint',
+           'resume_config', 'NonFiniteLossError', 'EpochSeed', 'NonFiniteLoss', 'InterruptCheckpoint', 'WandbRunId',
+           'RunInterrupted', 'RunResult', 'build_module', 'train']
 
 # %% ../nbs/40_train.ipynb #d69d1f5a
 def writable_exp_dir(cfg: DictConfig) -> Path:
@@ -45,6 +45,19 @@ def make_run_dir(cfg: DictConfig) -> Path:
         try: run_dir.mkdir(); break
         except FileExistsError: continue
     (run_dir/'config.yaml').write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    return run_dir
+
+RUN_DIR_ENV = 'VISIONLAB_RUN_DIR'   # rank 0's run dir, inherited by the DDP processes Lightning launches from it
+
+def is_rank_zero() -> bool:
+    "Whether this is the first (or only) process of a run, by the ranks its launcher set in the environment."
+    return all(int(os.environ.get(k) or 0) == 0 for k in ('RANK', 'LOCAL_RANK', 'NODE_RANK'))
+
+def process_run_dir(cfg: DictConfig) -> Path:
+    "A new run dir on rank 0; the other ranks of a DDP run use rank 0's and create nothing (Lightning writes on rank 0)."
+    if not is_rank_zero(): return Path(os.environ.get(RUN_DIR_ENV) or Path(cfg.exp_dir).expanduser()/(cfg.name or 'run'))
+    run_dir = make_run_dir(cfg)
+    os.environ[RUN_DIR_ENV] = str(run_dir)
     return run_dir
 
 # %% ../nbs/40_train.ipynb #561a8ce1
@@ -202,6 +215,7 @@ class WandbRunId(L.Callback):
     "Write the W&B run id to `<run dir>/wandb_id` when the run starts."
     def __init__(self, run_dir: Path): self.run_dir = Path(run_dir)
     def on_fit_start(self, trainer, pl_module):
+        if not trainer.is_global_zero: return
         from lightning.pytorch.loggers import WandbLogger
         for lg in trainer.loggers:
             if isinstance(lg, WandbLogger): (self.run_dir/'wandb_id').write_text(str(lg.experiment.id))
@@ -286,7 +300,8 @@ def train(cfg: DictConfig | Sequence[str], callbacks: Sequence[L.Callback] = ())
     datamodule = datamodule_from_config(cfg)
     _prepare_data(datamodule)
     check_free_space(run_dir if resuming else writable_exp_dir(cfg), module)
-    if not resuming: run_dir, ckpt_path = make_run_dir(cfg), None
+    if not resuming: run_dir, ckpt_path = process_run_dir(cfg), None
+    rank0 = is_rank_zero()
     old_metrics = _read_csv(run_dir/'metrics.csv') if resuming else []
     if resuming:
         ck = check_checkpoint(ckpt_path)
@@ -318,7 +333,7 @@ def train(cfg: DictConfig | Sequence[str], callbacks: Sequence[L.Callback] = ())
         raise
     except BaseException as e:
         error = f'{type(e).__name__}: {e}'
-        if not resuming and isinstance(e, ConfigError) and not any((run_dir/'checkpoints').glob('*.ckpt')):
+        if rank0 and not resuming and isinstance(e, ConfigError) and not any((run_dir/'checkpoints').glob('*.ckpt')):
             shutil.rmtree(run_dir, ignore_errors=True)    # refused before the first step: leave nothing half-written
             run_dir = None
         raise
@@ -329,7 +344,7 @@ def train(cfg: DictConfig | Sequence[str], callbacks: Sequence[L.Callback] = ())
         if cfg.logger == 'wandb':
             import wandb
             wandb.finish()
-        if run_dir is not None:
+        if run_dir is not None and rank0:
             if resuming: _merge_metrics(run_dir/'metrics.csv', old_metrics, from_step)
             best = dict(monitor=ckpt.monitor, mode=ckpt.mode,
                         value=ckpt.best_model_score.item() if ckpt is not None and ckpt.best_model_score is not None else None) if ckpt else {}
