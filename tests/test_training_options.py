@@ -33,7 +33,8 @@ def test_every_option_once(tmp_path):
     assert (a.run_dir/'plots'/'val_confusion_matrix.png').exists()
     b = train(TINY + [f'exp_dir={tmp_path}', 'name=b', 'trainer.max_epochs=2', 'model.optimizer=Madgrad', 'model.lr=0.001',
                       'model.adaptive_sam=true', 'model.sam_rho=0.4', 'model.scheduler=Step', 'model.metric_computation_mode=stepwise',
-                      'model.result_plot=disable', 'trainer.precision=bf16-mixed', 'trainer.devices=1', 'model.shakedrop=false'])
+                      'model.result_plot=disable', 'trainer.precision=bf16-mixed', 'trainer.devices=1', 'model.shakedrop=false',
+                      'trainer.log_every_n_steps=1'])
     assert b.figures == {} and not (b.run_dir/'plots').exists()
     assert 'train_acc_step' in columns(b.run_dir) and torch.load(b.last_checkpoint, weights_only=False)['global_step'] == 6
 
