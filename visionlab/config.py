@@ -66,6 +66,7 @@ class ModelConfig:
     metric_computation_mode: str = 'epochwise'  # epochwise | stepwise
     result_plot: str = 'val'        # val | all | disable
     compile: bool = False           # torch.compile the network
+    channels_last: Optional[bool] = None  # NHWC layout for 2-D conv nets; None: on CUDA (benchmarks/channels_last.py)
 
 @dataclass
 class CVConfig:

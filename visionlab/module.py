@@ -35,7 +35,7 @@ class VisionModule(L.LightningModule):
                  optim: OptimSettings | None = None, metrics: Sequence[str] = ('acc',), label_smoothing: float = 0.0,
                  mixup: bool = False, mixup_alpha: float = 0.2, sam: bool = False, adaptive_sam: bool = False,
                  sam_rho: float | None = None, metric_computation_mode: str = 'epochwise', result_plot: str = 'val',
-                 compile: bool | dict = False, gradient_clip_val: float | None = None):
+                 compile: bool | dict = False, channels_last: bool | None = None, gradient_clip_val: float | None = None):
         super().__init__()
         _choice('model.task', task, _TASKS); _choice('model.result_plot', result_plot, _PLOTS)
         _choice('model.metric_computation_mode', metric_computation_mode, _MODES)
@@ -54,8 +54,10 @@ class VisionModule(L.LightningModule):
         self.figures: dict = {}
         self._updated: set = set()     # stages whose epoch-wise metrics hold updates
         self._compiled = None
+        self.channels_last, self._channels_last = channels_last, False   # asked for (None: auto); in use
 
     def forward(self, x):
+        if self._channels_last and x.dim() == 4: x = x.contiguous(memory_format=torch.channels_last)
         if self.compile_args is None: return self.net(x)
         if self._compiled is None:   # not an attribute nn.Module sees: state_dict keys stay net.*
             object.__setattr__(self, '_compiled', torch.compile(self.net, **self.compile_args))
@@ -68,7 +70,7 @@ class VisionModule(L.LightningModule):
 
 # %% ../nbs/30_module.ipynb #3b6e8035
 _MODULE_KEYS = ('task', 'num_classes', 'metrics', 'label_smoothing', 'mixup', 'mixup_alpha', 'sam', 'adaptive_sam',
-                'sam_rho', 'metric_computation_mode', 'result_plot', 'compile')
+                'sam_rho', 'metric_computation_mode', 'result_plot', 'compile', 'channels_last')
 
 @classmethod
 def _from_config(cls, cfg, net: nn.Module) -> VisionModule:
@@ -176,3 +178,18 @@ def _plot(self: VisionModule, stage):
 def on_validation_epoch_end(self: VisionModule): self._epoch_end('val')
 @patch
 def on_test_epoch_end(self: VisionModule): self._epoch_end('test')
+
+# %% ../nbs/30_module.ipynb #1daa0bbd
+def _conv2d_net(net: nn.Module) -> bool:
+    "Whether `net` is a 2-D convolutional network (channels_last applies to 4-D tensors only)."
+    convs = [m for m in net.modules() if isinstance(m, nn.modules.conv._ConvNd)]
+    return bool(convs) and all(isinstance(m, nn.Conv2d) for m in convs)
+
+@patch
+def setup(self: VisionModule, stage: str):
+    "Convert a 2-D conv network to channels_last where asked, or (`channels_last=None`) on CUDA devices."
+    device = self.trainer.strategy.root_device if self._trainer is not None else self.device
+    use = device.type == 'cuda' if self.channels_last is None else self.channels_last
+    if use and _conv2d_net(self.net):
+        self.net.to(memory_format=torch.channels_last)    # in place: the parameters, and so the optimizer's, stay the same
+        self._channels_last = True
