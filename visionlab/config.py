@@ -45,6 +45,10 @@ class ModelConfig:
     resnet_dropout: Optional[float] = None
     zero_init_residual: Optional[bool] = None
     bottleneck: Optional[bool] = None
+    depth: Optional[int] = None             # WideResNet (6n+4), PyramidNet (6n+2, or 9n+2 with bottleneck)
+    widen_factor: Optional[int] = None      # WideResNet
+    alpha: Optional[float] = None           # PyramidNet: total width increase
+    block_dropout: Optional[float] = None   # WideResNet: dropout between the block's convolutions
     # optimisation
     optimizer: str = 'SGD'          # SGD | Adam | AdamW | Rmsprop | Madgrad
     lr: float = 0.1
@@ -173,6 +177,10 @@ RANGES = {  # key: (test, what a valid value is)
     'model.mixup_alpha': (lambda v: v > 0, 'a positive number'),
     'model.stochastic_depth': (lambda v: v is None or 0 <= v < 1, 'in [0, 1)'),
     'model.resnet_dropout': (lambda v: v is None or 0 <= v < 1, 'in [0, 1)'),
+    'model.block_dropout': (lambda v: v is None or 0 <= v < 1, 'in [0, 1)'),
+    'model.depth': (lambda v: v is None or v >= 8, '>= 8 layers'),
+    'model.widen_factor': (lambda v: v is None or v >= 1, '>= 1'),
+    'model.alpha': (lambda v: v is None or v > 0, 'a positive number'),
     'model.sam_rho': (lambda v: v is None or v > 0, 'a positive number'),
     'model.num_classes': (lambda v: v >= 1, '>= 1'),
     'model.input_channels': (lambda v: v >= 1, '>= 1'),

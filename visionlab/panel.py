@@ -31,7 +31,8 @@ GROUP_WIDGETS = ('model.family', 'model.arch', 'data.name', 'env.name', 'data.tr
 
 PANEL_TABS = {
     'Model': ('model.stochastic_depth', 'model.shakedrop', 'model.squeeze_excitation', 'model.resnet_dropout',
-              'model.zero_init_residual', 'model.bottleneck', 'model.cifar_size'),
+              'model.zero_init_residual', 'model.bottleneck', 'model.cifar_size', 'model.depth', 'model.widen_factor',
+              'model.alpha', 'model.block_dropout'),
     'Optimizer': ('model.optimizer', 'model.lr', 'model.momentum', 'model.nesterov', 'model.weight_decay',
                   'model.undecay_norm', 'model.scheduler', 'model.warmstart', 'model.sam', 'model.adaptive_sam',
                   'model.sam_rho'),

@@ -65,7 +65,7 @@ def create_model(name: str, num_classes: int = 10, input_channels: int = 3, **op
 
 # %% ../../nbs/10_models.core.ipynb #f693cc16
 ARCH_OPTIONS = ('input_dim', 'cifar_size', 'stochastic_depth', 'shakedrop', 'squeeze_excitation',
-                'resnet_dropout', 'zero_init_residual', 'bottleneck')
+                'resnet_dropout', 'zero_init_residual', 'bottleneck', 'depth', 'widen_factor', 'alpha', 'block_dropout')
 
 def model_from_config(model_cfg) -> nn.Module:
     "The network described by the `model` node of a configuration tree."

@@ -74,19 +74,19 @@ class PyramidNet(nn.Module):
 
 # %% ../../nbs/11c_models.pyramidnet.ipynb #c4589249
 @register_model('pyramidnet', small_image_stem=True)
-def pyramidnet110(num_classes=10, input_channels=3, shakedrop=False, stochastic_depth=0.0, squeeze_excitation=False,
-                  resnet_dropout=0.0, zero_init_residual=False, bottleneck=False):
+def pyramidnet110(num_classes=10, input_channels=3, depth=110, alpha=270, shakedrop=False, stochastic_depth=0.0,
+                  squeeze_excitation=False, resnet_dropout=0.0, zero_init_residual=False, bottleneck=False):
     "PyramidNet-110, alpha 270, basic blocks (the reference default)."
-    return PyramidNet(110, 270, **locals())
+    return PyramidNet(**locals())
 
 @register_model('pyramidnet', small_image_stem=True)
-def pyramidnet272(num_classes=10, input_channels=3, shakedrop=False, stochastic_depth=0.0, squeeze_excitation=False,
-                  resnet_dropout=0.0, zero_init_residual=False, bottleneck=True):
+def pyramidnet272(num_classes=10, input_channels=3, depth=272, alpha=200, shakedrop=False, stochastic_depth=0.0,
+                  squeeze_excitation=False, resnet_dropout=0.0, zero_init_residual=False, bottleneck=True):
     "PyramidNet-272, alpha 200, bottleneck blocks."
-    return PyramidNet(272, 200, **locals())
+    return PyramidNet(**locals())
 
 @register_model('pyramidnet', small_image_stem=True)
-def pyramidnet110_a48(num_classes=10, input_channels=3, shakedrop=False, stochastic_depth=0.0,
+def pyramidnet110_a48(num_classes=10, input_channels=3, depth=110, alpha=48, shakedrop=False, stochastic_depth=0.0,
                       squeeze_excitation=False, resnet_dropout=0.0, zero_init_residual=False, bottleneck=False):
     "PyramidNet-110, alpha 48, basic blocks (the paper's small model)."
-    return PyramidNet(110, 48, **locals())
+    return PyramidNet(**locals())

@@ -61,19 +61,19 @@ class WideResNet(nn.Module):
 
 # %% ../../nbs/11b_models.wide_resnet.ipynb #bc9f26a2
 @register_model('wide_resnet', small_image_stem=True)
-def wrn28_10(num_classes=10, input_channels=3, block_dropout=0.3, stochastic_depth=0.0,
+def wrn28_10(num_classes=10, input_channels=3, depth=28, widen_factor=10, block_dropout=0.3, stochastic_depth=0.0,
              squeeze_excitation=False, resnet_dropout=0.0):
     "WRN-28-10: 28 layers, 10x wider than the thin ResNet (the reference default)."
-    return WideResNet(28, 10, **locals())
+    return WideResNet(**locals())
 
 @register_model('wide_resnet', small_image_stem=True)
-def wrn16_8(num_classes=10, input_channels=3, block_dropout=0.3, stochastic_depth=0.0,
+def wrn16_8(num_classes=10, input_channels=3, depth=16, widen_factor=8, block_dropout=0.3, stochastic_depth=0.0,
             squeeze_excitation=False, resnet_dropout=0.0):
     "WRN-16-8."
-    return WideResNet(16, 8, **locals())
+    return WideResNet(**locals())
 
 @register_model('wide_resnet', small_image_stem=True)
-def wrn40_4(num_classes=10, input_channels=3, block_dropout=0.3, stochastic_depth=0.0,
+def wrn40_4(num_classes=10, input_channels=3, depth=40, widen_factor=4, block_dropout=0.3, stochastic_depth=0.0,
             squeeze_excitation=False, resnet_dropout=0.0):
     "WRN-40-4."
-    return WideResNet(40, 4, **locals())
+    return WideResNet(**locals())
