@@ -56,6 +56,7 @@ CASES = [
     ('warmstart too long', ['model.warmstart=5', 'trainer.max_epochs=3'], None, 2, 'must be smaller than trainer.max_epochs'),
     ('sweep without -m', ['model.lr=0.1,0.2'], None, 2, 'is a sweep: add -m'),
     ('unknown cli option', ['--fast'], None, 2, "unknown option '--fast'"),
+    ('module that does not import', ['imports=[no_such_module_xyz]'], None, 2, "imports: cannot import 'no_such_module_xyz'"),
     ('env var missing', ['env=cluster'], None, 2, 'needs the environment variable'),
     ('family option', ['model.shakedrop=true'], None, 2, 'shakedrop'),
     ('width on a resnet', ['model.widen_factor=4'], None, 2, 'model.widen_factor=4 is not supported by resnet18 (family resnet); supported by: wide_resnet'),

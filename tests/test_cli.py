@@ -1,7 +1,8 @@
 "The command line as a user runs it: a subprocess, real exit codes, real run directories."
-import csv
+import csv, subprocess
 from pathlib import Path
 from omegaconf import OmegaConf
+from conftest import cli
 
 FAST = ['data=digits', 'trainer.max_epochs=1', 'trainer.limit_train_batches=4', 'trainer.limit_val_batches=2',
         'trainer.limit_test_batches=2']
@@ -40,3 +41,28 @@ def test_multirun_validates_every_job_first(run_cli, tmp_path):
     p = run_cli('-m', *FAST, 'model.lr=0.1,-1')
     assert p.returncode == 2 and 'model.lr=-1.0 is out of range' in p.stderr
     assert not (tmp_path/'exp').exists()
+
+MY_MODELS = """
+from torch import nn
+from visionlab.models.core import register_model, init_weights
+
+@register_model('tiny', small_image_stem=True)
+def tiny_convnet(num_classes=10, input_channels=3, resnet_dropout=0.0):
+    net = nn.Sequential(nn.Conv2d(input_channels, 8, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                        nn.Dropout(resnet_dropout), nn.Linear(8, num_classes))
+    init_weights(net)
+    return net
+"""
+
+def test_own_model_from_a_module_in_the_working_directory(run_cli, tmp_path):
+    "A user's model file beside the shell: `imports=[my_models] model=<its family>` trains it; predict imports it again."
+    (tmp_path/'my_models.py').write_text(MY_MODELS)
+    p = run_cli('imports=[my_models]', 'model=tiny', *FAST, 'model.resnet_dropout=0.1', 'name=mine')
+    assert p.returncode == 0, p.stderr
+    run = tmp_path/'exp'/'mine'
+    cfg = OmegaConf.load(run/'config.yaml')
+    assert (cfg.model.family, cfg.model.arch, list(cfg.imports)) == ('tiny', 'tiny_convnet', ['my_models'])
+    pr = subprocess.run([cli('visionlab-predict'), str(run)], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert pr.returncode == 0 and 'test_acc=' in pr.stdout, pr.stderr
+    p = run_cli('model=tiny', *FAST)                    # without the import the family does not exist
+    assert p.returncode == 2 and "unknown model 'tiny'" in p.stderr and p.stderr.count('\n') == 1, p.stderr

@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_config.ipynb #33607778
 from __future__ import annotations
-import importlib.resources, os, re
+import importlib, importlib.resources, os, re, sys
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -17,7 +17,7 @@ from .core import ConfigError, Registry, choices_hint, close_matches
 # %% auto #0
 __all__ = ['CONFIG_DIR', 'SCHEMA_NAME', 'FIXED_CHOICES', 'RANGES', 'GROUP_KEYS', 'EnvConfig', 'ModelConfig', 'CVConfig',
            'DataConfig', 'TrainerConfig', 'CheckpointConfig', 'VisionlabConfig', 'schema_keys', 'family_names',
-           'validate', 'compose', 'format_value', 'to_overrides']
+           'import_modules', 'validate', 'compose', 'format_value', 'to_overrides']
 
 # %% ../nbs/01_config.ipynb #f2e09d05
 @dataclass
@@ -128,6 +128,7 @@ class VisionlabConfig:
     exp_dir: str = II('env.exp_dir')
     test: bool = True               # evaluate the best checkpoint on the test split after fitting
     resume: Optional[str] = None    # a run directory to continue
+    imports: list = field(default_factory=list)  # your modules, imported first: what they register becomes a choice
     env: EnvConfig = field(default_factory=EnvConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
@@ -225,11 +226,24 @@ def _check_cross(cfg):
     check_options(m.arch, **{k: m[k] for k in ARCH_OPTIONS})
 
 def family_names() -> list[str]:
-    "The model config groups (families) that ship with visionlab."
-    return sorted(p.stem for p in (CONFIG_DIR/'model').glob('*.yaml'))
+    "The model families: the config groups that ship with visionlab and the families of registered models (yours too)."
+    from visionlab import core
+    return sorted({p.stem for p in (CONFIG_DIR/'model').glob('*.yaml')} |
+                  {core.MODELS.entry(n).meta['family'] for n in core.MODELS.names()})
+
+def import_modules(modules: Sequence[str]) -> None:
+    "Import your modules (the `imports` key) from the working directory or the installed packages, so that what they register exists."
+    if not modules: return
+    if os.getcwd() not in sys.path: sys.path.insert(0, os.getcwd())   # as `python -m` does: a module beside your notebook or shell
+    for m in modules:
+        try: importlib.import_module(m)
+        except Exception as e:
+            raise ConfigError(f"imports: cannot import {m!r} ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); "
+                              f"name a module in the working directory ({os.getcwd()}) or an installed package") from None
 
 def validate(cfg: DictConfig) -> DictConfig:
     "Check interpolations, choices, ranges and cross-key rules of a composed tree; return it."
+    import_modules(cfg.get('imports') or [])
     try: OmegaConf.to_container(cfg, resolve=True)
     except InterpolationResolutionError as e:
         var = re.search(r"Environment variable '([^']+)' not found", str(e))
@@ -251,7 +265,27 @@ def validate(cfg: DictConfig) -> DictConfig:
     return cfg
 
 # %% ../nbs/01_config.ipynb #ae98d565
-def _group_options(group: str) -> list[str]: return sorted(p.stem for p in (CONFIG_DIR/group).glob('*.yaml'))
+def _group_options(group: str) -> list[str]:
+    return family_names() if group == 'model' else sorted(p.stem for p in (CONFIG_DIR/group).glob('*.yaml'))
+
+def _imports_in(overrides: Sequence[str]) -> list[str]:
+    "The modules an `imports=` override names: imported before composing, as they may add config choices."
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    found = [o for o in overrides if o.split('=', 1)[0].lstrip('+~') == 'imports']
+    try: v = OverridesParser.create().parse_overrides(found[-1:])[0].value() if found else []
+    except Exception: return []                          # compose reports the malformed override
+    return [str(x) for x in (v if isinstance(v, list) else [v])]
+
+_STORED_FAMILIES: set[str] = set()
+
+def _store_registered_families():
+    "A `model/<family>` config node for each registered family that ships no YAML file (your own models), and no other."
+    from hydra.core.config_store import ConfigStore
+    from visionlab import core
+    cs, families = ConfigStore.instance(), set(family_names()) - {p.stem for p in (CONFIG_DIR/'model').glob('*.yaml')}
+    for fam in _STORED_FAMILIES - families: cs.repo.get('model', {}).pop(f'{fam}.yaml', None)   # unregistered since
+    for fam in families: cs.store(group='model', name=fam, node={'family': fam, 'arch': core.MODELS.names(family=fam)[0]})
+    _STORED_FAMILIES.clear(); _STORED_FAMILIES.update(families)
 
 def _one_line_error(e: Exception, overrides: Sequence[str]) -> ConfigError:
     "Translate Hydra/OmegaConf composition errors into one readable line."
@@ -288,6 +322,8 @@ def compose(overrides: Sequence[str] = (), validate_choices: bool = True) -> Dic
     from hydra.errors import HydraException
     _store_schema()
     overrides = [str(o) for o in overrides]
+    import_modules(_imports_in(overrides))
+    _store_registered_families()
     try:
         if GlobalHydra.instance().is_initialized():
             cfg = hydra.compose(config_name='train', overrides=overrides)

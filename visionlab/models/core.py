@@ -55,6 +55,7 @@ def check_options(name: str, **options) -> dict:
         elif v not in (False, 0, 0.0) and not (k == 'input_dim' and v == 2):
             fams = families_supporting(k)
             where = f"supported by: {', '.join(fams)}" if fams else "no registered family supports it"
+            if k == 'cifar_size': where += " (a network with no stem to adapt registers with small_image_stem=True)"
             raise ConfigError(f"model.{k}={v} is not supported by {entry.name} (family {entry.meta['family']}); {where}")
     return kwargs
 
