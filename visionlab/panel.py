@@ -552,8 +552,8 @@ def parity_figure(y, p) -> Figure:
 def samples_figure(x, y, p, task: str = 'classification', n: int = 16) -> Figure:
     "A grid of the first `n` images with their true and predicted labels."
     n = min(n, len(x))
-    cols = min(8, n); rows = (n + cols - 1) // cols
-    fig = Figure(figsize=(1.3 * cols, 1.5 * rows))
+    cols = min(4, n); rows = (n + cols - 1) // cols    # 4 wide: legible in a third of the panel, beside the matrices
+    fig = Figure(figsize=(1.3 * cols, 1.45 * rows))
     axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
     for i, ax in enumerate(axes):
         ax.axis('off')
@@ -564,11 +564,11 @@ def samples_figure(x, y, p, task: str = 'classification', n: int = 16) -> Figure
             img = img[0] if img.shape[0] == 1 else img[:3].permute(1, 2, 0)
             ax.imshow(img.numpy(), cmap='gray' if img.dim() == 2 else None)
         if task == 'regression':
-            ax.set_title(f'{float(y[i]):.2g} → {float(p[i]):.2g}', fontsize=8)
+            ax.set_title(f'{float(y[i]):.2g} → {float(p[i]):.2g}', fontsize=11)
         else:
             ok = int(y[i]) == int(p[i])
-            ax.set_title(f'{int(y[i])} → {int(p[i])}', fontsize=8, color='black' if ok else 'red')
-    fig.suptitle('sample predictions (true → predicted)', fontsize=9)
+            ax.set_title(f'{int(y[i])} → {int(p[i])}', fontsize=11, color='black' if ok else 'red')
+    fig.suptitle('true → predicted', fontsize=11)
     fig.tight_layout()
     return fig
 
