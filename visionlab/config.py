@@ -225,11 +225,14 @@ def _check_cross(cfg):
     from visionlab.models.core import check_options, ARCH_OPTIONS   # options that do not fit the family: refused now
     check_options(m.arch, **{k: m[k] for k in ARCH_OPTIONS})
 
+def _yaml_options(group: str) -> list[str]:
+    "The choices of config group `group` that ship with visionlab as YAML files."
+    return sorted(p.stem for p in (CONFIG_DIR/group).glob('*.yaml'))
+
 def family_names() -> list[str]:
     "The model families: the config groups that ship with visionlab and the families of registered models (yours too)."
     from visionlab import core
-    return sorted({p.stem for p in (CONFIG_DIR/'model').glob('*.yaml')} |
-                  {core.MODELS.entry(n).meta['family'] for n in core.MODELS.names()})
+    return sorted(set(_yaml_options('model')) | {core.MODELS.entry(n).meta['family'] for n in core.MODELS.names()})
 
 def import_modules(modules: Sequence[str]) -> None:
     "Import your modules (the `imports` key) from the working directory or the installed packages, so that what they register exists."
@@ -266,7 +269,7 @@ def validate(cfg: DictConfig) -> DictConfig:
 
 # %% ../nbs/01_config.ipynb #ae98d565
 def _group_options(group: str) -> list[str]:
-    return family_names() if group == 'model' else sorted(p.stem for p in (CONFIG_DIR/group).glob('*.yaml'))
+    return family_names() if group == 'model' else _yaml_options(group)
 
 def _imports_in(overrides: Sequence[str]) -> list[str]:
     "The modules an `imports=` override names: imported before composing, as they may add config choices."
@@ -282,7 +285,7 @@ def _store_registered_families():
     "A `model/<family>` config node for each registered family that ships no YAML file (your own models), and no other."
     from hydra.core.config_store import ConfigStore
     from visionlab import core
-    cs, families = ConfigStore.instance(), set(family_names()) - {p.stem for p in (CONFIG_DIR/'model').glob('*.yaml')}
+    cs, families = ConfigStore.instance(), set(family_names()) - set(_yaml_options('model'))
     for fam in _STORED_FAMILIES - families: cs.repo.get('model', {}).pop(f'{fam}.yaml', None)   # unregistered since
     for fam in families: cs.store(group='model', name=fam, node={'family': fam, 'arch': core.MODELS.names(family=fam)[0]})
     _STORED_FAMILIES.clear(); _STORED_FAMILIES.update(families)
