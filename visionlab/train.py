@@ -20,12 +20,12 @@ from .module import VisionModule
 from .optim import OptimSettings
 from .data import datamodule_from_config
 from .trainer import seed_run, build_trainer
+from .callbacks import EpochSeed, NonFiniteLoss, InterruptCheckpoint, WandbRunId, RunInterrupted
 
 # %% auto #0
 __all__ = ['RUN_DIR_ENV', 'MIN_FREE_MARGIN', 'RESUME_SAFE', 'writable_exp_dir', 'make_run_dir', 'is_rank_zero', 'process_run_dir',
            'free_bytes', 'optimizer_slots', 'needed_bytes', 'check_free_space', 'load_run_config', 'check_checkpoint',
-           'resume_config', 'NonFiniteLossError', 'EpochSeed', 'NonFiniteLoss', 'InterruptCheckpoint', 'WandbRunId',
-           'RunInterrupted', 'RunResult', 'build_module', 'train']
+           'resume_config', 'RunResult', 'build_module', 'train']
 
 # %% ../nbs/40_train.ipynb #d69d1f5a
 def writable_exp_dir(cfg: DictConfig) -> Path:
@@ -149,79 +149,6 @@ def resume_config(cfg: DictConfig) -> tuple[DictConfig, Path, Path]:
                           f"only {', '.join(s.rstrip('.') for s in RESUME_SAFE if s != 'resume')} may: start a new run instead")
     saved.resume = str(run_dir)
     return validate(saved), run_dir, last
-
-# %% ../nbs/40_train.ipynb #66259ea6
-class NonFiniteLossError(VisionlabError):
-    "The training loss became NaN or infinite."
-
-class EpochSeed(L.Callback):
-    "Reseed the random generators with `seed + epoch` right before each epoch's batches are drawn."
-    def __init__(self, seed: int, first_epoch: int = 0):
-        self.seed, self.first_epoch, self._reseeded, self._dm = seed, first_epoch, False, None
-    def _reseed(self, epoch: int):
-        s = self.seed + epoch
-        random.seed(s); np.random.seed(s % 2**32); torch.manual_seed(s)
-    def setup(self, trainer, pl_module, stage):
-        # The first epoch of a fit (epoch 0, or the epoch a resumed run restarts) draws its first batch
-        # when the loader is made, before on_train_epoch_start and before Lightning has advanced its
-        # epoch counter past the checkpoint's: reseed there, with the epoch the fit starts at.
-        dm = trainer.datamodule
-        if stage != 'fit' or dm is None: return
-        make = type(dm).train_dataloader.__get__(dm)
-        def train_dataloader():
-            self._reseed(self.first_epoch); self._reseeded = True
-            return make()
-        dm.train_dataloader, self._dm = train_dataloader, dm
-    def on_train_epoch_start(self, trainer, pl_module):
-        if not self._reseeded: self._reseed(trainer.current_epoch)
-        self._reseeded = False
-    def teardown(self, trainer, pl_module, stage):
-        if self._dm is not None: vars(self._dm).pop('train_dataloader', None); self._dm = None
-
-def _last_good(trainer) -> str:
-    cb = trainer.checkpoint_callback
-    last = Path(cb.dirpath)/'last.ckpt' if cb is not None and cb.dirpath else None
-    return f"the last good checkpoint is {last}" if last is not None and last.exists() else "no checkpoint was written yet (no epoch had finished)"
-
-class NonFiniteLoss(L.Callback):
-    "Stop at the first non-finite training loss with a message naming the epoch and step."
-    def _check(self, trainer, loss):
-        if loss is not None and torch.is_tensor(loss) and not torch.isfinite(loss).all():
-            raise NonFiniteLossError(f"non-finite training loss ({loss.detach().float().item()}) at epoch {trainer.current_epoch}, "
-                                     f"step {trainer.global_step}: training stopped, {_last_good(trainer)} "
-                                     "(lower model.lr, or set trainer.gradient_clip_val)")
-    def on_before_backward(self, trainer, pl_module, loss): self._check(trainer, loss)
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-        self._check(trainer, outputs.get('loss') if isinstance(outputs, dict) else outputs)
-
-class InterruptCheckpoint(L.Callback):
-    "On Ctrl-C keep a resumable `last.ckpt`, and remember where the run stopped."
-    def __init__(self): self.interrupted, self.where, self.saved_now, self.saving = False, None, False, False
-    def on_exception(self, trainer, pl_module, exception):
-        if not isinstance(exception, KeyboardInterrupt): return
-        self.interrupted, self.where = True, (trainer.current_epoch, trainer.global_step)
-        cb = trainer.checkpoint_callback
-        if cb is None or not cb.dirpath: return
-        last = Path(cb.dirpath)/'last.ckpt'
-        if not last.exists() and trainer.global_step > 0:
-            self.saving = True
-            try: trainer.save_checkpoint(last)
-            finally: self.saving = False
-            self.saved_now = True
-    def on_save_checkpoint(self, trainer, pl_module, checkpoint):
-        checkpoint['visionlab_mid_epoch'] = self.saving
-
-class WandbRunId(L.Callback):
-    "Write the W&B run id to `<run dir>/wandb_id` when the run starts."
-    def __init__(self, run_dir: Path): self.run_dir = Path(run_dir)
-    def on_fit_start(self, trainer, pl_module):
-        if not trainer.is_global_zero: return
-        from lightning.pytorch.loggers import WandbLogger
-        for lg in trainer.loggers:
-            if isinstance(lg, WandbLogger): (self.run_dir/'wandb_id').write_text(str(lg.experiment.id))
-
-class RunInterrupted(KeyboardInterrupt):
-    "Ctrl-C stopped a run; the message says how to resume it."
 
 # %% ../nbs/40_train.ipynb #6f5a9d04
 @dataclass
