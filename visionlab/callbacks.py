@@ -4,7 +4,7 @@
 
 # %% ../nbs/34_callbacks.ipynb #cb000004
 from __future__ import annotations
-import io, random, threading
+import io, random, signal, threading
 from html import escape
 from pathlib import Path
 import numpy as np
@@ -13,6 +13,8 @@ import lightning as L
 from lightning.pytorch.callbacks import ProgressBar
 from matplotlib.figure import Figure
 from omegaconf import DictConfig
+
+from fastcore.basics import patch
 
 from .core import VisionlabError
 
@@ -82,22 +84,46 @@ class RunInterrupted(KeyboardInterrupt):
 # %% ../nbs/34_callbacks.ipynb #cb000011
 class InterruptCheckpoint(L.Callback):
     "On Ctrl-C keep a resumable `last.ckpt`, and remember where the run stopped."
-    def __init__(self): self.interrupted, self.where, self.saved_now, self.saving = False, None, False, False
+    def __init__(self, run_dir: Path | None = None):  # the run's directory, named in the message on how to resume
+        self.run_dir, self.interrupted, self.where, self.last, self.saved_now, self.saving = run_dir, False, None, None, False, False
 
     def on_exception(self, trainer, pl_module, exception):
         if not isinstance(exception, KeyboardInterrupt): return
         self.interrupted, self.where = True, (trainer.current_epoch, trainer.global_step)
         cb = trainer.checkpoint_callback
         if cb is None or not cb.dirpath: return
-        last = Path(cb.dirpath)/'last.ckpt'
-        if not last.exists() and trainer.global_step > 0:
+        self.last = Path(cb.dirpath)/'last.ckpt'
+        if not self.last.exists() and trainer.global_step > 0:
             self.saving = True
-            try: trainer.save_checkpoint(last)
+            try: trainer.save_checkpoint(self.last)
             finally: self.saving = False
             self.saved_now = True
 
     def on_save_checkpoint(self, trainer, pl_module, checkpoint):
         checkpoint['visionlab_mid_epoch'] = self.saving
+
+# %% ../nbs/34_callbacks.ipynb #cb000022
+@patch
+def message(self: InterruptCheckpoint) -> str:
+    "Where the run stopped, what `last.ckpt` keeps, and the command that continues it."
+    epoch, step = self.where
+    head = f"interrupted at epoch {epoch}, step {step}: "
+    if self.last is None or not self.last.exists():
+        return head + f"no checkpoint was written (no training step had finished); {self.run_dir} keeps the config"
+    kept = ('the state at the interrupt' if self.saved_now else
+            f"the end of epoch {torch.load(self.last, map_location='cpu', weights_only=False, mmap=True)['epoch']}")
+    return head + f"{self.last} keeps {kept}; continue with: visionlab-train resume={self.run_dir}"
+
+@patch
+def guard(self: InterruptCheckpoint, fn):
+    "Call `fn` (a fit or test); after Ctrl-C restore the SIGINT handler and raise `RunInterrupted`."
+    handler = signal.getsignal(signal.SIGINT)
+    try: return fn()
+    except SystemExit:
+        if not self.interrupted: raise
+        try: signal.signal(signal.SIGINT, handler if handler is not None else signal.default_int_handler)
+        except ValueError: pass         # not the main thread
+        raise RunInterrupted(self.message()) from None
 
 # %% ../nbs/34_callbacks.ipynb #cb000015
 class WandbRunId(L.Callback):

@@ -30,10 +30,6 @@ def expand_sweep(overrides: Sequence[str]) -> list[list[str]]:
     return [job for batch in BasicSweeper.split_arguments(parsed, None) for job in batch]
 
 # %% ../nbs/45_cli.ipynb #5d8be578
-def _summary(res) -> str:
-    keys = [k for k in ('test_acc', 'test_loss', 'test_mse', 'test_mae', 'val_acc', 'val_loss') if k in res.metrics]
-    return '  '.join(f'{k}={res.metrics[k]:.4f}' for k in keys) + f'  ({res.wall_time:.1f} s)  run dir: {res.run_dir}'
-
 def run_cli(argv: Sequence[str]) -> int:
     "Run `visionlab-train` with arguments `argv`; return the exit status."
     from visionlab.config import compose
@@ -54,12 +50,7 @@ def run_cli(argv: Sequence[str]) -> int:
         from visionlab.train import train
         for i, (job, cfg) in enumerate(zip(jobs, cfgs)):
             if multirun: print(f"[{i + 1}/{len(jobs)}] {' '.join(job)}", flush=True)
-            if cfg.data.cv.k and cfg.data.cv.fold is None:   # data.cv.k=5: every fold, then mean and std
-                from visionlab.crossval import cross_validate
-                cv = cross_validate(cfg)
-                for r in cv.folds: print(f'fold {r.config.data.cv.fold}: {_summary(r)}', flush=True)
-                print(f'{cv.table()}\ncross-validation summary: {cv.summary_file}', flush=True)
-            else: print(_summary(train(cfg)), flush=True)
+            print(train(cfg).report(), flush=True)     # data.cv.k=5: every fold, then mean and std
         return 0
     except ConfigError as e:
         # a DataLoader worker re-raises our error with its traceback folded into the message: keep the last line

@@ -8,7 +8,8 @@ import itertools, os
 from pathlib import Path
 from typing import Sequence
 
-from .config import compose, CONFIG_DIR
+from .config import compose, _yaml_options
+from .train import train
 from .runs import RunTable, compare_runs
 
 # %% auto #0
@@ -21,7 +22,7 @@ QUICK = ['data=digits', 'data.train_transforms=none', 'data.test_transforms=none
 
 def recipes(prefix: str = '') -> list[str]:
     "The names of the `experiment` group's recipes (optionally those starting with `prefix`)."
-    return sorted(p.stem for p in (CONFIG_DIR/'experiment').glob(f'{prefix}*.yaml'))
+    return [r for r in _yaml_options('experiment') if r.startswith(prefix)]
 
 def grid_overrides(grid: dict[str, Sequence]) -> list[list[str]]:
     "Every combination of the values in `grid` as a list of overrides."
@@ -31,9 +32,8 @@ def grid_overrides(grid: dict[str, Sequence]) -> list[list[str]]:
 def study(base: Sequence[str], grid: dict[str, Sequence] | None = None, quick: bool = True,
           exp_dir: str | Path | None = None, metrics: Sequence[str] | None = None) -> RunTable:
     "Train `base` overrides once per combination of `grid`; return the table of the runs."
-    from visionlab.train import train
     jobs = grid_overrides(grid or {}) or [[]]
     extra = (QUICK if quick else []) + ([f'exp_dir={exp_dir}'] if exp_dir else [])
     # the grid's values win over quick mode's (a study of policies keeps its policies on digits)
     cfgs = [compose([*base, *extra, *job]) for job in jobs]     # every job is validated before any starts
-    return compare_runs([train(c).run_dir for c in cfgs], metrics=metrics)
+    return compare_runs([d for c in cfgs for d in train(c).run_dirs], metrics=metrics)   # every fold of a cross-validation

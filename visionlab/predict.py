@@ -16,7 +16,9 @@ from .core import ConfigError, VisionlabError
 from .config import validate
 from .metrics import build_metrics
 from .data import datamodule_from_config
-from .train import build_module, load_run_config, check_checkpoint
+from .models.core import model_from_config
+from .module import VisionModule
+from .runs import load_run_config, check_checkpoint
 
 # %% auto #0
 __all__ = ['PREDICT_USAGE', 'LoadedRun', 'find_checkpoint', 'load_run', 'run_dirs', 'Predictions', 'predict_run',
@@ -60,7 +62,7 @@ def load_run(run_dir, checkpoint: str | Path = 'best') -> LoadedRun:
     path = find_checkpoint(run_dir, checkpoint)
     state = check_checkpoint(path)['state_dict']
     state = {re.sub(r'(^|\.)_orig_mod\.', r'\1', k): v for k, v in state.items()}
-    module = build_module(cfg)
+    module = VisionModule.from_config(cfg, model_from_config(cfg.model))
     try: module.load_state_dict(state, strict=True)
     except RuntimeError as e:
         raise ConfigError(f"checkpoint {path} does not fit the model of {run_dir/'config.yaml'}: {str(e).splitlines()[0]}") from None

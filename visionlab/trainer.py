@@ -4,7 +4,8 @@
 
 # %% ../nbs/35_trainer.ipynb #83b54bdd
 from __future__ import annotations
-import os
+import os, warnings
+from contextlib import contextmanager
 from pathlib import Path
 import torch
 import lightning as L
@@ -15,8 +16,9 @@ from omegaconf import OmegaConf, DictConfig
 from .core import ConfigError
 
 # %% auto #0
-__all__ = ['resolve_precision', 'n_devices', 'in_notebook', 'ddp_strategy', 'check_sam_settings', 'trainer_kwargs', 'monitor_of',
-           'wandb_mode', 'build_loggers', 'RunCheckpoint', 'seed_run', 'build_trainer']
+__all__ = ['QUIET_WARNINGS', 'resolve_precision', 'n_devices', 'in_notebook', 'ddp_strategy', 'check_sam_settings',
+           'trainer_kwargs', 'monitor_of', 'wandb_mode', 'build_loggers', 'wandb_session', 'quiet_fit', 'RunCheckpoint',
+           'seed_run', 'build_trainer']
 
 # %% ../nbs/35_trainer.ipynb #9d749bba
 def resolve_precision(precision: str, accelerator: str = 'auto') -> str:
@@ -98,6 +100,34 @@ def build_loggers(cfg: DictConfig, run_dir: Path) -> list:
                                    offline=mode == 'offline', mode=mode if mode == 'disabled' else None,
                                    config=OmegaConf.to_container(cfg, resolve=True)))
     return loggers
+
+# %% ../nbs/35_trainer.ipynb #7e000002
+@contextmanager
+def wandb_session(cfg: DictConfig, run_dir: Path):
+    "Around a run in `run_dir`: resume its W&B run when `cfg` resumes it; finish W&B at the end."
+    saved = {k: os.environ.get(k) for k in ('WANDB_RUN_ID', 'WANDB_RESUME')}
+    wandb_id = run_dir/'wandb_id'
+    if cfg.logger == 'wandb' and cfg.resume is not None and wandb_id.exists():
+        os.environ.update(WANDB_RUN_ID=wandb_id.read_text().strip(), WANDB_RESUME='allow')
+    try: yield
+    finally:
+        for k, v in saved.items():
+            if v is None: os.environ.pop(k, None)
+            else: os.environ[k] = v
+        if cfg.logger == 'wandb':
+            import wandb
+            wandb.finish()
+
+# %% ../nbs/35_trainer.ipynb #7e000005
+QUIET_WARNINGS = ('.*does not have many workers.*', '.*is smaller than the logging interval.*',
+                  '.*Experiment logs directory.*exists and is not empty.*')
+
+@contextmanager
+def quiet_fit():
+    "Hide Lightning's warnings that do not apply to visionlab's runs (`QUIET_WARNINGS`), for the duration of a run."
+    with warnings.catch_warnings():
+        for pattern in QUIET_WARNINGS: warnings.filterwarnings('ignore', pattern)
+        yield
 
 # %% ../nbs/35_trainer.ipynb #970171b6
 class RunCheckpoint(ModelCheckpoint):
