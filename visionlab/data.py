@@ -83,16 +83,21 @@ class ImageFileDataset(Dataset):
 # %% ../nbs/21_data.ipynb #ff373956
 def _classification(targets) -> bool: return not np.issubdtype(np.asarray(targets).dtype, np.floating)
 
+# %% ../nbs/21_data.ipynb #a1c0e079
+def _stratified(targets, stratify: bool | None) -> tuple[np.ndarray, bool]:
+    "`targets` as an array, and whether to stratify by them (None: for classification)."
+    targets = np.asarray(targets)
+    return targets, _classification(targets) if stratify is None else stratify
+
 # %% ../nbs/21_data.ipynb #a1c0e015
-def stratified_split(targets,                         # one target per sample
+def stratified_split(targets,                         # one target per sample (integers: classes)
                      fractions: tuple[float, ...],    # the sizes of the first parts, as fractions of the whole
-                     seed: int = 0,                   # seed of the shuffle
-                     stratify: bool | None = None,    # None: stratify classification (integer) targets
+                     seed: int = 0,                   # random_state of the split
+                     stratify: bool | None = None,    # None: stratify classification targets
                     ) -> list[np.ndarray]:
     "Indices split into len(fractions)+1 parts; `fractions` are the sizes of the first parts (stratified for classification)."
     from sklearn.model_selection import train_test_split
-    targets = np.asarray(targets)
-    stratify = _classification(targets) if stratify is None else stratify
+    targets, stratify = _stratified(targets, stratify)
     rest, parts, remaining = np.arange(len(targets)), [], 1.0
     for f in fractions:
         if f <= 0: parts.append(np.array([], dtype=int)); continue
@@ -111,8 +116,7 @@ def fold_indices(targets,                       # one target per sample
                 ) -> list[np.ndarray]:
     "The validation indices of each of `k` cross-validation folds (stratified for classification)."
     from sklearn.model_selection import KFold, StratifiedKFold
-    targets = np.asarray(targets)
-    stratify = _classification(targets) if stratify is None else stratify
+    targets, stratify = _stratified(targets, stratify)
     if len(targets) < k: raise ConfigError(f"data.cv.k={k} folds need at least {k} training samples, the dataset has {len(targets)}")
     if stratify and np.bincount(targets).max() >= k:
         with warnings.catch_warnings():
@@ -219,9 +223,12 @@ class BaseDataModule(L.LightningDataModule):
         return self.augment_batch(batch, training)
 
     # --- where the files are, splits ------------------------------------------------------------
-    def find_root(self, present: Callable[[Path], bool]) -> Path | None:
-        "The first of `data_path` and `data_root_dir` where `present(folder)` holds (the dataset's folder may be either)."
-        return next((root for root in (self.data_path, self.data_root_dir) if present(root)), None)
+    def find_root(self, present: Callable[[Path], bool], missing: str = '', expected: str = '') -> Path | None:
+        "The first of `data_path` and `data_root_dir` where `present(folder)` holds; else None, or with `missing`: a `ConfigError`."
+        root = next((root for root in (self.data_path, self.data_root_dir) if present(root)), None)
+        if root is None and missing:
+            raise ConfigError(f"{self.name}: {missing} {self.data_path} (data.data_root_dir={self.data_root_dir}): expected {expected}")
+        return root
 
     def split_train(self, targets) -> tuple[np.ndarray, np.ndarray]:
         "Indices (train, val) of a training set: fold `cv_fold` of `cv_k` folds, else a `val_split` hold-out."
@@ -420,11 +427,7 @@ class ImageFolderDataModule(BaseDataModule):
 
     def setup(self, stage: str | None = None):
         if self.train_dataset is not None: return
-        root = self.find_root(lambda p: (p/'train').is_dir())
-        if root is None:
-            raise ConfigError(f"{self.name}: no dataset at {self.data_path} (data.data_root_dir={self.data_root_dir}): "
-                              f"expected the layout {self.layout}")
-        self.data_path = root
+        self.data_path = root = self.find_root(lambda p: (p/'train').is_dir(), 'no dataset at', f'the layout {self.layout}')
         files, targets, self.classes = _folder_samples(root/'train')
         self.check_classes(len(self.classes))
         class_to_idx = {c: i for i, c in enumerate(self.classes)}
@@ -469,11 +472,8 @@ class CSVRegressionDataModule(BaseDataModule):
 
     def setup(self, stage: str | None = None):
         if self.train_dataset is not None: return
-        root = self.find_root(lambda p: (p/'train.csv').is_file())
-        if root is None:
-            raise ConfigError(f"{self.name}: no train.csv in {self.data_path} (data.data_root_dir={self.data_root_dir}): "
-                              f"expected train.csv (and optionally val.csv, test.csv) with columns {self.image_column!r}, {self.target_column!r}")
-        self.data_path = root
+        self.data_path = root = self.find_root(lambda p: (p/'train.csv').is_file(), 'no train.csv in',
+            f'train.csv (and optionally val.csv, test.csv) with columns {self.image_column!r}, {self.target_column!r}')
         val, test = (self.read_csv(root/f'{s}.csv') if (root/f'{s}.csv').is_file() else None for s in ('val', 'test'))
         self.use_splits(self.read_csv(root/'train.csv'), val, test)
 
