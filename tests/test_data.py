@@ -12,9 +12,9 @@ os.environ['VISIONLAB_OFFLINE'] = '1'          # nothing may download in tests
 from visionlab.core import POLICIES, ConfigError
 from visionlab.config import compose
 from visionlab.augment import ImageStats, build_policy, build_batched, resolve_policy
-from visionlab.data import (CIFAR10DataModule, CIFAR100DataModule, CSVRegressionDataModule, DigitsDataModule,
-                            ImageFolderDataModule, SyntheticDataModule, datamodule_from_config, fold_indices,
-                            write_cifar, write_image_folder)
+from visionlab.data import (BaseDataModule, CIFAR10DataModule, CIFAR100DataModule, CSVRegressionDataModule, DigitsDataModule,
+                            ImageFolderDataModule, SyntheticDataModule, datamodule_from_config, fold_indices, read_cifar)
+from fixtures import write_cifar, write_image_folder
 
 CIFAR = ImageStats(mean=(0.49, 0.48, 0.45), std=(0.25, 0.24, 0.26), family='cifar', native_size=32)
 IMAGENET = ImageStats(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225), size=40)
@@ -104,6 +104,43 @@ def test_on_after_batch_transfer_augments_train_and_normalises_eval():
     assert seen['train'].dtype == seen['val'].dtype == torch.float32
     zeros = lambda x: (x == 0).all(1).flatten(1).sum(1)          # pixels zero in every channel: cutout
     assert (zeros(seen['train']) >= 16).all() and (zeros(seen['val']) == 0).all()
+
+
+def test_cifar_missing_or_corrupt_batch_names_the_file(tmp_path):
+    from torchvision.datasets import CIFAR10
+    folder = write_cifar(tmp_path, 'cifar10', n_train=10, n_test=2)
+    (folder/'data_batch_4').unlink()
+    with pytest.raises(ConfigError, match=f'{folder} is not a readable CIFAR10 folder: missing data_batch_4$'):
+        CIFAR10DataModule(name='cifar10', data_root_dir=tmp_path).setup()
+    (folder/'data_batch_4').write_bytes(b'')
+    with pytest.raises(ConfigError, match='not a readable CIFAR10 folder: EOFError'): read_cifar(folder, CIFAR10, train=True)
+
+
+# --- unknown options --------------------------------------------------------------------------
+@pytest.mark.parametrize('cls,kwargs,meant', [(BaseDataModule, {'batch_sise': 8}, 'batch_size'),
+                                              (DigitsDataModule, {'val_splt': 0.2}, 'val_split'),
+                                              (SyntheticDataModule, {'num_sample': 10}, 'num_samples'),
+                                              (CSVRegressionDataModule, {'target_colum': 'y'}, 'target_column'),
+                                              (CIFAR10DataModule, {'dowload': False}, 'download')])
+def test_misspelled_option_is_refused_with_the_close_match(cls, kwargs, meant):
+    bad = next(iter(kwargs))
+    with pytest.raises(ConfigError) as e: cls(**kwargs)
+    msg = str(e.value)
+    assert msg.startswith(f"unknown DataModule option {bad!r} for {cls.__name__}: did you mean {meant!r}") and '\n' not in msg
+
+
+def test_every_data_key_of_the_schema_reaches_every_datamodule():
+    "datamodule_from_config passes every data.* key: each registered DataModule must accept them all."
+    from visionlab.core import DATAMODULES
+    from omegaconf import OmegaConf
+    for name in DATAMODULES.names():
+        cfg = compose([f'data.name={name}'])
+        dm = datamodule_from_config(cfg)
+        assert dm.batch_size == cfg.data.batch_size and dm.val_split == cfg.data.val_split and dm.name == name
+    cfg = OmegaConf.create(OmegaConf.to_container(compose(['data=cifar10']), resolve=True))
+    cfg.data.batch_sise = 8
+    with pytest.raises(ConfigError, match="unknown DataModule option 'batch_sise' for CIFAR10DataModule: did you mean 'batch_size'"):
+        datamodule_from_config(cfg)
 
 
 # --- image folders and CSV --------------------------------------------------------------------

@@ -4,7 +4,7 @@
 
 # %% ../nbs/20_augment.ipynb #55cd3e28
 from __future__ import annotations
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Callable, Sequence
 import torch
 import torch.nn.functional as F
@@ -24,17 +24,19 @@ __all__ = ['ImageStats', 'register_policy', 'resolve_policy', 'build_policy', 'b
 class ImageStats:
     "What a policy needs to know about a dataset."
     mean: Sequence[float]           # per channel, in [0, 1] units
-    std: Sequence[float]
+    std: Sequence[float]            # per channel, in [0, 1] units
     size: int | None = None         # square output size; None: keep the native size
     family: str = 'imagenet'        # which variant of a generic policy name applies: 'cifar' | 'imagenet'
     native_size: int | None = None  # the stored images' size (in-memory sets); crops keep it
     padding: int = 4                # zero padding of the CIFAR-style random crop
     cutout_size: int | None = None  # cutout patch size; None: the policy's default, 0: no cutout
 
+# %% ../nbs/20_augment.ipynb #a2c0e004
 def _start() -> list:
     "The head of every policy: PIL images become uint8 tensors (tensors pass through)."
     return [v2.PILToTensor()]
 
+# %% ../nbs/20_augment.ipynb #a2c0e007
 def _finish(stats: ImageStats, resize: bool = True) -> list:
     "Resize (if asked), convert to float in [0,1] and normalise: the tail of every policy."
     resize = [v2.Resize((stats.size, stats.size), antialias=True)] if resize and stats.size and stats.size != stats.native_size else []
@@ -46,7 +48,11 @@ def _generic(name: str) -> Callable:
     build.__doc__ = f"`{name}` of the dataset's family (`<family>_{name}`)."
     return build
 
-def register_policy(name: str, family: str | None = None, batched: Callable | None = None) -> Callable:
+# %% ../nbs/20_augment.ipynb #a2c0e012
+def register_policy(name: str,                       # the policy's name; with `family`, also the generic name
+                    family: str | None = None,       # 'cifar' | 'imagenet': registered as `<family>_<name>`; None: any family
+                    batched: Callable | None = None, # `make(stats) -> nn.Module`: the batched twin, if there is one
+                   ) -> Callable:
     "Decorator: register `fn(stats) -> transform` as `name`, or as `<family>_<name>` plus the generic `name`."
     def deco(fn):
         if family is None: return POLICIES.register(name, family=None, batched=batched)(fn)
@@ -55,7 +61,9 @@ def register_policy(name: str, family: str | None = None, batched: Callable | No
         return fn
     return deco
 
-def resolve_policy(name: str, stats: ImageStats):
+# %% ../nbs/20_augment.ipynb #a2c0e014
+def resolve_policy(name: str,           # a registered policy name, generic or family-specific
+                   stats: ImageStats):  # the dataset, whose family a generic name resolves to
     "The registry entry that `name` means for a dataset with `stats` (generic names resolve per family)."
     e = POLICIES.entry(name)
     if not e.meta.get('generic'): return e
@@ -65,11 +73,17 @@ def resolve_policy(name: str, stats: ImageStats):
                    and not POLICIES.entry(n).meta.get('generic'))
     raise ConfigError(f"augmentation policy {name!r} has no {stats.family!r} variant: valid choices: {', '.join(valid)}")
 
-def build_policy(name: str, stats: ImageStats) -> Callable:
+# %% ../nbs/20_augment.ipynb #a2c0e016
+def build_policy(name: str,          # a registered policy name
+                 stats: ImageStats,  # the dataset the policy is built for
+                ) -> Callable:
     "The per-image transform of policy `name` for a dataset with `stats`."
     return resolve_policy(name, stats).obj(stats)
 
-def build_batched(name: str, stats: ImageStats) -> nn.Module | None:
+# %% ../nbs/20_augment.ipynb #a2c0e018
+def build_batched(name: str,          # a registered policy name
+                  stats: ImageStats,  # the dataset the policy is built for
+                 ) -> nn.Module | None:
     "The batched on-device twin of policy `name`, or None when it has none (or needs a resize)."
     make = resolve_policy(name, stats).meta.get('batched')
     if make is None or (stats.size and stats.size != stats.native_size): return None
@@ -78,7 +92,7 @@ def build_batched(name: str, stats: ImageStats) -> nn.Module | None:
 # %% ../nbs/20_augment.ipynb #1eb6bf61
 class Cutout(nn.Module):
     "Zero a `size` x `size` patch centred uniformly at random (clipped at the border)."
-    def __init__(self, size: int):
+    def __init__(self, size: int):  # the patch's side in pixels
         super().__init__(); self.size = size
     def forward(self, img: torch.Tensor) -> torch.Tensor:
         h, w = img.shape[-2:]
@@ -92,8 +106,12 @@ class Cutout(nn.Module):
 # %% ../nbs/20_augment.ipynb #09240eec
 class BatchAugment(nn.Module):
     "Padded random crop + horizontal flip + normalise + cutout of a uint8 batch `(N, C, H, W)`, on its device."
-    def __init__(self, mean: Sequence[float], std: Sequence[float], padding: int = 0, flip: bool = False,
-                 cutout: int = 0):
+    def __init__(self,
+                 mean: Sequence[float],  # per channel, in [0, 1] units
+                 std: Sequence[float],   # per channel, in [0, 1] units
+                 padding: int = 0,       # zero padding of the random crop; 0: no crop
+                 flip: bool = False,     # flip horizontally with probability 1/2
+                 cutout: int = 0):       # cutout patch size; 0: no cutout
         super().__init__()
         self.padding, self.flip, self.cutout = padding, flip, cutout
         std = torch.tensor(std, dtype=torch.float32).view(-1, 1, 1)
@@ -127,13 +145,6 @@ class BatchAugment(nn.Module):
     def extra_repr(self): return f'padding={self.padding}, flip={self.flip}, cutout={self.cutout}'
 
 # %% ../nbs/20_augment.ipynb #3f25b190
-def _batched(crop: bool = False, cutout_default: int | None = None) -> Callable:
-    "Factory of the batched twin of a CIFAR-style policy."
-    def make(stats: ImageStats) -> BatchAugment:
-        return BatchAugment(stats.mean, stats.std, padding=stats.padding if crop else 0, flip=crop,
-                            cutout=_cutout_size(stats, cutout_default) if cutout_default is not None else 0)
-    return make
-
 def _cutout_size(stats: ImageStats, default: int | None) -> int:
     "The cutout patch of `stats` (or the policy's `default`); a patch larger than the image is refused."
     size = default if stats.cutout_size is None else stats.cutout_size
@@ -142,12 +153,23 @@ def _cutout_size(stats: ImageStats, default: int | None) -> int:
         raise ConfigError(f"data.cutout_size={size} is larger than the {side}x{side} images: use at most {side} (0: no cutout)")
     return size
 
+# %% ../nbs/20_augment.ipynb #a2c0e023
 def _cutout(stats: ImageStats, default: int | None = None) -> list:
     size = _cutout_size(stats, default)
     return [Cutout(size)] if size else []
 
+# %% ../nbs/20_augment.ipynb #a2c0e026
+def _batched(crop: bool = False, cutout_default: int | None = None) -> Callable:
+    "Factory of the batched twin of a CIFAR-style policy."
+    def make(stats: ImageStats) -> BatchAugment:
+        return BatchAugment(stats.mean, stats.std, padding=stats.padding if crop else 0, flip=crop,
+                            cutout=_cutout_size(stats, cutout_default) if cutout_default is not None else 0)
+    return make
+
+# %% ../nbs/20_augment.ipynb #a2c0e030
 @register_policy('none', batched=_batched())
-def no_augmentation(stats: ImageStats) -> Callable:
+def no_augmentation(stats: ImageStats,  # the dataset: normalisation and output size
+                   ) -> Callable:
     "No augmentation: resize (if asked) and normalise only."
     return v2.Compose(_start() + _finish(stats))
 
@@ -156,28 +178,38 @@ def _crop_flip(stats: ImageStats) -> list:
     return [v2.RandomCrop(stats.native_size, padding=stats.padding) if stats.native_size else
             v2.RandomCrop(stats.size or 32, padding=stats.padding, pad_if_needed=True), v2.RandomHorizontalFlip()]
 
+# %% ../nbs/20_augment.ipynb #a2c0e033
 @register_policy('baseline', family='cifar', batched=_batched(crop=True))
-def cifar_baseline(stats: ImageStats) -> Callable:
+def cifar_baseline(stats: ImageStats,  # the dataset: normalisation, sizes, crop padding
+                  ) -> Callable:
     "Random crop with zero padding, horizontal flip, normalise."
     return v2.Compose(_start() + _crop_flip(stats) + _finish(stats))
 
+# %% ../nbs/20_augment.ipynb #a2c0e035
 @register_policy('baseline_cutout', family='cifar', batched=_batched(crop=True, cutout_default=16))
-def cifar_baseline_cutout(stats: ImageStats) -> Callable:
+def cifar_baseline_cutout(stats: ImageStats,  # the dataset: normalisation, sizes, crop padding, cutout size
+                         ) -> Callable:
     "The baseline, then cutout (16 by default; CIFAR-100: 8)."
     return v2.Compose(_start() + _crop_flip(stats) + _finish(stats) + _cutout(stats, 16))
 
+# %% ../nbs/20_augment.ipynb #a2c0e037
 @register_policy('autoaugment', family='cifar')
-def cifar_autoaugment(stats: ImageStats) -> Callable:
+def cifar_autoaugment(stats: ImageStats,  # the dataset: normalisation, sizes, crop padding, cutout size
+                     ) -> Callable:
     "The baseline, AutoAugment's learned CIFAR10 policy, then cutout."
     return v2.Compose(_start() + _crop_flip(stats) + [v2.AutoAugment(v2.AutoAugmentPolicy.CIFAR10)] + _finish(stats) + _cutout(stats, 16))
 
+# %% ../nbs/20_augment.ipynb #a2c0e039
 @register_policy('randaugment', family='cifar')
-def cifar_randaugment(stats: ImageStats) -> Callable:
+def cifar_randaugment(stats: ImageStats,  # the dataset: normalisation, sizes, crop padding, cutout size
+                     ) -> Callable:
     "The baseline, RandAugment (2 ops, magnitude 9), then cutout."
     return v2.Compose(_start() + _crop_flip(stats) + [v2.RandAugment()] + _finish(stats) + _cutout(stats, 16))
 
+# %% ../nbs/20_augment.ipynb #a2c0e041
 @register_policy('test', family='cifar', batched=_batched())
-def cifar_test(stats: ImageStats) -> Callable:
+def cifar_test(stats: ImageStats,  # the dataset: normalisation and output size
+              ) -> Callable:
     "Evaluation: normalise only."
     return v2.Compose(_start() + _finish(stats))
 
@@ -187,29 +219,41 @@ def _imagenet_train(stats: ImageStats, extra: list) -> Callable:
     return v2.Compose(_start() + [v2.RandomResizedCrop(size, antialias=True), v2.RandomHorizontalFlip()] + extra
                       + _finish(stats, resize=False) + _cutout(stats))
 
+# %% ../nbs/20_augment.ipynb #a2c0e045
 @register_policy('baseline', family='imagenet')
-def imagenet_baseline(stats: ImageStats) -> Callable:
+def imagenet_baseline(stats: ImageStats,  # the dataset: normalisation and output size (224 when None)
+                     ) -> Callable:
     "Random resized crop, horizontal flip, normalise."
     return _imagenet_train(stats, [])
 
+# %% ../nbs/20_augment.ipynb #a2c0e047
 @register_policy('autoaugment', family='imagenet')
-def imagenet_autoaugment(stats: ImageStats) -> Callable:
+def imagenet_autoaugment(stats: ImageStats,  # the dataset: normalisation and output size (224 when None)
+                        ) -> Callable:
     "The baseline with AutoAugment's learned ImageNet policy."
     return _imagenet_train(stats, [v2.AutoAugment(v2.AutoAugmentPolicy.IMAGENET)])
 
+# %% ../nbs/20_augment.ipynb #a2c0e049
 @register_policy('randaugment', family='imagenet')
-def imagenet_randaugment(stats: ImageStats) -> Callable:
+def imagenet_randaugment(stats: ImageStats,  # the dataset: normalisation and output size (224 when None)
+                        ) -> Callable:
     "The baseline with RandAugment (2 ops, magnitude 9)."
     return _imagenet_train(stats, [v2.RandAugment()])
 
+# %% ../nbs/20_augment.ipynb #a2c0e051
 @register_policy('test', family='imagenet')
-def imagenet_test(stats: ImageStats) -> Callable:
+def imagenet_test(stats: ImageStats,  # the dataset: normalisation and output size (224 when None)
+                 ) -> Callable:
     "Evaluation: resize to size/0.875, centre crop, normalise."
     size = stats.size or 224
     return v2.Compose(_start() + [v2.Resize(round(size / 0.875), antialias=True), v2.CenterCrop(size)] + _finish(stats, resize=False))
 
 # %% ../nbs/20_augment.ipynb #c90dad21
-def compare_paths(name: str, stats: ImageStats, image: torch.Tensor, n: int = 4000, seed: int = 0):
+def compare_paths(name: str,           # a policy with a batched twin
+                  stats: ImageStats,   # the dataset
+                  image: torch.Tensor, # one uint8 image (C, H, W)
+                  n: int = 4000,       # draws through each path
+                  seed: int = 0):      # seed of both
     "Outputs of `image` through the per-image and the batched policy `name`, `n` times each: two `(n, C, H, W)` tensors."
     torch.manual_seed(seed)
     per_image, batched = build_policy(name, stats), build_batched(name, stats)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/21_data.ipynb #867d49f0
 from __future__ import annotations
-import csv, os, pickle, socket, sys, warnings
+import csv, inspect, os, pickle, socket, sys, warnings
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Sequence
@@ -13,24 +13,28 @@ import torch
 import lightning as L
 from torch.utils.data import DataLoader, Dataset, RandomSampler, default_collate
 
-from .core import DATAMODULES, ConfigError
+from .core import DATAMODULES, ConfigError, choices_hint
 from .augment import ImageStats, build_policy, build_batched
 
 # %% auto #0
-__all__ = ['IMAGENET_STATS', 'DATAMODULE_KEYS', 'TensorImageDataset', 'read_image', 'ImageFileDataset', 'stratified_split',
-           'fold_indices', 'default_workers', 'BaseDataModule', 'InMemoryDataModule', 'DigitsDataModule',
-           'DigitsRegressionDataModule', 'SyntheticDataModule', 'CIFARDataModule', 'CIFAR10DataModule',
-           'CIFAR100DataModule', 'write_cifar', 'ImageFolderDataModule', 'ImageNetDataModule', 'write_image_folder',
-           'CSVRegressionDataModule', 'datamodule_from_config', 'show_batch']
+__all__ = ['IMAGENET_STATS', 'TensorImageDataset', 'read_image', 'ImageFileDataset', 'stratified_split', 'fold_indices',
+           'default_workers', 'BaseDataModule', 'InMemoryDataModule', 'DigitsDataModule', 'DigitsRegressionDataModule',
+           'SyntheticDataModule', 'read_cifar', 'CIFARDataModule', 'CIFAR10DataModule', 'CIFAR100DataModule',
+           'ImageFolderDataModule', 'ImageNetDataModule', 'CSVRegressionDataModule', 'datamodule_from_config',
+           'show_batch']
 
 # %% ../nbs/21_data.ipynb #d0aa557e
 def _batch_collate(data):
     "A whole batch from `__getitems__` passes through; a list of samples is stacked."
     return data if isinstance(data, tuple) else default_collate(data)
 
+# %% ../nbs/21_data.ipynb #a1c0e003
 class TensorImageDataset(Dataset):
     "Images as a uint8 tensor `(N, C, H, W)` with `targets`, transformed on access (or whole batches when `transform` is None)."
-    def __init__(self, images: torch.Tensor, targets: torch.Tensor, transform: Callable | None = None):
+    def __init__(self,
+                 images: torch.Tensor,                # uint8 (N, C, H, W)
+                 targets: torch.Tensor,               # one target per image
+                 transform: Callable | None = None):  # applied to each image on access; None: whole uint8 batches
         assert images.dtype == torch.uint8 and images.ndim == 4, 'images must be uint8 (N, C, H, W)'
         self.images, self.targets, self.transform = images, torch.as_tensor(targets), transform
     def __len__(self): return len(self.images)
@@ -44,11 +48,13 @@ class TensorImageDataset(Dataset):
             return self.images[idx], self.targets[idx]
         return [self[i] for i in idx]
     def subset(self, idx, transform: Callable | None = None) -> TensorImageDataset:
+        "The images at `idx`, with `transform`."
         idx = torch.as_tensor(np.asarray(idx), dtype=torch.long)
         return TensorImageDataset(self.images[idx], self.targets[idx], transform)
 
 # %% ../nbs/21_data.ipynb #cb57338c
-def read_image(path: str | Path) -> torch.Tensor:
+def read_image(path: str | Path,  # an image file that PIL can read
+              ) -> torch.Tensor:
     "An image file as a uint8 RGB tensor `(3, H, W)`; an unreadable file is a `ConfigError` naming it."
     from PIL import Image
     from torchvision.transforms.v2.functional import pil_to_tensor
@@ -57,26 +63,41 @@ def read_image(path: str | Path) -> torch.Tensor:
     except (OSError, ValueError, SyntaxError) as e:   # PIL: unidentified (OSError), truncated, bad header
         raise ConfigError(f"cannot read image {path}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
 
+# %% ../nbs/21_data.ipynb #a1c0e009
 class ImageFileDataset(Dataset):
     "Image files with targets, decoded to uint8 tensors and transformed on access."
-    def __init__(self, files: Sequence[str | Path], targets, transform: Callable | None = None):
+    def __init__(self,
+                 files: Sequence[str | Path],         # image files, read with `read_image`
+                 targets,                             # one target per file
+                 transform: Callable | None = None):  # applied to each decoded image
         self.files, self.targets, self.transform = list(files), torch.as_tensor(targets), transform
     def __len__(self): return len(self.files)
     def __getitem__(self, i):
         x = read_image(self.files[i])
         return (self.transform(x) if self.transform else x), self.targets[i]
     def subset(self, idx, transform: Callable | None = None) -> ImageFileDataset:
+        "The files at `idx`, with `transform`."
         idx = np.asarray(idx, dtype=int)
         return ImageFileDataset([self.files[i] for i in idx], self.targets[torch.as_tensor(idx)], transform)
 
 # %% ../nbs/21_data.ipynb #ff373956
 def _classification(targets) -> bool: return not np.issubdtype(np.asarray(targets).dtype, np.floating)
 
-def stratified_split(targets, fractions: tuple[float, ...], seed: int = 0, stratify: bool | None = None) -> list[np.ndarray]:
+# %% ../nbs/21_data.ipynb #a1c0e079
+def _stratified(targets, stratify: bool | None) -> tuple[np.ndarray, bool]:
+    "`targets` as an array, and whether to stratify by them (None: for classification)."
+    targets = np.asarray(targets)
+    return targets, _classification(targets) if stratify is None else stratify
+
+# %% ../nbs/21_data.ipynb #a1c0e015
+def stratified_split(targets,                         # one target per sample (integers: classes)
+                     fractions: tuple[float, ...],    # the sizes of the first parts, as fractions of the whole
+                     seed: int = 0,                   # random_state of the split
+                     stratify: bool | None = None,    # None: stratify classification targets
+                    ) -> list[np.ndarray]:
     "Indices split into len(fractions)+1 parts; `fractions` are the sizes of the first parts (stratified for classification)."
     from sklearn.model_selection import train_test_split
-    targets = np.asarray(targets)
-    stratify = _classification(targets) if stratify is None else stratify
+    targets, stratify = _stratified(targets, stratify)
     rest, parts, remaining = np.arange(len(targets)), [], 1.0
     for f in fractions:
         if f <= 0: parts.append(np.array([], dtype=int)); continue
@@ -87,11 +108,15 @@ def stratified_split(targets, fractions: tuple[float, ...], seed: int = 0, strat
         parts.append(np.sort(part)); remaining -= f
     return parts + [np.sort(rest)]
 
-def fold_indices(targets, k: int, seed: int = 0, stratify: bool | None = None) -> list[np.ndarray]:
+# %% ../nbs/21_data.ipynb #a1c0e019
+def fold_indices(targets,                       # one target per sample
+                 k: int,                        # number of folds
+                 seed: int = 0,                 # seed of the shuffle
+                 stratify: bool | None = None,  # None: stratify classification (integer) targets
+                ) -> list[np.ndarray]:
     "The validation indices of each of `k` cross-validation folds (stratified for classification)."
     from sklearn.model_selection import KFold, StratifiedKFold
-    targets = np.asarray(targets)
-    stratify = _classification(targets) if stratify is None else stratify
+    targets, stratify = _stratified(targets, stratify)
     if len(targets) < k: raise ConfigError(f"data.cv.k={k} folds need at least {k} training samples, the dataset has {len(targets)}")
     if stratify and np.bincount(targets).max() >= k:
         with warnings.catch_warnings():
@@ -103,7 +128,11 @@ def fold_indices(targets, k: int, seed: int = 0, stratify: bool | None = None) -
 # %% ../nbs/21_data.ipynb #c7a0dc8a
 def _in_notebook() -> bool: return 'ipykernel' in sys.modules
 
-def default_workers(in_memory: bool, notebook: bool | None = None, start_method: str | None = None) -> int:
+# %% ../nbs/21_data.ipynb #a1c0e024
+def default_workers(in_memory: bool,                 # the data is held in memory (no decoding to parallelise)
+                    notebook: bool | None = None,    # None: whether this process is a notebook kernel
+                    start_method: str | None = None, # None: multiprocessing's start method here
+                   ) -> int:
     "Worker processes for a DataLoader on this platform."
     if in_memory: return 0
     import multiprocessing as mp
@@ -113,20 +142,49 @@ def default_workers(in_memory: bool, notebook: bool | None = None, start_method:
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
     return min(8, cpus)
 
-# %% ../nbs/21_data.ipynb #90eb1299
+# %% ../nbs/21_data.ipynb #a1c0e027
 IMAGENET_STATS = ImageStats(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225), family='imagenet')
 
+# %% ../nbs/21_data.ipynb #a1c0e030
+def _init_options(cls: type) -> list[str]:
+    "The keyword arguments that the `__init__` of `cls` and of its bases accept."
+    names = []
+    for c in cls.__mro__:
+        if '__init__' not in vars(c): continue
+        try: params = inspect.signature(vars(c)['__init__']).parameters.values()
+        except (TypeError, ValueError): continue      # a builtin without a signature
+        names += [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+                  and p.name != 'self' and p.name not in names]
+    return names
+
+# %% ../nbs/21_data.ipynb #90eb1299
 class BaseDataModule(L.LightningDataModule):
     "Loaders, splits and policies shared by every dataset; subclasses implement `setup`."
     stats: ImageStats = IMAGENET_STATS   # normalisation and policy family of the dataset
     in_memory: bool = False              # data held in memory: no worker processes
     classes: Sequence[str] | None = None
 
-    def __init__(self, name: str = '', data_root_dir: str = './data', batch_size: int = 128, num_workers: int | None = None,
-                 train_transforms: str = 'none', test_transforms: str = 'none', val_split: float = 0.1,
-                 random_batches: bool = False, image_size: int | None = None, cutout_size: int | None = None,
-                 num_classes: int | None = None, cv_k: int | None = None, cv_fold: int | None = None,
-                 seed: int = 0, download: bool = True, **kwargs):
+    def __init__(self,
+                 name: str = '',                   # the dataset's name: its files are in data_root_dir/name
+                 data_root_dir: str = './data',    # the folder of the datasets (or the dataset's folder itself)
+                 batch_size: int = 128,            # samples per batch
+                 num_workers: int | None = None,   # DataLoader worker processes; None: chosen for the platform
+                 train_transforms: str = 'none',   # registered augmentation policy of the training set
+                 test_transforms: str = 'none',    # registered policy of the validation and test sets
+                 val_split: float = 0.1,           # fraction of the training set held out when there is no validation set
+                 random_batches: bool = False,     # draw training batches with replacement
+                 image_size: int | None = None,    # square output size; None: the dataset's native size
+                 cutout_size: int | None = None,   # cutout patch size; None: the policy's default, 0: no cutout
+                 num_classes: int | None = None,   # the classes expected; a dataset with more is refused
+                 cv_k: int | None = None,          # cross-validation folds; None: a val_split hold-out
+                 cv_fold: int | None = None,       # the fold that validates (None: 0)
+                 seed: int = 0,                    # seed of the splits and folds
+                 download: bool = True,            # download a missing dataset when the network allows it
+                 **unknown):                       # refused: a ConfigError names the closest option
+        if unknown:
+            bad = next(iter(unknown))
+            raise ConfigError(f"unknown DataModule option {bad!r} for {type(self).__name__}: "
+                              f"{choices_hint(bad, _init_options(type(self)))}")
         super().__init__()
         self.name, self.data_root_dir, self.data_path = name, Path(data_root_dir), Path(data_root_dir)/name
         self.batch_size, self.num_workers, self.val_split = batch_size, num_workers, val_split
@@ -164,7 +222,14 @@ class BaseDataModule(L.LightningDataModule):
         training = self.trainer is not None and self.trainer.training
         return self.augment_batch(batch, training)
 
-    # --- splits ---------------------------------------------------------------------------------
+    # --- where the files are, splits ------------------------------------------------------------
+    def find_root(self, present: Callable[[Path], bool], missing: str = '', expected: str = '') -> Path | None:
+        "The first of `data_path` and `data_root_dir` where `present(folder)` holds; else None, or with `missing`: a `ConfigError`."
+        root = next((root for root in (self.data_path, self.data_root_dir) if present(root)), None)
+        if root is None and missing:
+            raise ConfigError(f"{self.name}: {missing} {self.data_path} (data.data_root_dir={self.data_root_dir}): expected {expected}")
+        return root
+
     def split_train(self, targets) -> tuple[np.ndarray, np.ndarray]:
         "Indices (train, val) of a training set: fold `cv_fold` of `cv_k` folds, else a `val_split` hold-out."
         targets = np.asarray(targets)
@@ -174,6 +239,17 @@ class BaseDataModule(L.LightningDataModule):
         else: val, train = stratified_split(targets, (self.val_split,), self.seed)
         self.split_indices = (train, val)    # kept for inspection (which samples validate this fold)
         return train, val
+
+    def use_splits(self, pool, val=None, test=None):
+        "Set the datasets from a training `pool` and the dataset's own `val` and `test` sets, if any."
+        for ds in (val, test):
+            if ds is not None: ds.transform = self.test_transforms
+        if val is not None and not self.cv_k:
+            self.train_dataset, self.val_dataset = pool.subset(range(len(pool)), self.train_transforms), val
+        else:
+            train, held_out = self.split_train(pool.targets.numpy())
+            self.train_dataset, self.val_dataset = pool.subset(train, self.train_transforms), pool.subset(held_out, self.test_transforms)
+        self.test_dataset = test if test is not None else val
 
     def check_classes(self, n: int):
         "A `ConfigError` when the dataset has more classes than `data.num_classes`."
@@ -232,6 +308,7 @@ def _digits():
     d = load_digits()
     return torch.from_numpy((d.images * 16).clip(0, 255).astype(np.uint8)).unsqueeze(1), d.target
 
+# %% ../nbs/21_data.ipynb #a1c0e044
 @DATAMODULES.register('digits')
 class DigitsDataModule(InMemoryDataModule):
     "scikit-learn's 8x8 handwritten digits (1,797 images, 10 classes), held in memory."
@@ -253,7 +330,10 @@ class DigitsRegressionDataModule(DigitsDataModule):
 class SyntheticDataModule(InMemoryDataModule):
     "Random uint8 images and labels, held in memory (for benchmarks)."
     stats = ImageStats(mean=(0.5, 0.5, 0.5), std=(0.29, 0.29, 0.29), family='cifar')
-    def __init__(self, num_samples: int = 2048, channels: int = 3, **params):
+    def __init__(self,
+                 num_samples: int = 2048,  # training images (the test set has a quarter as many)
+                 channels: int = 3,        # channels per image
+                 **params):                # the options of `BaseDataModule`
         super().__init__(**params)
         self.num_samples, self.channels = num_samples, channels
     def load(self):
@@ -271,73 +351,63 @@ def _network(host: str, timeout: float = 3.0) -> bool:
         with socket.create_connection((host, 443), timeout=timeout): return True
     except OSError: return False
 
-def _files_only(tv_class):
-    "torchvision's CIFAR class, checking that the files exist instead of their MD5 at every start."
-    class Files(tv_class):
-        def _check_integrity(self):
-            return all((Path(self.root)/self.base_folder/f).is_file() for f, _ in self.train_list + self.test_list + [(self.meta['filename'], '')])
-        def _load_meta(self):
-            with open(Path(self.root)/self.base_folder/self.meta['filename'], 'rb') as f:
-                self.classes = pickle.load(f, encoding='latin1')[self.meta['key']]
-            self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
-    Files.__name__ = tv_class.__name__
-    return Files
+# %% ../nbs/21_data.ipynb #a1c0e053
+def read_cifar(folder: Path,     # the archive's extracted folder, e.g. .../cifar-10-batches-py
+               tv_class: type,   # torchvision's CIFAR10 or CIFAR100: the names of the files
+               train: bool,      # the training batches, else the test batch
+              ) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    "(uint8 images (N, 3, 32, 32), targets, class names) of the pickled batches of a CIFAR archive."
+    files = [f for f, _ in (tv_class.train_list if train else tv_class.test_list)] + [tv_class.meta['filename']]
+    missing = [f for f in files if not (Path(folder)/f).is_file()]
+    if missing: raise ConfigError(f"{folder} is not a readable {tv_class.__name__} folder: missing {', '.join(missing)}")
+    def unpickle(f):
+        with open(Path(folder)/f, 'rb') as fh: return pickle.load(fh, encoding='latin1')
+    try:
+        *batches, meta = [unpickle(f) for f in files]
+        images = np.concatenate([b['data'] for b in batches]).reshape(-1, 3, 32, 32)
+        targets = [t for b in batches for t in (b['labels'] if 'labels' in b else b['fine_labels'])]
+        classes = meta[tv_class.meta['key']]
+    except (OSError, pickle.UnpicklingError, EOFError, KeyError, ValueError, TypeError) as e:
+        raise ConfigError(f"{folder} is not a readable {tv_class.__name__} folder: {type(e).__name__}: {e}") from None
+    return torch.from_numpy(images), torch.tensor(targets), classes
 
+# %% ../nbs/21_data.ipynb #a1c0e056
 class CIFARDataModule(InMemoryDataModule):
-    "A torchvision CIFAR dataset held in memory as uint8 tensors."
+    "A CIFAR dataset held in memory as uint8 tensors; `tv_class` is torchvision's class of it (file names, download)."
     tv_class: type = None
     url = 'https://www.cs.toronto.edu/~kriz/'
 
     def root(self) -> Path:
         "The folder holding the dataset's base folder: data_path, else data_root_dir, else (download) data_path."
-        cls = _files_only(self.tv_class)
-        for root in (self.data_path, self.data_root_dir):
-            if (root/cls.base_folder).exists(): return root
+        cls = self.tv_class
+        root = self.find_root(lambda p: (p/cls.base_folder).exists())
+        if root is not None: return root
         if self.download and _network('www.cs.toronto.edu'):
-            self.tv_class(self.data_path, train=True, download=True)
+            cls(self.data_path, train=True, download=True)
             return self.data_path
         files = ', '.join(f for f, _ in cls.train_list + cls.test_list) + ', ' + cls.meta['filename']
         raise ConfigError(f"{self.name or cls.__name__} not found and cannot be downloaded: put the folder {cls.base_folder}/ "
                           f"({files}; extracted from {self.url}{cls.filename}) into {self.data_path} (data.data_root_dir={self.data_root_dir})")
 
     def load(self):
-        cls, root = _files_only(self.tv_class), self.root()
-        try: train, test = cls(root, train=True), cls(root, train=False)
-        except (RuntimeError, OSError, pickle.UnpicklingError, EOFError, KeyError, ValueError) as e:
-            raise ConfigError(f"{root/cls.base_folder} is not a readable {cls.__name__} folder: {type(e).__name__}: {e}") from None
-        self.classes = train.classes
-        as_tensor = lambda d: (torch.from_numpy(d.data).permute(0, 3, 1, 2).contiguous(), torch.tensor(d.targets))
-        return *as_tensor(train), *as_tensor(test)
+        folder = self.root()/self.tv_class.base_folder
+        images, targets, self.classes = read_cifar(folder, self.tv_class, train=True)
+        test_images, test_targets, _ = read_cifar(folder, self.tv_class, train=False)
+        return images, targets, test_images, test_targets
 
+# %% ../nbs/21_data.ipynb #a1c0e058
 @DATAMODULES.register('cifar10')
 class CIFAR10DataModule(CIFARDataModule):
     "CIFAR-10: 50,000 + 10,000 32x32 colour images, 10 classes."
     from torchvision.datasets import CIFAR10 as tv_class
     stats = ImageStats(mean=(0.4914, 0.4822, 0.4465), std=(0.2470, 0.2435, 0.2616), family='cifar', cutout_size=16)
 
+# %% ../nbs/21_data.ipynb #a1c0e060
 @DATAMODULES.register('cifar100')
 class CIFAR100DataModule(CIFARDataModule):
     "CIFAR-100: 50,000 + 10,000 32x32 colour images, 100 classes."
     from torchvision.datasets import CIFAR100 as tv_class
     stats = ImageStats(mean=(0.5071, 0.4865, 0.4409), std=(0.2673, 0.2564, 0.2762), family='cifar', cutout_size=8)
-
-# %% ../nbs/21_data.ipynb #12252d62
-def write_cifar(root: Path, kind: str = 'cifar10', n_train: int = 20, n_test: int = 10, seed: int = 0) -> Path:
-    "Write a tiny CIFAR-10/100 in the official python-pickle layout under `root` (for tests and examples)."
-    from torchvision.datasets import CIFAR10, CIFAR100
-    tv = CIFAR10 if kind == 'cifar10' else CIFAR100
-    k, label_key = (10, 'labels') if kind == 'cifar10' else (100, 'fine_labels')
-    rng, folder = np.random.default_rng(seed), Path(root)/tv.base_folder
-    folder.mkdir(parents=True, exist_ok=True)
-    def batch(n):
-        return {'data': rng.integers(0, 256, (n, 3 * 32 * 32), dtype=np.uint8), label_key: [i % k for i in range(n)],
-                'coarse_labels': [i % 20 for i in range(n)]}
-    files = [f for f, _ in tv.train_list]
-    for i, f in enumerate(files):
-        with open(folder/f, 'wb') as fh: pickle.dump(batch(n_train // len(files) + (i < n_train % len(files))), fh)
-    with open(folder/tv.test_list[0][0], 'wb') as fh: pickle.dump(batch(n_test), fh)
-    with open(folder/tv.meta['filename'], 'wb') as fh: pickle.dump({tv.meta['key']: [f'class{i}' for i in range(k)]}, fh)
-    return folder
 
 # %% ../nbs/21_data.ipynb #2d056386
 def _folder_samples(folder: Path, class_to_idx: dict | None = None):
@@ -349,56 +419,41 @@ def _folder_samples(folder: Path, class_to_idx: dict | None = None):
     except FileNotFoundError as e: raise ConfigError(f"{folder}: {str(e).splitlines()[0]}") from None
     return [p for p, _ in samples], [t for _, t in samples], classes
 
+# %% ../nbs/21_data.ipynb #a1c0e064
 @DATAMODULES.register('image_folder')
 class ImageFolderDataModule(BaseDataModule):
     "Any folder-per-class image dataset: `train/` (and optionally `val/`, `test/`) under `data_root_dir/name`."
     layout = 'train/<class>/<image> (and optionally val/, test/)'
 
-    def _split_folder(self, split: str) -> Path | None:
-        p = self.data_path/split
-        return p if p.is_dir() else None
-
     def setup(self, stage: str | None = None):
         if self.train_dataset is not None: return
-        if self._split_folder('train') is None and (self.data_root_dir/'train').is_dir(): self.data_path = self.data_root_dir
-        if self._split_folder('train') is None:
-            raise ConfigError(f"{self.name}: no dataset at {self.data_path} (data.data_root_dir={self.data_root_dir}): "
-                              f"expected the layout {self.layout}")
-        files, targets, self.classes = _folder_samples(self.data_path/'train')
+        self.data_path = root = self.find_root(lambda p: (p/'train').is_dir(), 'no dataset at', f'the layout {self.layout}')
+        files, targets, self.classes = _folder_samples(root/'train')
         self.check_classes(len(self.classes))
-        pool = ImageFileDataset(files, targets)
-        other = {s: ImageFileDataset(*_folder_samples(p, {c: i for i, c in enumerate(self.classes)})[:2], self.test_transforms)
-                 for s in ('val', 'test') if (p := self._split_folder(s)) is not None}
-        if 'val' in other and not self.cv_k:
-            self.train_dataset, self.val_dataset = pool.subset(range(len(pool)), self.train_transforms), other['val']
-        else:
-            train, val = self.split_train(pool.targets.numpy())
-            self.train_dataset, self.val_dataset = pool.subset(train, self.train_transforms), pool.subset(val, self.test_transforms)
-        self.test_dataset = other.get('test', other.get('val'))
+        class_to_idx = {c: i for i, c in enumerate(self.classes)}
+        val, test = (ImageFileDataset(*_folder_samples(root/s, class_to_idx)[:2]) if (root/s).is_dir() else None
+                     for s in ('val', 'test'))
+        self.use_splits(ImageFileDataset(files, targets), val, test)
 
+# %% ../nbs/21_data.ipynb #a1c0e067
 @DATAMODULES.register('imagenet')
 class ImageNetDataModule(ImageFolderDataModule):
     "ImageNet (ILSVRC-2012) in the ImageFolder layout: train/<wnid>/*.JPEG and val/<wnid>/*.JPEG."
     layout = 'train/<wnid>/*.JPEG and val/<wnid>/*.JPEG (see https://image-net.org/challenges/LSVRC/2012/2012-downloads.php)'
 
-# %% ../nbs/21_data.ipynb #c345ea38
-def write_image_folder(root: Path, classes=('cat', 'dog'), per_class: int = 6, splits=('train',), size: int = 20, seed: int = 0) -> Path:
-    "Write random PNG images in the ImageFolder layout `root/<split>/<class>/<i>.png` (for tests and examples)."
-    from PIL import Image
-    g = torch.Generator().manual_seed(seed)
-    for split in splits:
-        for c in classes:
-            (Path(root)/split/c).mkdir(parents=True, exist_ok=True)
-            for i in range(per_class):
-                pixels = torch.randint(0, 256, (size, size + 4, 3), dtype=torch.uint8, generator=g).numpy()
-                Image.fromarray(pixels).save(Path(root)/split/c/f'{i}.png')
-    return Path(root)
+# %% ../nbs/21_data.ipynb #a1c0e070
+def _is_float(s) -> bool:
+    try: float(s); return True
+    except (TypeError, ValueError): return False
 
 # %% ../nbs/21_data.ipynb #81304cc9
 @DATAMODULES.register('csv_regression')
 class CSVRegressionDataModule(BaseDataModule):
     "Images listed in train.csv (and optionally val.csv, test.csv) with a float target each."
-    def __init__(self, image_column: str = 'image', target_column: str = 'target', **params):
+    def __init__(self,
+                 image_column: str = 'image',    # the column of image paths, relative to the CSV's folder
+                 target_column: str = 'target',  # the column of float targets
+                 **params):                      # the options of `BaseDataModule`
         super().__init__(**params)
         self.image_column, self.target_column = image_column, target_column
 
@@ -417,36 +472,25 @@ class CSVRegressionDataModule(BaseDataModule):
 
     def setup(self, stage: str | None = None):
         if self.train_dataset is not None: return
-        if not (self.data_path/'train.csv').is_file() and (self.data_root_dir/'train.csv').is_file(): self.data_path = self.data_root_dir
-        if not (self.data_path/'train.csv').is_file():
-            raise ConfigError(f"{self.name}: no train.csv in {self.data_path} (data.data_root_dir={self.data_root_dir}): "
-                              f"expected train.csv (and optionally val.csv, test.csv) with columns {self.image_column!r}, {self.target_column!r}")
-        pool = self.read_csv(self.data_path/'train.csv')
-        other = {s: self.read_csv(self.data_path/f'{s}.csv') for s in ('val', 'test') if (self.data_path/f'{s}.csv').is_file()}
-        for ds in other.values(): ds.transform = self.test_transforms
-        if 'val' in other and not self.cv_k:
-            self.train_dataset, self.val_dataset = pool.subset(range(len(pool)), self.train_transforms), other['val']
-        else:
-            train, val = self.split_train(pool.targets.numpy())
-            self.train_dataset, self.val_dataset = pool.subset(train, self.train_transforms), pool.subset(val, self.test_transforms)
-        self.test_dataset = other.get('test', other.get('val'))
-
-def _is_float(s) -> bool:
-    try: float(s); return True
-    except (TypeError, ValueError): return False
+        self.data_path = root = self.find_root(lambda p: (p/'train.csv').is_file(), 'no train.csv in',
+            f'train.csv (and optionally val.csv, test.csv) with columns {self.image_column!r}, {self.target_column!r}')
+        val, test = (self.read_csv(root/f'{s}.csv') if (root/f'{s}.csv').is_file() else None for s in ('val', 'test'))
+        self.use_splits(self.read_csv(root/'train.csv'), val, test)
 
 # %% ../nbs/21_data.ipynb #3d9a12b7
-DATAMODULE_KEYS = ('data_root_dir', 'batch_size', 'num_workers', 'train_transforms', 'test_transforms',
-                   'val_split', 'random_batches', 'image_size', 'cutout_size', 'num_classes')
-
-def datamodule_from_config(cfg) -> BaseDataModule:
+def datamodule_from_config(cfg,  # a composed configuration tree (`visionlab.config.compose`)
+                          ) -> BaseDataModule:
     "The DataModule named by `cfg.data.name`, with the `data.*` settings (and the CV fold)."
     d = cfg.data
-    return DATAMODULES.get(d.name)(name=d.name, seed=cfg.seed or 0, cv_k=d.cv.k, cv_fold=d.cv.fold,
-                                   **{k: d[k] for k in DATAMODULE_KEYS})
+    options = {k: v for k, v in d.items() if k not in ('name', 'cv')}
+    return DATAMODULES.get(d.name)(name=d.name, seed=cfg.seed or 0, cv_k=d.cv.k, cv_fold=d.cv.fold, **options)
 
 # %% ../nbs/21_data.ipynb #f4420867
-def show_batch(datamodule: BaseDataModule, n: int = 16, ncols: int = 8, title: str | None = None, seed: int | None = 0):
+def show_batch(datamodule: BaseDataModule,  # any DataModule; set up if it is not yet
+               n: int = 16,                 # images to show
+               ncols: int = 8,              # images per row
+               title: str | None = None,    # None: the dataset's name and training policy
+               seed: int | None = 0):       # seed of the shuffle and the augmentation; None: as it comes
     "A matplotlib figure of `n` augmented training images of `datamodule` with their labels."
     import matplotlib.pyplot as plt
     if datamodule.train_dataset is None: datamodule.setup('fit')

@@ -1,0 +1,52 @@
+"""Writers of tiny fake datasets in their real on-disk formats, for the tests and the notebooks' examples.
+
+Not part of the package: tests import them as `from fixtures import write_cifar` (pytest puts tests/ on sys.path),
+notebooks in a hidden cell after `sys.path.insert(0, '../tests')` (nbdev_test runs a notebook in its folder, nbs/).
+"""
+import pickle
+from pathlib import Path
+
+import numpy as np
+import torch
+
+__all__ = ['write_cifar', 'write_image_folder']
+
+
+def write_cifar(root: Path,             # the folder that receives the archive's base folder
+                kind: str = 'cifar10',  # 'cifar10' or 'cifar100'
+                n_train: int = 20,      # training images, spread over the training batches
+                n_test: int = 10,       # test images
+                seed: int = 0) -> Path:
+    "Write a tiny CIFAR-10/100 in the official python-pickle layout under `root`; returns the base folder."
+    from torchvision.datasets import CIFAR10, CIFAR100
+    tv = CIFAR10 if kind == 'cifar10' else CIFAR100
+    k, label_key = (10, 'labels') if kind == 'cifar10' else (100, 'fine_labels')
+    rng, folder = np.random.default_rng(seed), Path(root)/tv.base_folder
+    folder.mkdir(parents=True, exist_ok=True)
+    def batch(n):
+        return {'data': rng.integers(0, 256, (n, 3 * 32 * 32), dtype=np.uint8), label_key: [i % k for i in range(n)],
+                'coarse_labels': [i % 20 for i in range(n)]}
+    files = [f for f, _ in tv.train_list]
+    for i, f in enumerate(files):
+        with open(folder/f, 'wb') as fh: pickle.dump(batch(n_train // len(files) + (i < n_train % len(files))), fh)
+    with open(folder/tv.test_list[0][0], 'wb') as fh: pickle.dump(batch(n_test), fh)
+    with open(folder/tv.meta['filename'], 'wb') as fh: pickle.dump({tv.meta['key']: [f'class{i}' for i in range(k)]}, fh)
+    return folder
+
+
+def write_image_folder(root: Path,                 # the dataset folder: root/<split>/<class>/<i>.png
+                       classes=('cat', 'dog'),     # one folder per class
+                       per_class: int = 6,         # images per class and split
+                       splits=('train',),          # e.g. ('train', 'val', 'test')
+                       size: int = 20,             # image height (the width is size + 4)
+                       seed: int = 0) -> Path:
+    "Write random PNG images in the ImageFolder layout `root/<split>/<class>/<i>.png`; returns `root`."
+    from PIL import Image
+    g = torch.Generator().manual_seed(seed)
+    for split in splits:
+        for c in classes:
+            (Path(root)/split/c).mkdir(parents=True, exist_ok=True)
+            for i in range(per_class):
+                pixels = torch.randint(0, 256, (size, size + 4, 3), dtype=torch.uint8, generator=g).numpy()
+                Image.fromarray(pixels).save(Path(root)/split/c/f'{i}.png')
+    return Path(root)
