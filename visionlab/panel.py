@@ -4,7 +4,7 @@
 
 # %% ../nbs/50_panel.ipynb #b34d3495
 from __future__ import annotations
-import functools, logging, re, shlex, threading
+import contextlib, functools, logging, re, shlex, threading
 from html import escape
 from pathlib import Path
 from typing import Callable, Sequence
@@ -194,6 +194,13 @@ class ConfigPanel:
                 self._show_status(str(e) if isinstance(e, ConfigError) else f'{type(e).__name__}: {e}', 'error')
         return handler
 
+    @contextlib.contextmanager
+    def _quiet(self):
+        "Set widgets without their handlers reacting (the panel itself is setting them)."
+        was, self._syncing = self._syncing, True
+        try: yield
+        finally: self._syncing = was
+
     def raise_error(self):
         "Raise the exception a widget handler or the last run kept, if any (for tests)."
         e, self.last_error = self.last_error, None
@@ -212,13 +219,11 @@ def _base(self: ConfigPanel) -> dict:
 
 @patch
 def _load(self: ConfigPanel, groups: dict, user: dict, extra: list):
-    self._syncing = True
-    try:
+    with self._quiet():
         for k, v in {**self._default_groups, **groups}.items(): self.fields[k].value = v
         self._user, self._extra = dict(user), list(extra)
         self._sync_widgets()
         self.extra.value = '\n'.join(self._extra)
-    finally: self._syncing = False
     self._validate()
 
 @patch
@@ -259,9 +264,7 @@ def _set_applies(self: ConfigPanel, key: str, ok: bool, why: str):
     f.widget.disabled = not ok
     if not ok:
         self._user.pop(key, None)
-        was, self._syncing = self._syncing, True
-        try: f.value = self._base_values.get(key)
-        finally: self._syncing = was
+        with self._quiet(): f.value = self._base_values.get(key)
         f.show(why, 'note')
     elif f.message.value and '#777' in f.message.value: f.show('')
 
@@ -287,16 +290,12 @@ def _changed(self: ConfigPanel, key: str):
     if self._syncing: return
     if key in GROUP_KEYS.values():
         if key == 'model.family': self._user.pop('model.arch', None)
-        self._syncing = True
-        try: self._sync_widgets()
-        finally: self._syncing = False
+        with self._quiet(): self._sync_widgets()
     else:
         v = self.fields[key].value
         if format_value(v) != format_value(self._base_values.get(key)): self._user[key] = v
         else: self._user.pop(key, None)
-        self._syncing = True
-        try: self._update_applies()
-        finally: self._syncing = False
+        with self._quiet(): self._update_applies()
     self._validate()
 
 @patch
@@ -480,6 +479,16 @@ def _metrics_text(metrics: dict, std: dict | None = None) -> str:
     keys = [k for k in metrics if k.startswith('test_')] or [k for k in metrics if k.startswith('val_')]
     return '  '.join(f'{k}={metrics[k]:.4f}' + (f'±{std[k]:.4f}' if std and k in std else '') for k in keys)
 
+@contextlib.contextmanager
+def _lightning_warnings_only():
+    "Lightning's info lines off while the panel trains (the panel shows the progress itself)."
+    loggers = [logging.getLogger(n) for n in ('lightning.pytorch', 'lightning.fabric')]
+    levels = [l.level for l in loggers]
+    for l in loggers: l.setLevel(logging.WARNING)
+    try: yield
+    finally:
+        for l, lv in zip(loggers, levels): l.setLevel(lv)
+
 def _outcome(result) -> dict:
     "A history row's metrics, run dir and wall time (a cross-validation: mean metrics, summary file, total time)."
     if isinstance(result, CVResult):
@@ -504,11 +513,8 @@ def _run(self: ConfigPanel, cfg: DictConfig, overrides: list[str]):
     entry = dict(run=len(self.history) + 1, overrides=overrides, status='running', metrics={}, run_dir='', wall_time=None)
     self.history.append(entry)
     self._show_history()
-    quiet = [logging.getLogger(n) for n in ('lightning.pytorch', 'lightning.fabric')]
-    levels = [l.level for l in quiet]
     try:
-        for l in quiet: l.setLevel(logging.WARNING)
-        self.result = train(cfg, callbacks=[self.progress])
+        with _lightning_warnings_only(): self.result = train(cfg, callbacks=[self.progress])
         entry.update(status='stopped' if self.progress.stopped_early else 'done', **_outcome(self.result))
         self._show_status(self._summary(self.result), 'done')
         self._show_history()
@@ -518,7 +524,6 @@ def _run(self: ConfigPanel, cfg: DictConfig, overrides: list[str]):
         entry['status'] = 'failed'
         self._show_status(str(e) if isinstance(e, ConfigError) else f'failed: {type(e).__name__}: {e}', 'error')
     finally:
-        for l, lv in zip(quiet, levels): l.setLevel(lv)
         self._show_history()
         self.stop_button.disabled, self.train_button.disabled = True, self._config is None
 
