@@ -4,7 +4,7 @@
 
 # %% ../nbs/34_callbacks.ipynb #cb000004
 from __future__ import annotations
-import io, random, signal, threading
+import random, signal, threading
 from html import escape
 from pathlib import Path
 import numpy as np
@@ -17,10 +17,11 @@ from omegaconf import DictConfig
 from fastcore.basics import patch
 
 from .core import VisionlabError
+from .plots import figure_png, progress_figure
 
 # %% auto #0
 __all__ = ['EpochSeed', 'NonFiniteLossError', 'NonFiniteLoss', 'RunInterrupted', 'InterruptCheckpoint', 'WandbRunId',
-           'figure_png', 'LiveProgress', 'LiveProgressBar', 'live_progress']
+           'LiveProgress', 'LiveProgressBar', 'live_progress']
 
 # %% ../nbs/34_callbacks.ipynb #cb000007
 class EpochSeed(L.Callback):
@@ -137,12 +138,6 @@ class WandbRunId(L.Callback):
             if isinstance(lg, WandbLogger): (self.run_dir/'wandb_id').write_text(str(lg.experiment.id))
 
 # %% ../nbs/34_callbacks.ipynb #cb000019
-def figure_png(fig: Figure, dpi: int = 80) -> bytes:
-    "PNG bytes of a matplotlib figure (thread-safe: no pyplot)."
-    buf = io.BytesIO()
-    fig.savefig(buf, format='png', dpi=dpi, bbox_inches='tight')
-    return buf.getvalue()
-
 def _num(x): return float(x.item() if hasattr(x, 'item') else x)
 
 # %% ../nbs/34_callbacks.ipynb #cb00001a
@@ -190,21 +185,8 @@ class LiveProgress(L.Callback):
         return '  ·  '.join(parts + [f"lr {row['lr']:.3g}"])
 
     def figure(self) -> Figure:
-        "Loss, main metric and LR against the epoch."
-        fig = Figure(figsize=(11, 2.8))
-        axes = fig.subplots(1, 3)
-        ep = [r['epoch'] for r in self.epochs]
-        for k, style in (('train_loss', 'o-'), ('val_loss', 's-')):
-            pts = [(r['epoch'], r[k]) for r in self.epochs if k in r]
-            if pts: axes[0].plot(*zip(*pts), style, label=k)
-        axes[0].set_title('loss'); axes[0].legend(loc='best', fontsize=8)
-        pts = [(r['epoch'], r['metric']) for r in self.epochs if 'metric' in r]
-        if pts: axes[1].plot(*zip(*pts), 'o-', color='tab:green')
-        axes[1].set_title(self.main_metric)
-        axes[2].plot(ep, [r['lr'] for r in self.epochs], 'o-', color='tab:purple'); axes[2].set_title('learning rate')
-        for ax in axes: ax.set_xlabel('epoch'); ax.grid(alpha=0.3)
-        fig.tight_layout()
-        return fig
+        "Loss, main metric and LR against the epoch (`visionlab.plots.progress_figure`)."
+        return progress_figure(self.epochs, self.main_metric)
 
 # %% ../nbs/34_callbacks.ipynb #cb00001e
 class LiveProgressBar(LiveProgress, ProgressBar):

@@ -4,30 +4,36 @@
 
 # %% ../nbs/50_panel.ipynb #b34d3495
 from __future__ import annotations
-import functools, io, re, shlex, threading, time, traceback, warnings, logging
+import contextlib, functools, logging, re, shlex, threading
 from html import escape
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 import yaml
 import ipywidgets as W
+from fastcore.basics import patch
 from omegaconf import OmegaConf, DictConfig
 from omegaconf.errors import OmegaConfBaseException
 from traitlets import TraitError
 
 from . import core
 from .core import ConfigError
-from .config import (compose, to_overrides, schema_keys, family_names, format_value, FIXED_CHOICES,
-                              GROUP_KEYS, _registry_choices, _group_options)
+from .config import compose, to_overrides, schema_keys, format_value, FIXED_CHOICES, GROUP_KEYS
+from .config import _registry_choices, _group_options
+from .config import _leaves
 from .models.core import list_models, ARCH_OPTIONS
+from .callbacks import live_progress
+from .crossval import CVResult
+from .plots import confusion_counts, confusion_matrix_figure, parity_figure, samples_figure, figure_png
+from .predict import predict_samples
 
 # %% auto #0
 __all__ = ['GROUP_WIDGETS', 'PANEL_TABS', 'APPLIES_WHEN', 'key_choices', 'OptionField', 'arch_options', 'command_line',
-           'ConfigPanel', 'figure_png', 'LiveProgress', 'LiveProgressBar', 'live_progress', 'predict_validation',
-           'confusion_figure', 'parity_figure', 'samples_figure', 'result_figures', 'history_table']
+           'ConfigPanel', 'result_figures', 'history_table']
 
 # %% ../nbs/50_panel.ipynb #23bb235c
-GROUP_WIDGETS = ('model.family', 'model.arch', 'data.name', 'env.name', 'data.train_transforms', 'data.test_transforms')
+GROUP_WIDGETS = {'model.family': 'model', 'model.arch': 'variant', 'data.name': 'data', 'env.name': 'env',
+                 'data.train_transforms': 'train policy', 'data.test_transforms': 'test policy'}
 
 PANEL_TABS = {
     'Model': ('model.stochastic_depth', 'model.shakedrop', 'model.squeeze_excitation', 'model.resnet_dropout',
@@ -42,18 +48,17 @@ PANEL_TABS = {
     'Logging': ('logger', 'model.metrics', 'model.result_plot', 'name'),
 }
 
-# Groups are chosen by config-group name; the other keys of the top rows are registry lookups.
-_GROUP_OF = {v: k for k, v in GROUP_KEYS.items()}
+# %% ../nbs/50_panel.ipynb #f710e785
+_GROUP_OF = {v: k for k, v in GROUP_KEYS.items()}   # groups are chosen by config-group name
 
-def key_choices(key: str, task: str = 'classification') -> list | None:
+def key_choices(key: str,  # a dotted schema key, e.g. 'model.optimizer'
+                task: str = 'classification'):  # the task, for the metrics that apply
     "The valid values of `key`, from the fixed tables, the config groups or the registries (None: free value)."
     if key in _GROUP_OF: return _group_options(_GROUP_OF[key])
     if key == 'model.metrics': return [m for m in core.METRICS.names() if task in core.METRICS.entry(m).meta.get('tasks', (task,))]
     if key in FIXED_CHOICES: return [c for c in FIXED_CHOICES[key] if c is not None]
     reg = _registry_choices().get(key)
     return reg.names() if reg is not None else None
-
-def _label(key: str) -> str: return key.split('.')[-1].replace('_', ' ')
 
 # %% ../nbs/50_panel.ipynb #e7eac95d
 def _text_to_value(s: str):
@@ -67,40 +72,36 @@ def _value_to_text(v) -> str:
     if v is None: return ''
     return format_value(v) if isinstance(v, (list, tuple, bool)) else str(v)
 
+def _same(v): return v
+
+def _widget_of(key: str, kind: str, choices: list | None) -> tuple[W.Widget, Callable, Callable]:
+    "The widget for `key` of schema type `kind` with `choices` (None: free), and its (get, set) conversions."
+    kw = dict(description=key.split('.')[-1].replace('_', ' '), style=dict(description_width='130px'), layout=W.Layout(width='300px'))
+    if key == 'model.metrics': return W.SelectMultiple(options=choices, rows=min(4, len(choices)), **kw), list, tuple
+    if choices is not None: return W.Dropdown(options=choices, **kw), _same, _same
+    if kind == 'bool': return W.Checkbox(indent=True, **kw), bool, bool
+    if kind == 'Optional[bool]': return W.Dropdown(options=[('default', None), ('on', True), ('off', False)], **kw), _same, _same
+    if kind == 'float': return W.FloatText(**kw), float, float
+    if kind == 'int': return W.IntText(**kw), int, int
+    return W.Text(placeholder='default', **kw), _text_to_value, _value_to_text   # optional numbers and strings, `Any`
+
+# %% ../nbs/50_panel.ipynb #60b1207e
+def _classed(w: W.Widget, name: str) -> W.Widget:
+    "`w` with CSS class `name` (the browser test finds widgets by class)."
+    w.add_class(name)
+    return w
+
 class OptionField:
     "The widget of one schema key, with an inline message label next to it."
-    def __init__(self, key: str, field=None, task: str = 'classification'):
-        self.key = key
+    def __init__(self, key: str,  # a dotted schema key, e.g. 'model.lr'
+                 field=None,  # its schema entry (`schema_keys()[key]`), for its type
+                 task: str = 'classification'):  # the task, for the metrics offered
+        self.key, css = key, key.replace('.', '-')
         kind = str(field.type) if field is not None else 'str'
-        choices = key_choices(key, task)
-        style, layout = dict(description_width='130px'), W.Layout(width='300px')
-        desc = _label(key)
-        if key == 'model.metrics':
-            w = W.SelectMultiple(options=choices, description=desc, rows=min(4, len(choices)), style=style, layout=layout)
-            self._get, self._set = list, tuple
-        elif choices is not None:
-            w = W.Dropdown(options=choices, description=desc, style=style, layout=layout)
-            self._get, self._set = (lambda v: v), (lambda v: v)
-        elif kind == 'bool':
-            w = W.Checkbox(description=desc, indent=True, style=style, layout=layout)
-            self._get, self._set = bool, bool
-        elif kind == 'Optional[bool]':
-            w = W.Dropdown(options=[('default', None), ('on', True), ('off', False)], description=desc, style=style, layout=layout)
-            self._get, self._set = (lambda v: v), (lambda v: v)
-        elif kind == 'float':
-            w = W.FloatText(description=desc, style=style, layout=layout)
-            self._get, self._set = float, float
-        elif kind == 'int':
-            w = W.IntText(description=desc, style=style, layout=layout)
-            self._get, self._set = int, int
-        else:   # optional numbers and strings, `Any`: a text box, empty for "not set"
-            w = W.Text(description=desc, placeholder='default', style=style, layout=layout)
-            self._get, self._set = _text_to_value, _value_to_text
-        w.add_class('vl-' + key.replace('.', '-'))
-        self.widget = w
-        self.message = W.HTML(layout=W.Layout(width='auto'))
-        self.message.add_class('vl-msg-' + key.replace('.', '-'))
-        self.box = W.HBox([w, self.message])
+        self.widget, self._get, self._set = _widget_of(key, kind, key_choices(key, task))
+        self.widget.add_class('vl-' + css)
+        self.message = _classed(W.HTML(layout=W.Layout(width='auto')), 'vl-msg-' + css)
+        self.box = W.HBox([self.widget, self.message])
 
     @property
     def value(self): return self._get(self.widget.value)
@@ -125,18 +126,12 @@ APPLIES_WHEN: dict[str, tuple[Callable, str]] = {   # key: (test on a value gett
     'model.label_smoothing': (lambda v: v('model.task') == 'classification', 'classification only'),
 }
 
+# %% ../nbs/50_panel.ipynb #eff9c319
 def arch_options(arch: str) -> tuple[str, ...]:
     "The architectural options `arch` accepts."
     return tuple(core.MODELS.entry(arch).meta.get('options', ()))
 
 # %% ../nbs/50_panel.ipynb #a9de10cb
-def _leaves(d: dict, prefix: str = '') -> dict:
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, dict): out.update(_leaves(v, f'{prefix}{k}.'))
-        else: out[f'{prefix}{k}'] = v
-    return out
-
 def _container(cfg: DictConfig) -> dict:
     "Leaves of `cfg`, resolved where possible (an unset environment variable keeps the interpolation)."
     try: return _leaves(OmegaConf.to_container(cfg, resolve=True))
@@ -150,6 +145,7 @@ def _default_groups() -> dict:
 
 def _key_of(override: str) -> str: return override.split('=', 1)[0].lstrip('+~')
 
+# %% ../nbs/50_panel.ipynb #52908422
 def command_line(overrides: Sequence[str]) -> str:
     "The shell command that trains `overrides`."
     return ' '.join(['visionlab-train', *map(shlex.quote, overrides)])
@@ -157,41 +153,37 @@ def command_line(overrides: Sequence[str]) -> str:
 # %% ../nbs/50_panel.ipynb #5b3980b8
 class ConfigPanel:
     "Widgets over the configuration tree, with a Train button, live progress and a run history."
-    def __init__(self, overrides: Sequence[str] = (), background: bool = True):
+    def __init__(self, overrides: Sequence[str] = (),  # a command line to start from, e.g. ['model=wide_resnet', 'model.lr=0.05']
+                 background: bool = True):  # train in a background thread (False: the Train button returns when the run ends)
         self.background, self.last_error, self.history, self.result = background, None, [], None
         self._user, self._extra, self._syncing, self._thread, self._stop = {}, [], False, None, threading.Event()
-        self._keys = schema_keys()
-        self._default_groups = _default_groups()
-        self.fields = {k: OptionField(k, self._keys[k]) for k in GROUP_WIDGETS}
-        for keys in PANEL_TABS.values(): self.fields.update({k: OptionField(k, self._keys[k]) for k in keys})
-        self.fields['model.family'].widget.description = 'model'
-        self.fields['model.arch'].widget.description = 'variant'
-        self.fields['data.name'].widget.description = 'data'
-        self.fields['env.name'].widget.description = 'env'
-        self.fields['data.train_transforms'].widget.description = 'train policy'
-        self.fields['data.test_transforms'].widget.description = 'test policy'
-        self.extra = W.Textarea(placeholder='other overrides, one per line (trainer.limit_train_batches=2)',
-                                description='other', layout=W.Layout(width='600px', height='60px'))
-        self.extra.add_class('vl-extra')
-        self.extra_message = W.HTML(); self.extra_message.add_class('vl-msg-extra')
-        self.command = W.HTML(); self.command.add_class('vl-command')
-        self.status = W.HTML(); self.status.add_class('vl-status')
-        self.train_button = W.Button(description='Train', button_style='success', icon='play')
-        self.stop_button = W.Button(description='Stop', button_style='danger', icon='stop', disabled=True)
-        self.train_button.add_class('vl-train'); self.stop_button.add_class('vl-stop')
-        self.epoch_bar = W.IntProgress(value=0, min=0, max=1, description='epoch', layout=W.Layout(width='300px'))
-        self.batch_bar = W.IntProgress(value=0, min=0, max=1, description='batch', layout=W.Layout(width='300px'))
-        self.epoch_bar.add_class('vl-epoch-bar')
-        self.progress_label = W.HTML()
-        self.live = W.Image(format='png', layout=W.Layout(max_width='900px')); self.live.add_class('vl-live')
-        self.figures = W.HBox(); self.figures.add_class('vl-figures')
-        self.history_view = W.HTML(); self.history_view.add_class('vl-history')
+        self._keys, self._default_groups = schema_keys(), _default_groups()
+        self._make_fields(); self._make_controls()
         self._load({}, [], [])
         for f in self.fields.values(): f.widget.observe(self._guarded(lambda ch, k=f.key: self._changed(k)), 'value')
         self.extra.observe(self._guarded(lambda ch: self._extra_changed()), 'value')
         self.train_button.on_click(self._guarded(lambda b: self.start()))
         self.stop_button.on_click(self._guarded(lambda b: self.stop()))
         if overrides: self.load_overrides(overrides)
+
+    def _make_fields(self):
+        "One `OptionField` per key of the top rows and the tabs."
+        self.fields = {k: OptionField(k, self._keys[k]) for k in [*GROUP_WIDGETS, *(k for ks in PANEL_TABS.values() for k in ks)]}
+        for k, label in GROUP_WIDGETS.items(): self.fields[k].widget.description = label
+
+    def _make_controls(self):
+        "Other overrides, command, status, Train and Stop, progress bars, live curves, figures and history."
+        self.extra = _classed(W.Textarea(placeholder='other overrides, one per line (trainer.limit_train_batches=2)',
+                                         description='other', layout=W.Layout(width='600px', height='60px')), 'vl-extra')
+        self.extra_message, self.command, self.status = (_classed(W.HTML(), f'vl-{c}') for c in ('msg-extra', 'command', 'status'))
+        self.train_button = _classed(W.Button(description='Train', button_style='success', icon='play'), 'vl-train')
+        self.stop_button = _classed(W.Button(description='Stop', button_style='danger', icon='stop', disabled=True), 'vl-stop')
+        self.epoch_bar, self.batch_bar = (W.IntProgress(value=0, min=0, max=1, description=d, layout=W.Layout(width='300px'))
+                                          for d in ('epoch', 'batch'))
+        self.epoch_bar.add_class('vl-epoch-bar')
+        self.progress_label = W.HTML()
+        self.live = _classed(W.Image(format='png', layout=W.Layout(max_width='900px')), 'vl-live')
+        self.figures, self.history_view = _classed(W.HBox(), 'vl-figures'), _classed(W.HTML(), 'vl-history')
 
     def _guarded(self, fn):
         "Run a widget handler; keep its exception in `last_error` and show it (ipywidgets would swallow it)."
@@ -202,14 +194,19 @@ class ConfigPanel:
                 self._show_status(str(e) if isinstance(e, ConfigError) else f'{type(e).__name__}: {e}', 'error')
         return handler
 
+    @contextlib.contextmanager
+    def _quiet(self):
+        "Set widgets without their handlers reacting (the panel itself is setting them)."
+        was, self._syncing = self._syncing, True
+        try: yield
+        finally: self._syncing = was
+
     def raise_error(self):
         "Raise the exception a widget handler or the last run kept, if any (for tests)."
         e, self.last_error = self.last_error, None
         if e is not None: raise e
 
-# %% ../nbs/50_panel.ipynb #89dbbd9c
-from fastcore.basics import patch
-
+# %% ../nbs/50_panel.ipynb #937d3158
 @functools.lru_cache(maxsize=64)
 def _group_leaves(groups: tuple[str, ...]) -> dict:
     "Leaves of the tree that the config-group choices `groups` give (cached: composing takes a while)."
@@ -222,13 +219,11 @@ def _base(self: ConfigPanel) -> dict:
 
 @patch
 def _load(self: ConfigPanel, groups: dict, user: dict, extra: list):
-    self._syncing = True
-    try:
+    with self._quiet():
         for k, v in {**self._default_groups, **groups}.items(): self.fields[k].value = v
         self._user, self._extra = dict(user), list(extra)
         self._sync_widgets()
         self.extra.value = '\n'.join(self._extra)
-    finally: self._syncing = False
     self._validate()
 
 @patch
@@ -245,12 +240,14 @@ def _sync_widgets(self: ConfigPanel):
             self._user.pop(k, None); f.value = base.get(k)
     self._update_applies()
 
+# %% ../nbs/50_panel.ipynb #3a391d36
 @patch
 def value(self: ConfigPanel, key: str):
     "The value `key` has in the panel now (widget, other overrides or groups)."
     if key in self.fields: return self.fields[key].value
     return self._user.get(key, self._base_values.get(key))
 
+# %% ../nbs/50_panel.ipynb #d2508a6d
 @patch
 def _update_applies(self: ConfigPanel):
     "Disable the options that the architecture or another option makes meaningless, resetting them."
@@ -267,12 +264,11 @@ def _set_applies(self: ConfigPanel, key: str, ok: bool, why: str):
     f.widget.disabled = not ok
     if not ok:
         self._user.pop(key, None)
-        was, self._syncing = self._syncing, True
-        try: f.value = self._base_values.get(key)
-        finally: self._syncing = was
+        with self._quiet(): f.value = self._base_values.get(key)
         f.show(why, 'note')
     elif f.message.value and '#777' in f.message.value: f.show('')
 
+# %% ../nbs/50_panel.ipynb #7bdbb4a3
 @patch(as_prop=True)
 def overrides(self: ConfigPanel) -> list[str]:
     "The panel's configuration as overrides: groups, then keys in schema order."
@@ -282,27 +278,24 @@ def overrides(self: ConfigPanel) -> list[str]:
     order = {k: i for i, k in enumerate(self._keys)}
     return groups + [items[k] for k in sorted(items, key=lambda k: order.get(k, len(order)))]
 
+# %% ../nbs/50_panel.ipynb #9d70c6f3
 @patch(as_prop=True)
 def config(self: ConfigPanel) -> DictConfig:
     "The composed, validated tree (`compose(panel.overrides)`)."
     return compose(self.overrides)
 
-# %% ../nbs/50_panel.ipynb #96f09ba0
+# %% ../nbs/50_panel.ipynb #5d9b117d
 @patch
 def _changed(self: ConfigPanel, key: str):
     if self._syncing: return
     if key in GROUP_KEYS.values():
         if key == 'model.family': self._user.pop('model.arch', None)
-        self._syncing = True
-        try: self._sync_widgets()
-        finally: self._syncing = False
+        with self._quiet(): self._sync_widgets()
     else:
         v = self.fields[key].value
         if format_value(v) != format_value(self._base_values.get(key)): self._user[key] = v
         else: self._user.pop(key, None)
-        self._syncing = True
-        try: self._update_applies()
-        finally: self._syncing = False
+        with self._quiet(): self._update_applies()
     self._validate()
 
 @patch
@@ -311,6 +304,7 @@ def _extra_changed(self: ConfigPanel):
     self._extra = [l.strip() for l in self.extra.value.splitlines() if l.strip()]
     self._validate()
 
+# %% ../nbs/50_panel.ipynb #276796a4
 @patch
 def set(self: ConfigPanel, **values):
     "Set widgets by key with `__` for dots (`panel.set(model__lr=0.05)`), as a user would."
@@ -321,7 +315,7 @@ def set(self: ConfigPanel, **values):
         self.raise_error()
     return self
 
-# %% ../nbs/50_panel.ipynb #2a950cf6
+# %% ../nbs/50_panel.ipynb #903326df
 def _markers(key: str) -> list[str]:
     "Strings that show a message is about `key` (`model.lr`, or `env=` for a group)."
     return [f'{_GROUP_OF[key]}=', key] if key in _GROUP_OF else [key]
@@ -332,6 +326,7 @@ def _first_mention(msg: str, candidates: dict) -> str | None:
             for m in [re.search(rf'(?<![\w.]){re.escape(mk)}' + ('' if mk.endswith('=') else r'(?![\w.])'), msg)] if m]
     return min(hits)[1] if hits else None
 
+# %% ../nbs/50_panel.ipynb #ccb497a4
 @patch
 def _validate(self: ConfigPanel):
     for f in self.fields.values():
@@ -351,7 +346,7 @@ def _validate(self: ConfigPanel):
     self.train_button.disabled = self._config is None or running
     return self._config
 
-# %% ../nbs/50_panel.ipynb #feb17272
+# %% ../nbs/50_panel.ipynb #f25d91df
 @patch
 def widget(self: ConfigPanel) -> W.Widget:
     "The panel's widget tree (built once)."
@@ -369,6 +364,7 @@ def widget(self: ConfigPanel) -> W.Widget:
     self._widget.add_class('vl-panel')
     return self._widget
 
+# %% ../nbs/50_panel.ipynb #885be150
 @patch
 def _ipython_display_(self: ConfigPanel):
     from IPython.display import display
@@ -379,7 +375,7 @@ def _show_status(self: ConfigPanel, text: str, kind: str = 'info'):
     color = {'error': '#c62828', 'done': '#2e7d32'}.get(kind, '#333')
     self.status.value = f'<span style="color:{color}">{escape(text)}</span>'
 
-# %% ../nbs/50_panel.ipynb #175801c1
+# %% ../nbs/50_panel.ipynb #09756497
 @patch
 def overrides_of(self: ConfigPanel, cfg: DictConfig) -> list[str]:
     "The shortest overrides that give `cfg`, treating a resolved value equal to the groups' as unchanged."
@@ -388,6 +384,7 @@ def overrides_of(self: ConfigPanel, cfg: DictConfig) -> list[str]:
     base = _group_leaves(tuple(f'{g}={OmegaConf.select(cfg, k)}' for g, k in GROUP_KEYS.items()))
     return groups + [o for o in ov if _key_of(o) not in GROUP_KEYS and o != f'{_key_of(o)}={format_value(base.get(_key_of(o)))}']
 
+# %% ../nbs/50_panel.ipynb #77ad5816
 @patch
 def load_config(self: ConfigPanel, cfg: DictConfig):
     "Show `cfg` in the panel."
@@ -399,9 +396,11 @@ def load_config(self: ConfigPanel, cfg: DictConfig):
     self._load(groups, user, [o for o in rest if _key_of(o) not in self.fields])
     return self
 
+# %% ../nbs/50_panel.ipynb #9688e71b
 @patch
 def load_overrides(self: ConfigPanel, overrides: Sequence[str]): return self.load_config(compose(overrides))
 
+# %% ../nbs/50_panel.ipynb #346fc137
 @patch
 def load_run(self: ConfigPanel, run_dir):
     "Load the configuration of the run in `run_dir` (its `config.yaml`)."
@@ -409,179 +408,31 @@ def load_run(self: ConfigPanel, run_dir):
     if not path.exists(): raise ConfigError(f"no run configuration at {str(path)!r}: pass a run directory (exp/<run name>)")
     return self.load_config(OmegaConf.load(path))
 
+# %% ../nbs/50_panel.ipynb #9e61fdd9
 @patch(cls_method=True)
 def from_overrides(cls: ConfigPanel, overrides: Sequence[str], **kwargs) -> ConfigPanel:
     "A panel showing the configuration of `overrides`."
     return cls(**kwargs).load_overrides(overrides)
 
+# %% ../nbs/50_panel.ipynb #db829f66
 @patch(cls_method=True)
 def from_run(cls: ConfigPanel, run_dir, **kwargs) -> ConfigPanel:
     "A panel showing the configuration of the run in `run_dir`."
     return cls(**kwargs).load_run(run_dir)
 
-# %% ../nbs/50_panel.ipynb #29e1d780
-import lightning as L
-from matplotlib.figure import Figure
-
-def figure_png(fig: Figure, dpi: int = 80) -> bytes:
-    "PNG bytes of a matplotlib figure (thread-safe: no pyplot)."
-    buf = io.BytesIO()
-    fig.savefig(buf, format='png', dpi=dpi, bbox_inches='tight')
-    return buf.getvalue()
-
-def _num(x): return float(x.item() if hasattr(x, 'item') else x)
-
-class LiveProgress(L.Callback):
-    "Draws train/val loss, the main metric and the LR per epoch into `image`; moves the bars; stops on `stop`."
-    def __init__(self, main_metric: str, image: W.Image | None = None, epoch_bar: W.IntProgress | None = None,
-                 batch_bar: W.IntProgress | None = None, label: W.HTML | None = None, stop: threading.Event | None = None):
-        super().__init__()
-        self.main_metric, self.image, self.epoch_bar, self.batch_bar, self.label = main_metric, image, epoch_bar, batch_bar, label
-        self.stop = stop or threading.Event()
-        self.epochs: list[dict] = []
-        self.stopped_early = False
-
-    def on_train_start(self, trainer, pl_module):
-        if self.epoch_bar is not None: self.epoch_bar.max, self.epoch_bar.value = max(1, trainer.max_epochs), 0
-
-    def on_train_epoch_start(self, trainer, pl_module):
-        self._lr = trainer.optimizers[0].param_groups[0]['lr'] if trainer.optimizers else float('nan')   # the epoch's LR
-        if self.batch_bar is not None:
-            n = trainer.num_training_batches
-            self.batch_bar.max, self.batch_bar.value = (int(n) if n != float('inf') else 1), 0
-
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-        if self.batch_bar is not None: self.batch_bar.value = min(batch_idx + 1, self.batch_bar.max)
-        if self.stop.is_set() and not trainer.should_stop:
-            trainer.should_stop, self.stopped_early = True, True
-
-    def on_train_epoch_end(self, trainer, pl_module):
-        m = trainer.callback_metrics
-        row = dict(epoch=trainer.current_epoch + 1, lr=getattr(self, '_lr', float('nan')))
-        for k, src in (('train_loss', 'train_loss_epoch'), ('val_loss', 'val_loss'), ('metric', self.main_metric)):
-            if src in m: row[k] = _num(m[src])
-        self.epochs.append(row)
-        if self.epoch_bar is not None: self.epoch_bar.value = min(row['epoch'], self.epoch_bar.max)
-        if self.label is not None:
-            parts = [f"epoch {row['epoch']}/{trainer.max_epochs}"] + [f'{k} {row[k]:.4g}' for k in ('train_loss', 'val_loss') if k in row]
-            if 'metric' in row: parts.append(f"{self.main_metric} {row['metric']:.4g}")
-            self.label.value = escape('  ·  '.join(parts + [f"lr {row['lr']:.3g}"]))
-        if self.image is not None: self.image.value = figure_png(self.figure())
-
-    def figure(self) -> Figure:
-        "Loss, main metric and LR against the epoch."
-        fig = Figure(figsize=(11, 2.8))
-        axes = fig.subplots(1, 3)
-        ep = [r['epoch'] for r in self.epochs]
-        for k, style in (('train_loss', 'o-'), ('val_loss', 's-')):
-            pts = [(r['epoch'], r[k]) for r in self.epochs if k in r]
-            if pts: axes[0].plot(*zip(*pts), style, label=k)
-        axes[0].set_title('loss'); axes[0].legend(loc='best', fontsize=8)
-        pts = [(r['epoch'], r['metric']) for r in self.epochs if 'metric' in r]
-        if pts: axes[1].plot(*zip(*pts), 'o-', color='tab:green')
-        axes[1].set_title(self.main_metric)
-        axes[2].plot(ep, [r['lr'] for r in self.epochs], 'o-', color='tab:purple'); axes[2].set_title('learning rate')
-        for ax in axes: ax.set_xlabel('epoch'); ax.grid(alpha=0.3)
-        fig.tight_layout()
-        return fig
-
-# %% ../nbs/50_panel.ipynb #5efac0bb
-from lightning.pytorch.callbacks import ProgressBar
-
-class LiveProgressBar(LiveProgress, ProgressBar):
-    "`LiveProgress` standing in for Lightning's progress bar."
-    def disable(self): pass    # nothing printed to switch off: the widgets only show what the panel holds
-    def enable(self): pass
-
-def live_progress(cfg: DictConfig, *args, **kwargs) -> LiveProgress:
-    "The progress callback for a run of `cfg`."
-    return (LiveProgressBar if cfg.trainer.enable_progress_bar else LiveProgress)(*args, **kwargs)
-
 # %% ../nbs/50_panel.ipynb #5cfbfdbc
-import numpy as np
-import torch
-
-def predict_validation(cfg: DictConfig, checkpoint, limit: int = 1024):
-    "Images, targets and predictions of the model in `checkpoint` on (up to `limit` of) the validation set."
-    from visionlab.train import build_module
-    from visionlab.data import datamodule_from_config
-    module = build_module(cfg)
-    state = torch.load(checkpoint, map_location='cpu', weights_only=False)['state_dict']
-    module.load_state_dict(state)
-    module.eval()
-    dm = datamodule_from_config(cfg)
-    dm.setup('fit')
-    xs, ys, ps, n = [], [], [], 0
-    with torch.no_grad():
-        for x, y in dm.val_dataloader():
-            out = module(x)
-            ps.append(out.squeeze(-1) if cfg.model.task == 'regression' else out.argmax(-1))
-            xs.append(x); ys.append(y); n += len(y)
-            if n >= limit: break
-    return torch.cat(xs)[:limit], torch.cat(ys)[:limit], torch.cat(ps)[:limit]
-
-def confusion_figure(y, p, num_classes: int) -> Figure:
-    "A confusion matrix (true label by row) with counts."
-    cm = np.zeros((num_classes, num_classes), dtype=int)
-    np.add.at(cm, (np.asarray(y), np.asarray(p)), 1)
-    fig = Figure(figsize=(4.2, 3.8))
-    ax = fig.subplots()
-    im = ax.imshow(cm, cmap='Blues')
-    if num_classes <= 20:
-        for i in range(num_classes):
-            for j in range(num_classes):
-                if cm[i, j]: ax.text(j, i, cm[i, j], ha='center', va='center', fontsize=7,
-                                     color='white' if cm[i, j] > cm.max() / 2 else 'black')
-    ax.set_xlabel('predicted'); ax.set_ylabel('true'); ax.set_title('confusion matrix (validation)')
-    fig.colorbar(im, ax=ax, fraction=0.046)
-    fig.tight_layout()
-    return fig
-
-def parity_figure(y, p) -> Figure:
-    "Predicted against true values, with the diagonal."
-    y, p = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
-    fig = Figure(figsize=(4, 3.8))
-    ax = fig.subplots()
-    ax.scatter(y, p, s=8, alpha=0.5)
-    lo, hi = min(y.min(), p.min()), max(y.max(), p.max())
-    ax.plot([lo, hi], [lo, hi], 'k--', lw=1)
-    ax.set_xlabel('true'); ax.set_ylabel('predicted'); ax.set_title('parity plot (validation)')
-    fig.tight_layout()
-    return fig
-
-def samples_figure(x, y, p, task: str = 'classification', n: int = 16) -> Figure:
-    "A grid of the first `n` images with their true and predicted labels."
-    n = min(n, len(x))
-    cols = min(4, n); rows = (n + cols - 1) // cols    # 4 wide: legible in a third of the panel, beside the matrices
-    fig = Figure(figsize=(1.3 * cols, 1.45 * rows))
-    axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
-    for i, ax in enumerate(axes):
-        ax.axis('off')
-        if i >= n: continue
-        img = x[i].float()
-        if img.dim() == 3:
-            img = (img - img.min()) / (img.max() - img.min() + 1e-8)
-            img = img[0] if img.shape[0] == 1 else img[:3].permute(1, 2, 0)
-            ax.imshow(img.numpy(), cmap='gray' if img.dim() == 2 else None)
-        if task == 'regression':
-            ax.set_title(f'{float(y[i]):.2g} → {float(p[i]):.2g}', fontsize=11)
-        else:
-            ok = int(y[i]) == int(p[i])
-            ax.set_title(f'{int(y[i])} → {int(p[i])}', fontsize=11, color='black' if ok else 'red')
-    fig.suptitle('true → predicted', fontsize=11)
-    fig.tight_layout()
-    return fig
-
-def result_figures(result, limit: int = 1024) -> dict[str, Figure]:
+def result_figures(result,  # a `RunResult`, or a `CVResult` (its last fold is shown)
+                   limit: int = 1024) -> dict:  # predict at most this many validation samples
     "The run's figures (`result.figures`), completed by a confusion matrix or parity plot and sample predictions."
-    figs = dict(result.figures or {})
-    ckpt = result.best_checkpoint or result.last_checkpoint
+    run = result.folds[-1] if isinstance(result, CVResult) else result
+    figs, cfg = dict(run.figures or {}), run.config
+    ckpt = run.best_checkpoint or run.last_checkpoint
     if ckpt is None or not Path(ckpt).exists(): return figs
-    cfg = result.config
-    x, y, p = predict_validation(cfg, ckpt, limit)
+    x, y, p = predict_samples(run.run_dir, 'val', limit, checkpoint=ckpt)
     if cfg.model.task == 'regression':
-        if not any('parity' in k for k in figs): figs['parity'] = parity_figure(y, p)
-    elif not any('confusion' in k for k in figs): figs['confusion_matrix'] = confusion_figure(y, p, cfg.model.num_classes)
+        if not any('parity' in k for k in figs): figs['parity'] = parity_figure(p, y, 'parity plot (validation)')
+    elif not any('confusion' in k for k in figs):
+        figs['confusion_matrix'] = confusion_matrix_figure(confusion_counts(y, p, cfg.model.num_classes), 'confusion matrix (validation)')
     figs['samples'] = samples_figure(x, y, p, cfg.model.task)
     return figs
 
@@ -605,6 +456,7 @@ def start(self: ConfigPanel):
         self._thread.start()
     else: self._run(cfg, overrides)
 
+# %% ../nbs/50_panel.ipynb #8daa220b
 @patch
 def stop(self: ConfigPanel):
     "End the running training after the current batch; its checkpoints are kept."
@@ -612,54 +464,74 @@ def stop(self: ConfigPanel):
     self.stop_button.disabled = True
     self._show_status('stopping after this batch …')
 
+# %% ../nbs/50_panel.ipynb #5881f814
 @patch
 def wait(self: ConfigPanel, timeout: float | None = 600):
-    "Wait for the run to end; raise its error, if any."
+    "Wait for the run to end; raise its error, if any; return its result."
     if self._thread is not None: self._thread.join(timeout)
     if self._thread is not None and self._thread.is_alive(): raise TimeoutError(f'the run did not end within {timeout} s')
     self.raise_error()
     return self.result
 
+# %% ../nbs/50_panel.ipynb #0e88a9cf
+def _metrics_text(metrics: dict, std: dict | None = None) -> str:
+    "The test metrics (else the validation ones) as 'k=v' (with '±std' where given)."
+    keys = [k for k in metrics if k.startswith('test_')] or [k for k in metrics if k.startswith('val_')]
+    return '  '.join(f'{k}={metrics[k]:.4f}' + (f'±{std[k]:.4f}' if std and k in std else '') for k in keys)
+
+@contextlib.contextmanager
+def _lightning_warnings_only():
+    "Lightning's info lines off while the panel trains (the panel shows the progress itself)."
+    loggers = [logging.getLogger(n) for n in ('lightning.pytorch', 'lightning.fabric')]
+    levels = [l.level for l in loggers]
+    for l in loggers: l.setLevel(logging.WARNING)
+    try: yield
+    finally:
+        for l, lv in zip(loggers, levels): l.setLevel(lv)
+
+def _outcome(result) -> dict:
+    "A history row's metrics, run dir and wall time (a cross-validation: mean metrics, summary file, total time)."
+    if isinstance(result, CVResult):
+        return dict(metrics=result.mean, run_dir=str(result.summary_file), wall_time=sum(r.wall_time for r in result.folds))
+    return dict(metrics=result.metrics, run_dir=str(result.run_dir), wall_time=result.wall_time)
+
+@patch
+def _summary(self: ConfigPanel, result) -> str:
+    head = 'stopped early' if self.progress.stopped_early else 'finished'
+    if isinstance(result, CVResult):
+        return (f"{head} {len(result.folds)} folds in {_outcome(result)['wall_time']:.1f} s: "
+                f"{_metrics_text(result.mean, result.std)}  ·  summary {result.summary_file}")
+    ckpt = result.best_checkpoint or result.last_checkpoint
+    return (f"{head} in {result.wall_time:.1f} s: {_metrics_text(result.metrics)}  ·  run dir {result.run_dir}"
+            + (f"  ·  checkpoint {Path(ckpt).name}" if ckpt else ''))
+
+# %% ../nbs/50_panel.ipynb #4f9ff599
 @patch
 def _run(self: ConfigPanel, cfg: DictConfig, overrides: list[str]):
+    "Train `cfg` (the one path: `visionlab.train.train`); show the status, the history row and the figures."
     from visionlab.train import train
     entry = dict(run=len(self.history) + 1, overrides=overrides, status='running', metrics={}, run_dir='', wall_time=None)
     self.history.append(entry)
     self._show_history()
-    quiet = [logging.getLogger(n) for n in ('lightning.pytorch', 'lightning.fabric')]
-    levels = [l.level for l in quiet]
     try:
-        for l in quiet: l.setLevel(logging.WARNING)
-        result = train(cfg, callbacks=[self.progress])
-        self.result = result
-        entry.update(status='stopped' if self.progress.stopped_early else 'done', metrics=result.metrics,
-                     run_dir=str(result.run_dir), wall_time=result.wall_time)
-        self._show_status(self._summary(result), 'done')
+        with _lightning_warnings_only(): self.result = train(cfg, callbacks=[self.progress])
+        entry.update(status='stopped' if self.progress.stopped_early else 'done', **_outcome(self.result))
+        self._show_status(self._summary(self.result), 'done')
         self._show_history()
-        self._show_figures(result_figures(result))
+        self._show_figures(result_figures(self.result))
     except Exception as e:
         self.last_error = e
         entry['status'] = 'failed'
         self._show_status(str(e) if isinstance(e, ConfigError) else f'failed: {type(e).__name__}: {e}', 'error')
     finally:
-        for l, lv in zip(quiet, levels): l.setLevel(lv)
         self._show_history()
         self.stop_button.disabled, self.train_button.disabled = True, self._config is None
-
-@patch
-def _summary(self: ConfigPanel, result) -> str:
-    keys = [k for k in result.metrics if k.startswith('test_')] or [k for k in result.metrics if k.startswith('val_')]
-    head = 'stopped early' if self.progress.stopped_early else 'finished'
-    ckpt = result.best_checkpoint or result.last_checkpoint
-    return (f"{head} in {result.wall_time:.1f} s: " + '  '.join(f'{k}={result.metrics[k]:.4f}' for k in keys)
-            + f"  ·  run dir {result.run_dir}" + (f"  ·  checkpoint {Path(ckpt).name}" if ckpt else ''))
 
 @patch
 def _show_figures(self: ConfigPanel, figs: dict):
     boxes = []
     for name, fig in figs.items():
-        img = W.Image(value=figure_png(fig), format='png', layout=W.Layout(max_width='520px'))
-        img.add_class('vl-figure-' + name.replace('_', '-'))
+        img = _classed(W.Image(value=figure_png(fig), format='png', layout=W.Layout(max_width='520px')), 'vl-figure-' + name.replace('_', '-'))
         boxes.append(W.VBox([W.HTML(f'<b>{escape(name.replace("_", " "))}</b>'), img]))
     self.figures.children = boxes
 

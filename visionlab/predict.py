@@ -21,8 +21,8 @@ from .module import VisionModule
 from .runs import load_run_config, check_checkpoint
 
 # %% auto #0
-__all__ = ['PREDICT_USAGE', 'LoadedRun', 'find_checkpoint', 'load_run', 'run_dirs', 'Predictions', 'predict_run',
-           'write_predictions', 'export_run', 'predict_cli', 'predict_main']
+__all__ = ['PREDICT_USAGE', 'LoadedRun', 'find_checkpoint', 'load_run', 'predict_samples', 'run_dirs', 'Predictions',
+           'predict_run', 'write_predictions', 'export_run', 'predict_cli', 'predict_main']
 
 # %% ../nbs/50_predict.ipynb #a46b53a5
 @dataclass
@@ -67,6 +67,27 @@ def load_run(run_dir, checkpoint: str | Path = 'best') -> LoadedRun:
     except RuntimeError as e:
         raise ConfigError(f"checkpoint {path} does not fit the model of {run_dir/'config.yaml'}: {str(e).splitlines()[0]}") from None
     return LoadedRun(module.eval(), cfg, run_dir, path)
+
+# %% ../nbs/50_predict.ipynb #a834d3e2
+@torch.no_grad()
+def predict_samples(run,                             # a run directory, or a `LoadedRun` from `load_run`
+                    split: str = 'val',              # the split of the run's dataset: 'train', 'val' or 'test'
+                    limit: int = 1024,               # at most this many samples, from the start of the split
+                    checkpoint: str | Path = 'best', # 'best', 'last' or a checkpoint file (for a run directory)
+                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    "Images, targets and predictions (classes, or values for regression) of the run's model on `split`."
+    if split not in ('train', 'val', 'test'): raise ConfigError(f"split={split!r} is not valid: train, val or test")
+    run = run if isinstance(run, LoadedRun) else load_run(run, checkpoint)
+    cfg = run.config
+    dm = datamodule_from_config(cfg)
+    dm.prepare_data(); dm.setup('test' if split == 'test' else 'fit')
+    xs, ys, ps, n = [], [], [], 0
+    for x, y in getattr(dm, f'{split}_dataloader')():
+        out = run.model(x).float()
+        ps.append(out.reshape(len(out), -1).squeeze(-1) if cfg.model.task == 'regression' else out.argmax(-1))
+        xs.append(x); ys.append(y); n += len(y)
+        if n >= limit: break
+    return torch.cat(xs)[:limit], torch.cat(ys)[:limit], torch.cat(ps)[:limit]
 
 # %% ../nbs/50_predict.ipynb #726600aa
 def run_dirs(path) -> list[Path]:
