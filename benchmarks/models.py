@@ -11,7 +11,7 @@ rows of one invocation, not across invocations.
 import argparse, platform, time
 import torch
 from visionlab.core import MODELS
-from visionlab.models.core import create_model, list_models, count_params
+from visionlab.models import create_model, list_models, count_params
 
 
 def step_time(net, x, repeats):

@@ -12,12 +12,14 @@ from typing import Any, Optional, Sequence
 from omegaconf import OmegaConf, DictConfig, ListConfig, II
 from omegaconf.errors import OmegaConfBaseException, InterpolationResolutionError
 
-from .core import ConfigError, Registry, choices_hint, close_matches
+from .core import (ConfigError, Registry, choices_hint, close_matches, leaves, MODELS, OPTIMIZERS, SCHEDULERS,
+                            METRICS, DATAMODULES, POLICIES)
 
 # %% auto #0
-__all__ = ['CONFIG_DIR', 'SCHEMA_NAME', 'FIXED_CHOICES', 'RANGES', 'GROUP_KEYS', 'EnvConfig', 'ModelConfig', 'CVConfig',
-           'DataConfig', 'TrainerConfig', 'CheckpointConfig', 'VisionlabConfig', 'schema_keys', 'family_names',
-           'import_modules', 'validate', 'compose', 'format_value', 'to_overrides']
+__all__ = ['CONFIG_DIR', 'SCHEMA_NAME', 'FIXED_CHOICES', 'COMPONENT_MODULES', 'RANGES', 'GROUP_KEYS', 'EnvConfig', 'ModelConfig',
+           'CVConfig', 'DataConfig', 'TrainerConfig', 'CheckpointConfig', 'VisionlabConfig', 'schema_keys',
+           'load_components', 'registry_choices', 'yaml_options', 'family_names', 'import_modules', 'validate',
+           'group_options', 'compose', 'format_value', 'to_overrides']
 
 # %% ../nbs/01_config.ipynb #f2e09d05
 @dataclass
@@ -164,10 +166,17 @@ FIXED_CHOICES = {
     'checkpoint.mode': (None, 'min', 'max'),
 }
 
-def _registry_choices() -> dict[str, Registry]:
-    from visionlab import core
-    return {'model.arch': core.MODELS, 'model.optimizer': core.OPTIMIZERS, 'model.scheduler': core.SCHEDULERS,
-            'data.name': core.DATAMODULES, 'data.train_transforms': core.POLICIES, 'data.test_transforms': core.POLICIES}
+COMPONENT_MODULES = ('visionlab.models', 'visionlab.optim', 'visionlab.metrics', 'visionlab.data', 'visionlab.augment')
+
+def load_components() -> None:
+    "Import the modules that fill the registries (`COMPONENT_MODULES`): the one place the configuration layer does so."
+    for m in COMPONENT_MODULES: importlib.import_module(m)
+
+def registry_choices() -> dict[str, Registry]:
+    "Config key -> the registry its value is looked up in (filled by `load_components`)."
+    load_components()
+    return {'model.arch': MODELS, 'model.optimizer': OPTIMIZERS, 'model.scheduler': SCHEDULERS,
+            'data.name': DATAMODULES, 'data.train_transforms': POLICIES, 'data.test_transforms': POLICIES}
 
 RANGES = {  # key: (test, what a valid value is)
     'model.lr': (lambda v: v > 0, 'a positive number'),
@@ -217,22 +226,21 @@ def _check_cross(cfg):
             raise ConfigError(f"data.cv.fold={cfg.data.cv.fold} must be in [0, {cfg.data.cv.k - 1}] for data.cv.k={cfg.data.cv.k}")
     if m.family not in family_names():
         raise ConfigError(f"unknown model family model.family={m.family!r}: {choices_hint(m.family, family_names())}")
-    from visionlab import core
-    fam = core.MODELS.entry(m.arch).meta.get('family')
+    fam = MODELS.entry(m.arch).meta.get('family')
     if fam is not None and fam != m.family:
         raise ConfigError(f"model.arch={m.arch!r} belongs to the {fam!r} family, not model={m.family!r}: "
-                          f"use model={fam} model.arch={m.arch}, or one of {', '.join(core.MODELS.names(family=m.family))}")
-    from visionlab.models.core import check_options, ARCH_OPTIONS   # options that do not fit the family: refused now
+                          f"use model={fam} model.arch={m.arch}, or one of {', '.join(MODELS.names(family=m.family))}")
+    from visionlab.models import check_options, ARCH_OPTIONS   # options that do not fit the family: refused now
     check_options(m.arch, **{k: m[k] for k in ARCH_OPTIONS})
 
-def _yaml_options(group: str) -> list[str]:
+def yaml_options(group: str) -> list[str]:
     "The choices of config group `group` that ship with visionlab as YAML files."
     return sorted(p.stem for p in (CONFIG_DIR/group).glob('*.yaml'))
 
 def family_names() -> list[str]:
     "The model families: the config groups that ship with visionlab and the families of registered models (yours too)."
-    from visionlab import core
-    return sorted(set(_yaml_options('model')) | {core.MODELS.entry(n).meta['family'] for n in core.MODELS.names()})
+    load_components()
+    return sorted(set(yaml_options('model')) | {MODELS.entry(n).meta['family'] for n in MODELS.names()})
 
 def import_modules(modules: Sequence[str]) -> None:
     "Import your modules (the `imports` key) from the working directory or the installed packages, so that what they register exists."
@@ -249,27 +257,46 @@ def validate(cfg: DictConfig) -> DictConfig:
     import_modules(cfg.get('imports') or [])
     try: OmegaConf.to_container(cfg, resolve=True)
     except InterpolationResolutionError as e:
-        var = re.search(r"Environment variable '([^']+)' not found", str(e))
-        if var: raise ConfigError(f"env={cfg.env.name} needs the environment variable {var.group(1)} (export {var.group(1)}=...)") from None
+        var = _hydra_text('env_var', str(e))
+        if var: raise ConfigError(f"env={cfg.env.name} needs the environment variable {var} (export {var}=...)") from None
         raise ConfigError(f"cannot resolve {getattr(e, 'full_key', '')}: {str(e).splitlines()[0]}") from None
     for key, valid in FIXED_CHOICES.items():
         v = _select(cfg, key)
         if v not in valid: raise ConfigError(f"{key}={v!r} is not valid: {choices_hint(v, [c for c in valid if c])}")
-    for key, reg in _registry_choices().items():
+    for key, reg in registry_choices().items():
         v = _select(cfg, key)
         if v not in reg: raise ConfigError(f"{key}={v!r}: unknown {reg.kind}, {choices_hint(v, reg.names())}")
-    from visionlab import core
     for name in cfg.model.metrics:
-        if name not in core.METRICS: raise ConfigError(f"model.metrics: unknown metric {name!r}, {choices_hint(name, core.METRICS.names())}")
+        if name not in METRICS: raise ConfigError(f"model.metrics: unknown metric {name!r}, {choices_hint(name, METRICS.names())}")
     for key, (ok, what) in RANGES.items():
         v = _select(cfg, key)
         if v is not None and not ok(v): raise ConfigError(f"{key}={v} is out of range: must be {what}")
     _check_cross(cfg)
     return cfg
 
+# %% ../nbs/01_config.ipynb #525c405a
+_HYDRA_TEXT = {  # what to read out of a message: written against hydra-core 1.3.8 / omegaconf 2.3.1
+    'missing': re.compile(r"Could not find '([^']+/[^']+)'"),
+    'sweep': re.compile(r"Ambiguous value for argument '([^']+)'"),
+    'convert_value': re.compile(r"Value '(.*)' of type '\w+' could not be converted to \w+"),
+    'convert_to': re.compile(r"Value '.*' of type '\w+' could not be converted to (\w+)"),
+    'env_var': re.compile(r"Environment variable '([^']+)' not found"),
+}
+
+def _hydra_text(what: str, msg: str) -> str | None:
+    "The part of a Hydra/OmegaConf message `msg` that `_HYDRA_TEXT[what]` reads, or None."
+    m = _HYDRA_TEXT[what].search(msg)
+    return m.group(1) if m else None
+
+def _unstore(group: str, name: str) -> None:
+    "Remove `group/name` from Hydra's `ConfigStore` (no public method does)."
+    from hydra.core.config_store import ConfigStore
+    ConfigStore.instance().repo.get(group, {}).pop(f'{name}.yaml', None)
+
 # %% ../nbs/01_config.ipynb #ae98d565
-def _group_options(group: str) -> list[str]:
-    return family_names() if group == 'model' else _yaml_options(group)
+def group_options(group: str) -> list[str]:
+    "The choices of config group `group`: the YAML files it ships with (and, for `model`, every registered family)."
+    return family_names() if group == 'model' else yaml_options(group)
 
 def _imports_in(overrides: Sequence[str]) -> list[str]:
     "The modules an `imports=` override names: imported before composing, as they may add config choices."
@@ -284,21 +311,20 @@ _STORED_FAMILIES: set[str] = set()
 def _store_registered_families():
     "A `model/<family>` config node for each registered family that ships no YAML file (your own models), and no other."
     from hydra.core.config_store import ConfigStore
-    from visionlab import core
-    cs, families = ConfigStore.instance(), set(family_names()) - set(_yaml_options('model'))
-    for fam in _STORED_FAMILIES - families: cs.repo.get('model', {}).pop(f'{fam}.yaml', None)   # unregistered since
-    for fam in families: cs.store(group='model', name=fam, node={'family': fam, 'arch': core.MODELS.names(family=fam)[0]})
+    families = set(family_names()) - set(yaml_options('model'))
+    for fam in _STORED_FAMILIES - families: _unstore('model', fam)   # unregistered since
+    for fam in families: ConfigStore.instance().store(group='model', name=fam, node={'family': fam, 'arch': MODELS.names(family=fam)[0]})
     _STORED_FAMILIES.clear(); _STORED_FAMILIES.update(families)
 
-def _one_line_error(e: Exception, overrides: Sequence[str]) -> ConfigError:
+def _one_line_error(e: Exception) -> ConfigError:
     "Translate Hydra/OmegaConf composition errors into one readable line."
     from hydra.errors import MissingConfigException, OverrideParseException
     msg, cause = str(e), e.__cause__
     if isinstance(e, MissingConfigException) or "Could not find '" in msg:
-        m = re.search(r"Could not find '([^'/]+)/([^']+)'", msg)
-        if m: return ConfigError(f"unknown {m.group(1)} {m.group(2)!r} ({m.group(1)}={m.group(2)}): {choices_hint(m.group(2), _group_options(m.group(1)))}")
-    if 'Ambiguous value for argument' in msg:
-        arg = re.search(r"argument '([^']+)'", msg).group(1)
+        group, _, name = (getattr(e, 'missing_cfg_file', None) or _hydra_text('missing', msg) or '').partition('/')
+        if name: return ConfigError(f"unknown {group} {name!r} ({group}={name}): {choices_hint(name, group_options(group))}")
+    arg = _hydra_text('sweep', msg)
+    if arg:
         return ConfigError(f"{arg!r} is a sweep: add -m (--multirun) to run each value, or write a list as key=[a,b]")
     if isinstance(cause, OmegaConfBaseException):
         key = getattr(cause, 'full_key', None) or ''
@@ -311,8 +337,8 @@ def _one_line_error(e: Exception, overrides: Sequence[str]) -> ConfigError:
             hint = (f"did you mean {' or '.join(repr(prefix + c) for c in close)}?" if close
                     else f"valid keys under {parent or 'the top level'}: {', '.join(sorted(siblings))}")
             return ConfigError(f"unknown key {key!r}: {hint}")
-        conv = re.search(r"Value '(.*)' of type '\w+' could not be converted to (\w+)", text)
-        if conv: return ConfigError(f"{key}={conv.group(1)!r} is not a valid {conv.group(2).lower()}")
+        target = _hydra_text('convert_to', text)
+        if target: return ConfigError(f"{key}={_hydra_text('convert_value', text)!r} is not a valid {target.lower()}")
         return ConfigError(f"{key}: {text}" if key else text)
     if isinstance(e, OverrideParseException) or 'mismatched input' in msg or 'no viable alternative' in msg:
         return ConfigError(f"cannot parse override: {msg.splitlines()[0]} (overrides look like key=value, group=name)")
@@ -334,7 +360,7 @@ def compose(overrides: Sequence[str] = (), validate_choices: bool = True) -> Dic
             with hydra.initialize_config_dir(config_dir=str(CONFIG_DIR), version_base='1.3', job_name='visionlab'):
                 cfg = hydra.compose(config_name='train', overrides=overrides)
     except (HydraException, OmegaConfBaseException, ValueError) as e:
-        raise _one_line_error(e, overrides) from None
+        raise _one_line_error(e) from None
     return validate(cfg) if validate_choices else cfg
 
 # %% ../nbs/01_config.ipynb #7e0f7c9e
@@ -351,19 +377,12 @@ def format_value(v) -> str:
     if _BARE.fullmatch(s) and s.lower() not in _KEYWORDS: return s
     return "'" + s.replace('\\', '\\\\').replace("'", "\\'") + "'"
 
-def _leaves(d: dict, prefix='') -> dict:
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, dict): out.update(_leaves(v, f'{prefix}{k}.'))
-        else: out[f'{prefix}{k}'] = v
-    return out
-
 GROUP_KEYS = {'env': 'env.name', 'model': 'model.family', 'data': 'data.name'}
 
 def to_overrides(cfg: DictConfig) -> list[str]:
     "The minimal override list `o` with `compose(o) == cfg`."
     default = compose(validate_choices=False)
     groups = [f'{g}={_select(cfg, k)}' for g, k in GROUP_KEYS.items() if _select(cfg, k) != _select(default, k)]
-    base = _leaves(OmegaConf.to_container(compose(groups, validate_choices=False), resolve=False))
-    mine = _leaves(OmegaConf.to_container(cfg, resolve=False))
+    base = leaves(OmegaConf.to_container(compose(groups, validate_choices=False), resolve=False))
+    mine = leaves(OmegaConf.to_container(cfg, resolve=False))
     return groups + [f'{k}={format_value(v)}' for k, v in mine.items() if k not in base or base[k] != v]

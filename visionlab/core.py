@@ -4,18 +4,19 @@
 
 # %% ../nbs/00_core.ipynb #16d3cc88
 from __future__ import annotations
-import difflib, importlib
+import difflib
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 # %% auto #0
 __all__ = ['MODELS', 'OPTIMIZERS', 'SCHEDULERS', 'METRICS', 'DATAMODULES', 'POLICIES', 'VisionlabError', 'ConfigError',
-           'close_matches', 'choices_hint', 'Entry', 'Registry']
+           'close_matches', 'choices_hint', 'Entry', 'Registry', 'leaves']
 
 # %% ../nbs/00_core.ipynb #71b710f4
 class VisionlabError(Exception):
     "Base class of the errors that visionlab raises on purpose."
 
+# %% ../nbs/00_core.ipynb #e6416aaf
 class ConfigError(VisionlabError, ValueError):
     "A user error (bad key, value, name, path or file): one readable line, CLI exit status 2."
 
@@ -26,6 +27,7 @@ def close_matches(name: str, choices, n: int = 3) -> list[str]:
     lower = {c.lower(): c for c in choices}
     return [lower[m] for m in difflib.get_close_matches(str(name).lower(), list(lower), n=n, cutoff=0.5)]
 
+# %% ../nbs/00_core.ipynb #0eadcebb
 def choices_hint(name: str, choices) -> str:
     "'did you mean ...?' when something is close, else the full list of valid choices."
     close = close_matches(name, choices)
@@ -40,15 +42,10 @@ class Entry:
     obj: Any
     meta: dict = field(default_factory=dict)
 
+# %% ../nbs/00_core.ipynb #ee8dc60f
 class Registry:
     "A case-insensitive name -> component table with helpful errors."
-    def __init__(self, kind: str, modules: tuple[str, ...] = ()):
-        self.kind, self.modules, self._entries, self._loaded = kind, tuple(modules), {}, False
-
-    def _load(self):
-        if self._loaded: return
-        for m in self.modules: importlib.import_module(m)
-        self._loaded = True
+    def __init__(self, kind: str): self.kind, self._entries = kind, {}
 
     def register(self, name: str | None = None, **meta) -> Callable:
         "Decorator: register `obj` under `name` (default: its `__name__`) with `meta`."
@@ -64,7 +61,6 @@ class Registry:
 
     def entry(self, name: str) -> Entry:
         "The `Entry` called `name`, or a `ConfigError` naming the close matches."
-        self._load()
         try: return self._entries[str(name).lower()]
         except KeyError: pass
         raise ConfigError(f"unknown {self.kind} {name!r}: {choices_hint(name, self.names())}")
@@ -74,20 +70,26 @@ class Registry:
 
     def names(self, **meta) -> list[str]:
         "Registered names, optionally only those whose metadata matches `meta`."
-        self._load()
         return [e.name for e in self._entries.values() if all(e.meta.get(k) == v for k, v in meta.items())]
 
-    def __contains__(self, name) -> bool:
-        self._load()
-        return str(name).lower() in self._entries
-
+    def __contains__(self, name) -> bool: return str(name).lower() in self._entries
     def __repr__(self): return f"Registry({self.kind!r}, {self.names()})"
 
 # %% ../nbs/00_core.ipynb #227b0c0e
-MODELS = Registry('model', modules=tuple(f'visionlab.models.{m}' for m in (
-    'resnet', 'preact_resnet', 'wide_resnet', 'pyramidnet', 'vgg', 'efficientnetv2', 'convnext')))
-OPTIMIZERS = Registry('optimizer', modules=('visionlab.optim',))
-SCHEDULERS = Registry('scheduler', modules=('visionlab.optim',))
-METRICS = Registry('metric', modules=('visionlab.metrics',))
-DATAMODULES = Registry('dataset', modules=('visionlab.data',))
-POLICIES = Registry('augmentation policy', modules=('visionlab.augment',))
+MODELS = Registry('model')
+OPTIMIZERS = Registry('optimizer')
+SCHEDULERS = Registry('scheduler')
+METRICS = Registry('metric')
+DATAMODULES = Registry('dataset')
+POLICIES = Registry('augmentation policy')
+
+# %% ../nbs/00_core.ipynb #4c7be8a8
+def leaves(d: dict,  # a nested dictionary, e.g. `OmegaConf.to_container(cfg)`
+           prefix: str = '',  # put before every key, e.g. 'model.'
+          ) -> dict:
+    "The leaves of `d` as `{'dotted.key': value}`; lists are kept as lists."
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict): out.update(leaves(v, f'{prefix}{k}.'))
+        else: out[f'{prefix}{k}'] = v
+    return out

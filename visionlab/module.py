@@ -39,8 +39,6 @@ class VisionModule(L.LightningModule):
         super().__init__()
         _choice('model.task', task, _TASKS); _choice('model.result_plot', result_plot, _PLOTS)
         _choice('model.metric_computation_mode', metric_computation_mode, _MODES)
-        if task == 'regression' and label_smoothing > 0:
-            raise ConfigError(f"model.label_smoothing={label_smoothing} only applies to classification (model.task=regression)")
         self.net, self.task, self.num_classes = net, task, num_classes
         self.optim, self.label_smoothing = optim or OptimSettings(), label_smoothing
         self.mix = Mixup(mixup_alpha, task, num_classes) if mixup else None

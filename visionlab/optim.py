@@ -6,7 +6,7 @@
 from __future__ import annotations
 import math
 from dataclasses import dataclass, fields
-from typing import Callable, Iterable
+from typing import Callable
 import torch
 from torch import nn
 from torch.optim import lr_scheduler as sched

@@ -4,14 +4,12 @@
 
 # %% ../../nbs/11f_models.convnext.ipynb #3522e999
 from __future__ import annotations
-import torch
-import torchvision
 from torch import nn
-from .core import register_model
-from .layers import rebuild_conv
+from .core import register_model, build_model
+from .layers import rebuild_conv, torchvision_model
 
 # %% auto #0
-__all__ = ['convnext', 'convnext_tiny', 'convnext_small', 'convnext_base', 'convnext_large']
+__all__ = ['convnext_model', 'convnext', 'convnext_tiny', 'convnext_small', 'convnext_base', 'convnext_large']
 
 # %% ../../nbs/11f_models.convnext.ipynb #51d114ef
 def _trunc_normal(conv):
@@ -21,8 +19,7 @@ def _trunc_normal(conv):
 def convnext(size: str, num_classes: int = 10, input_channels: int = 3, cifar_size: bool = False,
              stochastic_depth: float | None = None) -> nn.Module:
     "torchvision's ConvNeXt-`size` (tiny, small, base, large), untrained, adapted to the data."
-    kw = {} if stochastic_depth is None else {'stochastic_depth_prob': stochastic_depth}
-    net = getattr(torchvision.models, f'convnext_{size}')(weights=None, num_classes=num_classes, **kw)
+    net = torchvision_model(f'convnext_{size}', num_classes, stochastic_depth)
     conv = net.features[0][0]
     if cifar_size:
         net.features[0][0] = rebuild_conv(conv, _trunc_normal, in_channels=input_channels, kernel_size=3, stride=1, padding=1)
@@ -30,22 +27,29 @@ def convnext(size: str, num_classes: int = 10, input_channels: int = 3, cifar_si
         net.features[0][0] = rebuild_conv(conv, _trunc_normal, in_channels=input_channels)
     return net
 
-@register_model('convnext')
-def convnext_tiny(num_classes=10, input_channels=3, cifar_size=False, stochastic_depth=None):
+# %% ../../nbs/11f_models.convnext.ipynb #c835c267
+convnext_model = register_model('convnext', options=('cifar_size', 'stochastic_depth'))
+
+@convnext_model
+def convnext_tiny(**kwargs):
     "ConvNeXt-T (torchvision)."
-    return convnext('tiny', **locals())
+    arch = dict(size='tiny')
+    return build_model(convnext, arch, **kwargs)
 
-@register_model('convnext')
-def convnext_small(num_classes=10, input_channels=3, cifar_size=False, stochastic_depth=None):
+@convnext_model
+def convnext_small(**kwargs):
     "ConvNeXt-S (torchvision): the reference default."
-    return convnext('small', **locals())
+    arch = dict(size='small')
+    return build_model(convnext, arch, **kwargs)
 
-@register_model('convnext')
-def convnext_base(num_classes=10, input_channels=3, cifar_size=False, stochastic_depth=None):
+@convnext_model
+def convnext_base(**kwargs):
     "ConvNeXt-B (torchvision)."
-    return convnext('base', **locals())
+    arch = dict(size='base')
+    return build_model(convnext, arch, **kwargs)
 
-@register_model('convnext')
-def convnext_large(num_classes=10, input_channels=3, cifar_size=False, stochastic_depth=None):
+@convnext_model
+def convnext_large(**kwargs):
     "ConvNeXt-L (torchvision)."
-    return convnext('large', **locals())
+    arch = dict(size='large')
+    return build_model(convnext, arch, **kwargs)

@@ -5,15 +5,16 @@
 # %% ../../nbs/10_models.core.ipynb #3d0e3a98
 from __future__ import annotations
 import inspect
-from typing import Any
+from typing import Callable, Sequence
 import torch
 from torch import nn
 
-from ..core import MODELS, ConfigError, choices_hint
+from ..core import MODELS, ConfigError
 
 # %% auto #0
-__all__ = ['UNIVERSAL', 'ARCH_OPTIONS', 'nd_layers', 'register_model', 'list_models', 'families_supporting', 'check_options',
-           'create_model', 'model_from_config', 'count_params', 'init_weights', 'model_size', 'check_model']
+__all__ = ['UNIVERSAL', 'ARCH_OPTIONS', 'nd_layers', 'register_model', 'build_model', 'list_models', 'families_supporting',
+           'check_options', 'create_model', 'model_from_config', 'count_params', 'init_weights', 'model_size',
+           'check_model']
 
 # %% ../../nbs/10_models.core.ipynb #614345e1
 _ND = {
@@ -30,20 +31,36 @@ def nd_layers(input_dim: int) -> dict[str, type[nn.Module]]:
 # %% ../../nbs/10_models.core.ipynb #a9c73b81
 UNIVERSAL = ('num_classes', 'input_channels')
 
-def register_model(family: str, **meta):
-    "Register an entry function `fn(num_classes, input_channels, **options) -> nn.Module` in `family`."
+def register_model(family: str,  # the family (and config group) of the architecture, e.g. 'resnet'
+                   options: Sequence[str] | None = None,  # architectural keywords the entries take; None: each entry's own
+                   **meta,  # more metadata, e.g. `small_image_stem=True`
+                  ) -> Callable:
+    "Decorator registering entry functions `fn(num_classes=, input_channels=, **options) -> nn.Module` in `family`."
     def deco(fn):
-        opts = tuple(p for p in inspect.signature(fn).parameters if p not in UNIVERSAL)
+        opts = tuple(options) if options is not None else \
+               tuple(p for p in inspect.signature(fn).parameters if p not in UNIVERSAL)
         return MODELS.register(fn.__name__, family=family, options=opts, **meta)(fn)
     return deco
 
+# %% ../../nbs/10_models.core.ipynb #3b7c8366
+def build_model(cls: Callable,  # the family's network class or builder function
+                arch: dict,  # the architecture's own arguments, e.g. `dict(block=BasicBlock, layers=[2, 2, 2, 2])`
+                **options,  # the user's options (and num_classes, input_channels)
+               ) -> nn.Module:
+    "`cls(**arch, **options)`, an option overriding the architecture's argument of the same name."
+    return cls(**{**arch, **options})
+
+# %% ../../nbs/10_models.core.ipynb #9549cdfd
 def list_models(family: str | None = None) -> list[str]:
     "Registered architecture names, optionally of one `family`."
     return MODELS.names(family=family) if family else MODELS.names()
 
+# %% ../../nbs/10_models.core.ipynb #81a53939
 def families_supporting(option: str) -> list[str]:
+    "The families with an architecture that takes `option`."
     return sorted({MODELS.entry(n).meta['family'] for n in MODELS.names() if option in MODELS.entry(n).meta['options']})
 
+# %% ../../nbs/10_models.core.ipynb #880cbc18
 def check_options(name: str, **options) -> dict:
     "The options that `name` takes (`None` dropped, 'off' values of others ignored); `ConfigError` for the rest."
     entry = MODELS.entry(name)
@@ -59,8 +76,13 @@ def check_options(name: str, **options) -> dict:
             raise ConfigError(f"model.{k}={v} is not supported by {entry.name} (family {entry.meta['family']}); {where}")
     return kwargs
 
-def create_model(name: str, num_classes: int = 10, input_channels: int = 3, **options) -> nn.Module:
-    "Build the registered architecture `name`; `None` options keep the family default."
+# %% ../../nbs/10_models.core.ipynb #1beb366c
+def create_model(name: str,  # a registered architecture, e.g. 'resnet18' (any case)
+                 num_classes: int = 10,  # outputs of the head
+                 input_channels: int = 3,  # channels of the input images
+                 **options,  # architectural options, e.g. `stochastic_depth=0.1`; `None` keeps the family default
+                ) -> nn.Module:
+    "Build the registered architecture `name`; an option its family does not take is a `ConfigError`."
     kwargs = check_options(name, **options)
     return MODELS.get(name)(num_classes=num_classes, input_channels=input_channels, **kwargs)
 
@@ -73,7 +95,10 @@ def model_from_config(model_cfg) -> nn.Module:
     return create_model(model_cfg.arch, num_classes=model_cfg.num_classes, input_channels=model_cfg.input_channels,
                         **{k: model_cfg[k] for k in ARCH_OPTIONS})
 
-def count_params(model: nn.Module) -> int: return sum(p.numel() for p in model.parameters())
+# %% ../../nbs/10_models.core.ipynb #32d4d22d
+def count_params(model: nn.Module) -> int:
+    "Number of parameters of `model`."
+    return sum(p.numel() for p in model.parameters())
 
 # %% ../../nbs/10_models.core.ipynb #f9cdd800
 def init_weights(model: nn.Module):
@@ -93,6 +118,7 @@ def model_size(name: str, num_classes: int = 10, input_channels: int = 3, **opti
     "Number of parameters of `create_model(name, ...)`, counted without allocating it."
     with torch.device('meta'): return count_params(create_model(name, num_classes, input_channels, **options))
 
+# %% ../../nbs/10_models.core.ipynb #d1d6c665
 def check_model(name: str, shape: tuple = (2, 3, 8, 8), num_classes: int = 10, **options) -> nn.Module:
     "Build `name`, run forward and backward on a random batch of `shape`; check output shape and gradients."
     net = create_model(name, num_classes=num_classes, input_channels=shape[1], **options).train()

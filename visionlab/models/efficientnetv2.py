@@ -4,14 +4,12 @@
 
 # %% ../../nbs/11e_models.efficientnetv2.ipynb #e8f8b7d1
 from __future__ import annotations
-import torch
-import torchvision
 from torch import nn
-from .core import register_model
-from .layers import rebuild_conv
+from .core import register_model, build_model
+from .layers import rebuild_conv, torchvision_model
 
 # %% auto #0
-__all__ = ['efficientnetv2', 'efficientnetv2_s', 'efficientnetv2_m', 'efficientnetv2_l']
+__all__ = ['efficientnetv2_model', 'efficientnetv2', 'efficientnetv2_s', 'efficientnetv2_m', 'efficientnetv2_l']
 
 # %% ../../nbs/11e_models.efficientnetv2.ipynb #2050092b
 def _kaiming(conv): nn.init.kaiming_normal_(conv.weight, mode='fan_out')
@@ -19,24 +17,29 @@ def _kaiming(conv): nn.init.kaiming_normal_(conv.weight, mode='fan_out')
 def efficientnetv2(size: str, num_classes: int = 10, input_channels: int = 3, cifar_size: bool = False,
                    stochastic_depth: float | None = None) -> nn.Module:
     "torchvision's EfficientNetV2-`size` (s, m, l), untrained, adapted to the data."
-    kw = {} if stochastic_depth is None else {'stochastic_depth_prob': stochastic_depth}
-    net = getattr(torchvision.models, f'efficientnet_v2_{size}')(weights=None, num_classes=num_classes, **kw)
+    net = torchvision_model(f'efficientnet_v2_{size}', num_classes, stochastic_depth)
     conv = net.features[0][0]
     if input_channels != conv.in_channels or cifar_size:
         net.features[0][0] = rebuild_conv(conv, _kaiming, in_channels=input_channels, stride=1 if cifar_size else 2)
     return net
 
-@register_model('efficientnetv2')
-def efficientnetv2_s(num_classes=10, input_channels=3, cifar_size=False, stochastic_depth=None):
+# %% ../../nbs/11e_models.efficientnetv2.ipynb #343515bd
+efficientnetv2_model = register_model('efficientnetv2', options=('cifar_size', 'stochastic_depth'))
+
+@efficientnetv2_model
+def efficientnetv2_s(**kwargs):
     "EfficientNetV2-S (torchvision): the reference default."
-    return efficientnetv2('s', **locals())
+    arch = dict(size='s')
+    return build_model(efficientnetv2, arch, **kwargs)
 
-@register_model('efficientnetv2')
-def efficientnetv2_m(num_classes=10, input_channels=3, cifar_size=False, stochastic_depth=None):
+@efficientnetv2_model
+def efficientnetv2_m(**kwargs):
     "EfficientNetV2-M (torchvision)."
-    return efficientnetv2('m', **locals())
+    arch = dict(size='m')
+    return build_model(efficientnetv2, arch, **kwargs)
 
-@register_model('efficientnetv2')
-def efficientnetv2_l(num_classes=10, input_channels=3, cifar_size=False, stochastic_depth=None):
+@efficientnetv2_model
+def efficientnetv2_l(**kwargs):
     "EfficientNetV2-L (torchvision)."
-    return efficientnetv2('l', **locals())
+    arch = dict(size='l')
+    return build_model(efficientnetv2, arch, **kwargs)

@@ -4,14 +4,14 @@
 
 # %% ../../nbs/10a_models.layers.ipynb #491e39b2
 from __future__ import annotations
-import torch
+import torch, torchvision
 from torch import nn
 from torchvision.ops import SqueezeExcitation, StochasticDepth
 from .core import nd_layers
 
 # %% auto #0
 __all__ = ['linear_schedule', 'ShakeDrop', 'squeeze_excitation', 'branch_regularizer', 'zero_init_residual_', 'stem',
-           'rebuild_conv']
+           'rebuild_conv', 'torchvision_model', 'residual_stages', 'PreActResidual']
 
 # %% ../../nbs/10a_models.layers.ipynb #f5835e78
 def linear_schedule(p_last: float, n_blocks: int) -> list[float]:
@@ -95,3 +95,46 @@ def rebuild_conv(conv: nn.Conv2d, init, **changes) -> nn.Conv2d:
     new = nn.Conv2d(**{**kw, **changes})
     init(new)
     return new
+
+# %% ../../nbs/10a_models.layers.ipynb #0ba037a9
+def torchvision_model(name: str,  # a torchvision builder, e.g. 'convnext_tiny'
+                      num_classes: int = 10,  # outputs of the head
+                      stochastic_depth: float | None = None,  # None: torchvision's default
+                     ) -> nn.Module:
+    "torchvision's `name`, never pretrained, with `num_classes` outputs and its `stochastic_depth_prob`."
+    kw = {} if stochastic_depth is None else {'stochastic_depth_prob': stochastic_depth}
+    return getattr(torchvision.models, name)(weights=None, num_classes=num_classes, **kw)
+
+# %% ../../nbs/10a_models.layers.ipynb #498a0826
+def residual_stages(block: type[nn.Module],  # block class with an `expansion` (output = planes * expansion)
+                    layers: list[int],  # blocks per stage
+                    drops: list[float],  # one stochastic-depth probability per block
+                    cin: int = 64,  # channels into the first stage
+                    widths: tuple = (64, 128, 256, 512),  # planes of each stage
+                    **block_kw,  # passed to every block, e.g. `se=True`
+                   ) -> tuple[nn.Sequential, int]:
+    "The stages (a `Sequential` of `Sequential`s of blocks) and the channels they output."
+    drops, stages = iter(drops), []
+    for i, (planes, n) in enumerate(zip(widths, layers)):
+        blocks = []
+        for j in range(n):
+            blocks.append(block(cin, planes, stride=2 if (i > 0 and j == 0) else 1, drop=next(drops), **block_kw))
+            cin = planes * block.expansion
+        stages.append(nn.Sequential(*blocks))
+    return nn.Sequential(*stages), cin
+
+# %% ../../nbs/10a_models.layers.ipynb #4df7712f
+class PreActResidual(nn.Module):
+    "`shortcut(a) + drop(branch(a))` with `a = BN-ReLU(x)`; the shortcut is `x` itself when the shape is kept."
+    def __init__(self, in_planes: int, out_planes: int, stride: int, branch: nn.Module, drop: float = 0.0):
+        super().__init__()
+        self.preact = nn.Sequential(nn.BatchNorm2d(in_planes), nn.ReLU(inplace=True))
+        self.branch = branch
+        self.shortcut = (nn.Conv2d(in_planes, out_planes, 1, stride, bias=False)
+                         if stride != 1 or in_planes != out_planes else None)
+        self.drop = branch_regularizer(stochastic_depth=drop)
+
+    def forward(self, x):
+        out = self.preact(x)
+        short = self.shortcut(out) if self.shortcut is not None else x
+        return short + self.drop(self.branch(out))

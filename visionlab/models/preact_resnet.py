@@ -4,71 +4,49 @@
 
 # %% ../../nbs/11a_models.preact_resnet.ipynb #d99aeb17
 from __future__ import annotations
-import torch
 from torch import nn
-from .core import register_model, init_weights
-from .layers import linear_schedule, branch_regularizer, squeeze_excitation
+from .core import register_model, build_model, init_weights
+from .layers import linear_schedule, squeeze_excitation, residual_stages, PreActResidual
 
 # %% auto #0
-__all__ = ['PreActBlock', 'PreActBottleneck', 'PreActResNet', 'preact_resnet18', 'preact_resnet34', 'preact_resnet50',
-           'preact_resnet101', 'preact_resnet152']
+__all__ = ['preact_model', 'PreActBlock', 'PreActBottleneck', 'PreActResNet', 'preact_resnet18', 'preact_resnet34',
+           'preact_resnet50', 'preact_resnet101', 'preact_resnet152']
 
 # %% ../../nbs/11a_models.preact_resnet.ipynb #fa354038
 def _se(c, on): return [squeeze_excitation(c)] if on else []
 
-class PreActBlock(nn.Module):
+class PreActBlock(PreActResidual):
     "BN-ReLU-conv3x3, BN-ReLU-conv3x3, identity (or 1x1 projection) shortcut."
     expansion = 1
     def __init__(self, in_planes: int, planes: int, stride: int = 1, drop: float = 0.0, se: bool = False):
-        super().__init__()
-        self.preact = nn.Sequential(nn.BatchNorm2d(in_planes), nn.ReLU(inplace=True))
-        self.branch = nn.Sequential(
+        branch = nn.Sequential(
             nn.Conv2d(in_planes, planes, 3, stride, 1, bias=False), nn.BatchNorm2d(planes), nn.ReLU(inplace=True),
             nn.Conv2d(planes, planes, 3, 1, 1, bias=False), *_se(planes, se))
-        self.shortcut = (nn.Conv2d(in_planes, planes, 1, stride, bias=False)
-                         if stride != 1 or in_planes != planes else None)
-        self.drop = branch_regularizer(stochastic_depth=drop)
+        super().__init__(in_planes, planes, stride, branch, drop)
 
-    def forward(self, x):
-        out = self.preact(x)
-        short = self.shortcut(out) if self.shortcut is not None else x
-        return short + self.drop(self.branch(out))
-
-class PreActBottleneck(nn.Module):
+# %% ../../nbs/11a_models.preact_resnet.ipynb #3a442964
+class PreActBottleneck(PreActResidual):
     "BN-ReLU-conv1x1, BN-ReLU-conv3x3, BN-ReLU-conv1x1 (x4), identity (or 1x1 projection) shortcut."
     expansion = 4
     def __init__(self, in_planes: int, planes: int, stride: int = 1, drop: float = 0.0, se: bool = False):
-        super().__init__()
         out = planes * self.expansion
-        self.preact = nn.Sequential(nn.BatchNorm2d(in_planes), nn.ReLU(inplace=True))
-        self.branch = nn.Sequential(
+        branch = nn.Sequential(
             nn.Conv2d(in_planes, planes, 1, bias=False), nn.BatchNorm2d(planes), nn.ReLU(inplace=True),
             nn.Conv2d(planes, planes, 3, stride, 1, bias=False), nn.BatchNorm2d(planes), nn.ReLU(inplace=True),
             nn.Conv2d(planes, out, 1, bias=False), *_se(out, se))
-        self.shortcut = nn.Conv2d(in_planes, out, 1, stride, bias=False) if stride != 1 or in_planes != out else None
-        self.drop = branch_regularizer(stochastic_depth=drop)
-
-    def forward(self, x):
-        out = self.preact(x)
-        short = self.shortcut(out) if self.shortcut is not None else x
-        return short + self.drop(self.branch(out))
+        super().__init__(in_planes, out, stride, branch, drop)
 
 # %% ../../nbs/11a_models.preact_resnet.ipynb #fa5a49f6
 class PreActResNet(nn.Module):
     "A pre-activation ResNet for small images (3x3 stem, stages of 64-512 channels)."
     def __init__(self, block: type[nn.Module], layers: list[int], num_classes: int = 10, input_channels: int = 3,
-                 stochastic_depth: float = 0.0, squeeze_excitation: bool = False, resnet_dropout: float = 0.0):
+                 stochastic_depth: float = 0.0, squeeze_excitation: bool = False, resnet_dropout: float = 0.0,
+                 bottleneck: bool | None = None):
         super().__init__()
+        if bottleneck is not None: block = PreActBottleneck if bottleneck else PreActBlock
         self.stem = nn.Conv2d(input_channels, 64, 3, 1, 1, bias=False)
-        drops = iter(linear_schedule(stochastic_depth, sum(layers)))
-        stages, cin = [], 64
-        for i, (planes, n) in enumerate(zip((64, 128, 256, 512), layers)):
-            blocks = []
-            for j in range(n):
-                blocks.append(block(cin, planes, 2 if (i > 0 and j == 0) else 1, next(drops), squeeze_excitation))
-                cin = planes * block.expansion
-            stages.append(nn.Sequential(*blocks))
-        self.stages = nn.Sequential(*stages)
+        self.stages, cin = residual_stages(block, layers, linear_schedule(stochastic_depth, sum(layers)),
+                                           se=squeeze_excitation)
         self.head = nn.Sequential(nn.BatchNorm2d(cin), nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
                                   nn.Dropout(resnet_dropout) if resnet_dropout else nn.Identity())
         self.fc = nn.Linear(cin, num_classes)
@@ -77,40 +55,35 @@ class PreActResNet(nn.Module):
     def forward(self, x): return self.fc(self.head(self.stages(self.stem(x))))
 
 # %% ../../nbs/11a_models.preact_resnet.ipynb #182e06f4
-_DEPTHS = {18: (PreActBlock, [2, 2, 2, 2]), 34: (PreActBlock, [3, 4, 6, 3]), 50: (PreActBottleneck, [3, 4, 6, 3]),
-           101: (PreActBottleneck, [3, 4, 23, 3]), 152: (PreActBottleneck, [3, 8, 36, 3])}
+preact_model = register_model('preact_resnet', options=('stochastic_depth', 'squeeze_excitation', 'resnet_dropout',
+                                                        'bottleneck'), small_image_stem=True)
 
-def _preact(depth, bottleneck=None, **kwargs):
-    block, layers = _DEPTHS[depth]
-    if bottleneck is not None: block = PreActBottleneck if bottleneck else PreActBlock
-    return PreActResNet(block, layers, **kwargs)
-
-@register_model('preact_resnet', small_image_stem=True)
-def preact_resnet18(num_classes=10, input_channels=3, stochastic_depth=0.0, squeeze_excitation=False,
-                    resnet_dropout=0.0, bottleneck=None):
+@preact_model
+def preact_resnet18(**kwargs):
     "PreActResNet18: basic pre-activation blocks, stages of 2, 2, 2, 2."
-    return _preact(18, **locals())
+    arch = dict(block=PreActBlock, layers=[2, 2, 2, 2])
+    return build_model(PreActResNet, arch, **kwargs)
 
-@register_model('preact_resnet', small_image_stem=True)
-def preact_resnet34(num_classes=10, input_channels=3, stochastic_depth=0.0, squeeze_excitation=False,
-                    resnet_dropout=0.0, bottleneck=None):
+@preact_model
+def preact_resnet34(**kwargs):
     "PreActResNet34: basic pre-activation blocks, stages of 3, 4, 6, 3."
-    return _preact(34, **locals())
+    arch = dict(block=PreActBlock, layers=[3, 4, 6, 3])
+    return build_model(PreActResNet, arch, **kwargs)
 
-@register_model('preact_resnet', small_image_stem=True)
-def preact_resnet50(num_classes=10, input_channels=3, stochastic_depth=0.0, squeeze_excitation=False,
-                    resnet_dropout=0.0, bottleneck=None):
+@preact_model
+def preact_resnet50(**kwargs):
     "PreActResNet50: pre-activation bottlenecks, stages of 3, 4, 6, 3."
-    return _preact(50, **locals())
+    arch = dict(block=PreActBottleneck, layers=[3, 4, 6, 3])
+    return build_model(PreActResNet, arch, **kwargs)
 
-@register_model('preact_resnet', small_image_stem=True)
-def preact_resnet101(num_classes=10, input_channels=3, stochastic_depth=0.0, squeeze_excitation=False,
-                     resnet_dropout=0.0, bottleneck=None):
+@preact_model
+def preact_resnet101(**kwargs):
     "PreActResNet101: pre-activation bottlenecks, stages of 3, 4, 23, 3."
-    return _preact(101, **locals())
+    arch = dict(block=PreActBottleneck, layers=[3, 4, 23, 3])
+    return build_model(PreActResNet, arch, **kwargs)
 
-@register_model('preact_resnet', small_image_stem=True)
-def preact_resnet152(num_classes=10, input_channels=3, stochastic_depth=0.0, squeeze_excitation=False,
-                     resnet_dropout=0.0, bottleneck=None):
+@preact_model
+def preact_resnet152(**kwargs):
     "PreActResNet152: pre-activation bottlenecks, stages of 3, 8, 36, 3."
-    return _preact(152, **locals())
+    arch = dict(block=PreActBottleneck, layers=[3, 8, 36, 3])
+    return build_model(PreActResNet, arch, **kwargs)

@@ -4,16 +4,14 @@
 
 # %% ../../nbs/11c_models.pyramidnet.ipynb #276c37cc
 from __future__ import annotations
-import torch
 import torch.nn.functional as F
 from torch import nn
 from ..core import ConfigError
-from .core import register_model, init_weights
-from .layers import (linear_schedule, branch_regularizer, squeeze_excitation, zero_init_residual_,
-                                     ShakeDrop)
+from .core import register_model, build_model, init_weights
+from .layers import linear_schedule, branch_regularizer, squeeze_excitation, zero_init_residual_
 
 # %% auto #0
-__all__ = ['PyramidBlock', 'PyramidNet', 'pyramidnet110', 'pyramidnet272', 'pyramidnet110_a48']
+__all__ = ['pyramid_model', 'PyramidBlock', 'PyramidNet', 'pyramidnet110', 'pyramidnet272', 'pyramidnet110_a48']
 
 # %% ../../nbs/11c_models.pyramidnet.ipynb #a5a128b1
 class PyramidBlock(nn.Module):
@@ -73,20 +71,24 @@ class PyramidNet(nn.Module):
     def forward(self, x): return self.fc(self.head(self.blocks(self.stem(x))))
 
 # %% ../../nbs/11c_models.pyramidnet.ipynb #c4589249
-@register_model('pyramidnet', small_image_stem=True)
-def pyramidnet110(num_classes=10, input_channels=3, depth=110, alpha=270, shakedrop=False, stochastic_depth=0.0,
-                  squeeze_excitation=False, resnet_dropout=0.0, zero_init_residual=False, bottleneck=False):
+pyramid_model = register_model('pyramidnet', options=('depth', 'alpha', 'shakedrop', 'stochastic_depth', 'squeeze_excitation',
+                                                      'resnet_dropout', 'zero_init_residual', 'bottleneck'),
+                               small_image_stem=True)
+
+@pyramid_model
+def pyramidnet110(**kwargs):
     "PyramidNet-110, alpha 270, basic blocks (the reference default)."
-    return PyramidNet(**locals())
+    arch = dict(depth=110, alpha=270, bottleneck=False)
+    return build_model(PyramidNet, arch, **kwargs)
 
-@register_model('pyramidnet', small_image_stem=True)
-def pyramidnet272(num_classes=10, input_channels=3, depth=272, alpha=200, shakedrop=False, stochastic_depth=0.0,
-                  squeeze_excitation=False, resnet_dropout=0.0, zero_init_residual=False, bottleneck=True):
+@pyramid_model
+def pyramidnet272(**kwargs):
     "PyramidNet-272, alpha 200, bottleneck blocks."
-    return PyramidNet(**locals())
+    arch = dict(depth=272, alpha=200, bottleneck=True)
+    return build_model(PyramidNet, arch, **kwargs)
 
-@register_model('pyramidnet', small_image_stem=True)
-def pyramidnet110_a48(num_classes=10, input_channels=3, depth=110, alpha=48, shakedrop=False, stochastic_depth=0.0,
-                      squeeze_excitation=False, resnet_dropout=0.0, zero_init_residual=False, bottleneck=False):
+@pyramid_model
+def pyramidnet110_a48(**kwargs):
     "PyramidNet-110, alpha 48, basic blocks (the paper's small model)."
-    return PyramidNet(**locals())
+    arch = dict(depth=110, alpha=48, bottleneck=False)
+    return build_model(PyramidNet, arch, **kwargs)

@@ -4,76 +4,66 @@
 
 # %% ../../nbs/11_models.resnet.ipynb #2364b69b
 from __future__ import annotations
-import torch
 from torch import nn
-from .core import register_model, nd_layers, init_weights
-from .layers import linear_schedule, branch_regularizer, squeeze_excitation, zero_init_residual_, stem
+from .core import register_model, build_model, nd_layers, init_weights
+from .layers import (linear_schedule, branch_regularizer, squeeze_excitation, zero_init_residual_, stem,
+                                     residual_stages)
 
 # %% auto #0
-__all__ = ['BasicBlock', 'Bottleneck', 'ResNet', 'resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152']
+__all__ = ['resnet_model', 'Residual', 'BasicBlock', 'Bottleneck', 'ResNet', 'resnet18', 'resnet34', 'resnet50', 'resnet101',
+           'resnet152']
 
 # %% ../../nbs/11_models.resnet.ipynb #34f178dc
-def _shortcut(cin, cout, stride, L):
-    if stride == 1 and cin == cout: return nn.Identity()
-    return nn.Sequential(L['conv'](cin, cout, 1, stride, bias=False), L['bn'](cout))
+class Residual(nn.Module):
+    "`relu(shortcut(x) + drop(branch(x)))`, the branch being `convs`, then `last_norm`, then SE if `se`."
+    def __init__(self, convs: list, in_planes: int, out: int, stride: int, input_dim: int, drop: float, se: bool):
+        super().__init__()
+        L = nd_layers(input_dim)
+        self.last_norm = L['bn'](out)
+        self.branch = nn.Sequential(*convs, self.last_norm, *([squeeze_excitation(out, input_dim)] if se else []))
+        self.drop = branch_regularizer(stochastic_depth=drop)
+        self.shortcut = (nn.Identity() if stride == 1 and in_planes == out else
+                         nn.Sequential(L['conv'](in_planes, out, 1, stride, bias=False), L['bn'](out)))
+        self.relu = nn.ReLU(inplace=True)
 
-class BasicBlock(nn.Module):
+    def forward(self, x): return self.relu(self.shortcut(x) + self.drop(self.branch(x)))
+
+# %% ../../nbs/11_models.resnet.ipynb #41713bed
+class BasicBlock(Residual):
     "Two 3x3 convolutions with a shortcut (ResNet18/34)."
     expansion = 1
     def __init__(self, in_planes: int, planes: int, stride: int = 1, input_dim: int = 2,
                  drop: float = 0.0, se: bool = False):
-        super().__init__()
         L = nd_layers(input_dim)
-        self.last_norm = L['bn'](planes)
-        self.branch = nn.Sequential(
-            L['conv'](in_planes, planes, 3, stride, 1, bias=False), L['bn'](planes), nn.ReLU(inplace=True),
-            L['conv'](planes, planes, 3, 1, 1, bias=False), self.last_norm,
-            *([squeeze_excitation(planes, input_dim)] if se else []))
-        self.drop = branch_regularizer(stochastic_depth=drop)
-        self.shortcut = _shortcut(in_planes, planes * self.expansion, stride, L)
-        self.relu = nn.ReLU(inplace=True)
+        convs = [L['conv'](in_planes, planes, 3, stride, 1, bias=False), L['bn'](planes), nn.ReLU(inplace=True),
+                 L['conv'](planes, planes, 3, 1, 1, bias=False)]
+        super().__init__(convs, in_planes, planes, stride, input_dim, drop, se)
 
-    def forward(self, x): return self.relu(self.shortcut(x) + self.drop(self.branch(x)))
-
-class Bottleneck(nn.Module):
+# %% ../../nbs/11_models.resnet.ipynb #2d1ad62c
+class Bottleneck(Residual):
     "1x1 reduce, 3x3, 1x1 expand (x4), with a shortcut (ResNet50 and deeper)."
     expansion = 4
     def __init__(self, in_planes: int, planes: int, stride: int = 1, input_dim: int = 2,
                  drop: float = 0.0, se: bool = False):
-        super().__init__()
         L = nd_layers(input_dim)
-        out = planes * self.expansion
-        self.last_norm = L['bn'](out)
-        self.branch = nn.Sequential(
-            L['conv'](in_planes, planes, 1, bias=False), L['bn'](planes), nn.ReLU(inplace=True),
-            L['conv'](planes, planes, 3, stride, 1, bias=False), L['bn'](planes), nn.ReLU(inplace=True),
-            L['conv'](planes, out, 1, bias=False), self.last_norm,
-            *([squeeze_excitation(out, input_dim)] if se else []))
-        self.drop = branch_regularizer(stochastic_depth=drop)
-        self.shortcut = _shortcut(in_planes, out, stride, L)
-        self.relu = nn.ReLU(inplace=True)
-
-    def forward(self, x): return self.relu(self.shortcut(x) + self.drop(self.branch(x)))
+        convs = [L['conv'](in_planes, planes, 1, bias=False), L['bn'](planes), nn.ReLU(inplace=True),
+                 L['conv'](planes, planes, 3, stride, 1, bias=False), L['bn'](planes), nn.ReLU(inplace=True),
+                 L['conv'](planes, planes * 4, 1, bias=False)]
+        super().__init__(convs, in_planes, planes * 4, stride, input_dim, drop, se)
 
 # %% ../../nbs/11_models.resnet.ipynb #d18fe8cf
 class ResNet(nn.Module):
     "A ResNet for inputs with `input_dim` spatial dimensions and `input_channels` channels."
     def __init__(self, block: type[nn.Module], layers: list[int], num_classes: int = 10, input_channels: int = 3,
                  input_dim: int = 2, cifar_size: bool = False, stochastic_depth: float = 0.0,
-                 squeeze_excitation: bool = False, resnet_dropout: float = 0.0, zero_init_residual: bool = False):
+                 squeeze_excitation: bool = False, resnet_dropout: float = 0.0, zero_init_residual: bool = False,
+                 bottleneck: bool | None = None):
         super().__init__()
+        if bottleneck is not None: block = Bottleneck if bottleneck else BasicBlock
         L = nd_layers(input_dim)
         self.stem = stem(input_channels, 64, cifar_size, input_dim)
-        drops = iter(linear_schedule(stochastic_depth, sum(layers)))
-        stages, cin = [], 64
-        for i, (planes, n) in enumerate(zip((64, 128, 256, 512), layers)):
-            blocks = []
-            for j in range(n):
-                blocks.append(block(cin, planes, stride=2 if (i > 0 and j == 0) else 1, input_dim=input_dim,
-                                    drop=next(drops), se=squeeze_excitation))
-                cin = planes * block.expansion
-            stages.append(nn.Sequential(*blocks))
-        self.stages = nn.Sequential(*stages)
+        self.stages, cin = residual_stages(block, layers, linear_schedule(stochastic_depth, sum(layers)),
+                                           input_dim=input_dim, se=squeeze_excitation)
         self.pool = nn.Sequential(L['avgpool'](1), nn.Flatten())
         self.dropout = nn.Dropout(resnet_dropout) if resnet_dropout else nn.Identity()
         self.fc = nn.Linear(cin, num_classes)
@@ -83,40 +73,35 @@ class ResNet(nn.Module):
     def forward(self, x): return self.fc(self.dropout(self.pool(self.stages(self.stem(x)))))
 
 # %% ../../nbs/11_models.resnet.ipynb #d15d7cd1
-_DEPTHS = {18: (BasicBlock, [2, 2, 2, 2]), 34: (BasicBlock, [3, 4, 6, 3]), 50: (Bottleneck, [3, 4, 6, 3]),
-           101: (Bottleneck, [3, 4, 23, 3]), 152: (Bottleneck, [3, 8, 36, 3])}
+resnet_model = register_model('resnet', options=('input_dim', 'cifar_size', 'stochastic_depth', 'squeeze_excitation',
+                                                 'resnet_dropout', 'zero_init_residual', 'bottleneck'))
 
-def _resnet(depth, bottleneck=None, **kwargs):
-    block, layers = _DEPTHS[depth]
-    if bottleneck is not None: block = Bottleneck if bottleneck else BasicBlock
-    return ResNet(block, layers, **kwargs)
-
-@register_model('resnet')
-def resnet18(num_classes=10, input_channels=3, input_dim=2, cifar_size=False, stochastic_depth=0.0,
-             squeeze_excitation=False, resnet_dropout=0.0, zero_init_residual=False, bottleneck=None):
+@resnet_model
+def resnet18(**kwargs):
     "ResNet18: basic blocks, stages of 2, 2, 2, 2."
-    return _resnet(18, **locals())
+    arch = dict(block=BasicBlock, layers=[2, 2, 2, 2])
+    return build_model(ResNet, arch, **kwargs)
 
-@register_model('resnet')
-def resnet34(num_classes=10, input_channels=3, input_dim=2, cifar_size=False, stochastic_depth=0.0,
-             squeeze_excitation=False, resnet_dropout=0.0, zero_init_residual=False, bottleneck=None):
+@resnet_model
+def resnet34(**kwargs):
     "ResNet34: basic blocks, stages of 3, 4, 6, 3."
-    return _resnet(34, **locals())
+    arch = dict(block=BasicBlock, layers=[3, 4, 6, 3])
+    return build_model(ResNet, arch, **kwargs)
 
-@register_model('resnet')
-def resnet50(num_classes=10, input_channels=3, input_dim=2, cifar_size=False, stochastic_depth=0.0,
-             squeeze_excitation=False, resnet_dropout=0.0, zero_init_residual=False, bottleneck=None):
+@resnet_model
+def resnet50(**kwargs):
     "ResNet50: bottleneck blocks, stages of 3, 4, 6, 3."
-    return _resnet(50, **locals())
+    arch = dict(block=Bottleneck, layers=[3, 4, 6, 3])
+    return build_model(ResNet, arch, **kwargs)
 
-@register_model('resnet')
-def resnet101(num_classes=10, input_channels=3, input_dim=2, cifar_size=False, stochastic_depth=0.0,
-              squeeze_excitation=False, resnet_dropout=0.0, zero_init_residual=False, bottleneck=None):
+@resnet_model
+def resnet101(**kwargs):
     "ResNet101: bottleneck blocks, stages of 3, 4, 23, 3."
-    return _resnet(101, **locals())
+    arch = dict(block=Bottleneck, layers=[3, 4, 23, 3])
+    return build_model(ResNet, arch, **kwargs)
 
-@register_model('resnet')
-def resnet152(num_classes=10, input_channels=3, input_dim=2, cifar_size=False, stochastic_depth=0.0,
-              squeeze_excitation=False, resnet_dropout=0.0, zero_init_residual=False, bottleneck=None):
+@resnet_model
+def resnet152(**kwargs):
     "ResNet152: bottleneck blocks, stages of 3, 8, 36, 3."
-    return _resnet(152, **locals())
+    arch = dict(block=Bottleneck, layers=[3, 8, 36, 3])
+    return build_model(ResNet, arch, **kwargs)

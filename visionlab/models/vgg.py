@@ -4,12 +4,11 @@
 
 # %% ../../nbs/11d_models.vgg.ipynb #493f6cdc
 from __future__ import annotations
-import torch
 from torch import nn
-from .core import register_model, nd_layers, init_weights
+from .core import register_model, build_model, nd_layers, init_weights
 
 # %% auto #0
-__all__ = ['CONFIGS', 'VGG', 'vgg11', 'vgg13', 'vgg16', 'vgg19']
+__all__ = ['CONFIGS', 'vgg_model', 'VGG', 'vgg11', 'vgg13', 'vgg16', 'vgg19']
 
 # %% ../../nbs/11d_models.vgg.ipynb #eec9fda0
 CONFIGS = {  # convolutions per block (paper's configurations A, B, D, E); 'M' is a max-pool
@@ -38,22 +37,28 @@ class VGG(nn.Module):
     def forward(self, x): return self.fc(self.pool(self.features(x)))
 
 # %% ../../nbs/11d_models.vgg.ipynb #5a46f47a
-@register_model('vgg', small_image_stem=True)
-def vgg11(num_classes=10, input_channels=3, input_dim=2):
+vgg_model = register_model('vgg', options=('input_dim',), small_image_stem=True)
+
+@vgg_model
+def vgg11(**kwargs):
     "VGG11 (configuration A) with batch norm."
-    return VGG(CONFIGS[11], **locals())
+    arch = dict(config=CONFIGS[11])
+    return build_model(VGG, arch, **kwargs)
 
-@register_model('vgg', small_image_stem=True)
-def vgg13(num_classes=10, input_channels=3, input_dim=2):
+@vgg_model
+def vgg13(**kwargs):
     "VGG13 (configuration B) with batch norm."
-    return VGG(CONFIGS[13], **locals())
+    arch = dict(config=CONFIGS[13])
+    return build_model(VGG, arch, **kwargs)
 
-@register_model('vgg', small_image_stem=True)
-def vgg16(num_classes=10, input_channels=3, input_dim=2):
+@vgg_model
+def vgg16(**kwargs):
     "VGG16 (configuration D) with batch norm: the reference default."
-    return VGG(CONFIGS[16], **locals())
+    arch = dict(config=CONFIGS[16])
+    return build_model(VGG, arch, **kwargs)
 
-@register_model('vgg', small_image_stem=True)
-def vgg19(num_classes=10, input_channels=3, input_dim=2):
+@vgg_model
+def vgg19(**kwargs):
     "VGG19 (configuration E) with batch norm."
-    return VGG(CONFIGS[19], **locals())
+    arch = dict(config=CONFIGS[19])
+    return build_model(VGG, arch, **kwargs)

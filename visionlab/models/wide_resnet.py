@@ -4,35 +4,26 @@
 
 # %% ../../nbs/11b_models.wide_resnet.ipynb #ccaafc6b
 from __future__ import annotations
-import torch
 from torch import nn
 from ..core import ConfigError
-from .core import register_model, init_weights
-from .layers import linear_schedule, branch_regularizer, squeeze_excitation
+from .core import register_model, build_model, init_weights
+from .layers import linear_schedule, squeeze_excitation, PreActResidual
 
 # %% auto #0
-__all__ = ['WideBlock', 'WideResNet', 'wrn28_10', 'wrn16_8', 'wrn40_4']
+__all__ = ['wide_model', 'WideBlock', 'WideResNet', 'wrn28_10', 'wrn16_8', 'wrn40_4']
 
 # %% ../../nbs/11b_models.wide_resnet.ipynb #8421376f
-class WideBlock(nn.Module):
+class WideBlock(PreActResidual):
     "BN-ReLU-conv3x3, dropout, BN-ReLU-conv3x3, plus the (projected) input."
     def __init__(self, in_planes: int, planes: int, stride: int = 1, block_dropout: float = 0.0,
                  drop: float = 0.0, se: bool = False):
-        super().__init__()
-        self.preact = nn.Sequential(nn.BatchNorm2d(in_planes), nn.ReLU(inplace=True))
-        self.branch = nn.Sequential(
+        branch = nn.Sequential(
             nn.Conv2d(in_planes, planes, 3, stride, 1, bias=False),
             nn.Dropout(block_dropout) if block_dropout else nn.Identity(),
             nn.BatchNorm2d(planes), nn.ReLU(inplace=True),
             nn.Conv2d(planes, planes, 3, 1, 1, bias=False),
             *([squeeze_excitation(planes)] if se else []))
-        self.shortcut = nn.Conv2d(in_planes, planes, 1, stride, bias=False) if stride != 1 or in_planes != planes else None
-        self.drop = branch_regularizer(stochastic_depth=drop)
-
-    def forward(self, x):
-        out = self.preact(x)
-        short = self.shortcut(out) if self.shortcut is not None else x
-        return short + self.drop(self.branch(out))
+        super().__init__(in_planes, planes, stride, branch, drop)
 
 # %% ../../nbs/11b_models.wide_resnet.ipynb #69f1b7b8
 class WideResNet(nn.Module):
@@ -60,20 +51,23 @@ class WideResNet(nn.Module):
     def forward(self, x): return self.fc(self.head(self.stages(self.stem(x))))
 
 # %% ../../nbs/11b_models.wide_resnet.ipynb #bc9f26a2
-@register_model('wide_resnet', small_image_stem=True)
-def wrn28_10(num_classes=10, input_channels=3, depth=28, widen_factor=10, block_dropout=0.3, stochastic_depth=0.0,
-             squeeze_excitation=False, resnet_dropout=0.0):
+wide_model = register_model('wide_resnet', options=('depth', 'widen_factor', 'block_dropout', 'stochastic_depth',
+                                                    'squeeze_excitation', 'resnet_dropout'), small_image_stem=True)
+
+@wide_model
+def wrn28_10(**kwargs):
     "WRN-28-10: 28 layers, 10x wider than the thin ResNet (the reference default)."
-    return WideResNet(**locals())
+    arch = dict(depth=28, widen_factor=10)
+    return build_model(WideResNet, arch, **kwargs)
 
-@register_model('wide_resnet', small_image_stem=True)
-def wrn16_8(num_classes=10, input_channels=3, depth=16, widen_factor=8, block_dropout=0.3, stochastic_depth=0.0,
-            squeeze_excitation=False, resnet_dropout=0.0):
+@wide_model
+def wrn16_8(**kwargs):
     "WRN-16-8."
-    return WideResNet(**locals())
+    arch = dict(depth=16, widen_factor=8)
+    return build_model(WideResNet, arch, **kwargs)
 
-@register_model('wide_resnet', small_image_stem=True)
-def wrn40_4(num_classes=10, input_channels=3, depth=40, widen_factor=4, block_dropout=0.3, stochastic_depth=0.0,
-            squeeze_excitation=False, resnet_dropout=0.0):
+@wide_model
+def wrn40_4(**kwargs):
     "WRN-40-4."
-    return WideResNet(**locals())
+    arch = dict(depth=40, widen_factor=4)
+    return build_model(WideResNet, arch, **kwargs)
