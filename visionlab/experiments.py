@@ -8,7 +8,7 @@ import itertools, os
 from pathlib import Path
 from typing import Sequence
 
-from .config import compose, _yaml_options
+from .config import compose, yaml_options
 from .train import train
 from .runs import RunTable, compare_runs
 
@@ -22,7 +22,7 @@ QUICK = ['data=digits', 'data.train_transforms=none', 'data.test_transforms=none
 
 def recipes(prefix: str = '') -> list[str]:
     "The names of the `experiment` group's recipes (optionally those starting with `prefix`)."
-    return [r for r in _yaml_options('experiment') if r.startswith(prefix)]
+    return [r for r in yaml_options('experiment') if r.startswith(prefix)]
 
 def grid_overrides(grid: dict[str, Sequence]) -> list[list[str]]:
     "Every combination of the values in `grid` as a list of overrides."

@@ -17,10 +17,9 @@ from omegaconf.errors import OmegaConfBaseException
 from traitlets import TraitError
 
 from . import core
-from .core import ConfigError
+from .core import ConfigError, leaves
 from .config import compose, to_overrides, schema_keys, format_value, FIXED_CHOICES, GROUP_KEYS
-from .config import _registry_choices, _group_options
-from .config import _leaves
+from .config import registry_choices, group_options
 from .models.core import list_models, ARCH_OPTIONS
 from .callbacks import live_progress
 from .crossval import CVResult
@@ -54,10 +53,10 @@ _GROUP_OF = {v: k for k, v in GROUP_KEYS.items()}   # groups are chosen by confi
 def key_choices(key: str,  # a dotted schema key, e.g. 'model.optimizer'
                 task: str = 'classification'):  # the task, for the metrics that apply
     "The valid values of `key`, from the fixed tables, the config groups or the registries (None: free value)."
-    if key in _GROUP_OF: return _group_options(_GROUP_OF[key])
+    if key in _GROUP_OF: return group_options(_GROUP_OF[key])
     if key == 'model.metrics': return [m for m in core.METRICS.names() if task in core.METRICS.entry(m).meta.get('tasks', (task,))]
     if key in FIXED_CHOICES: return [c for c in FIXED_CHOICES[key] if c is not None]
-    reg = _registry_choices().get(key)
+    reg = registry_choices().get(key)
     return reg.names() if reg is not None else None
 
 # %% ../nbs/50_panel.ipynb #e7eac95d
@@ -134,8 +133,8 @@ def arch_options(arch: str) -> tuple[str, ...]:
 # %% ../nbs/50_panel.ipynb #a9de10cb
 def _container(cfg: DictConfig) -> dict:
     "Leaves of `cfg`, resolved where possible (an unset environment variable keeps the interpolation)."
-    try: return _leaves(OmegaConf.to_container(cfg, resolve=True))
-    except OmegaConfBaseException: return _leaves(OmegaConf.to_container(cfg, resolve=False))
+    try: return leaves(OmegaConf.to_container(cfg, resolve=True))
+    except OmegaConfBaseException: return leaves(OmegaConf.to_container(cfg, resolve=False))
 
 @functools.lru_cache(maxsize=1)
 def _default_groups() -> dict:

@@ -12,7 +12,7 @@ from typing import Iterable, Sequence
 import torch
 from omegaconf import OmegaConf, DictConfig
 
-from .core import ConfigError, VisionlabError, OPTIMIZERS
+from .core import ConfigError, VisionlabError, OPTIMIZERS, leaves
 from .config import compose, validate
 from .callbacks import RunInterrupted
 
@@ -122,14 +122,7 @@ RESUME_SAFE = ('env.', 'exp_dir', 'data.data_root_dir', 'data.num_workers', 'tra
                'trainer.num_nodes', 'trainer.strategy', 'trainer.enable_progress_bar', 'trainer.log_every_n_steps',
                'trainer.limit_test_batches', 'test', 'resume')
 
-def _leaves(d, prefix='') -> dict:
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, dict): out.update(_leaves(v, f'{prefix}{k}.'))
-        else: out[f'{prefix}{k}'] = v
-    return out
-
-def _resolved(cfg) -> dict: return _leaves(OmegaConf.to_container(cfg, resolve=True))
+def _resolved(cfg) -> dict: return leaves(OmegaConf.to_container(cfg, resolve=True))
 
 def _safe_on_resume(key: str) -> bool: return any(key == s or (s.endswith('.') and key.startswith(s)) for s in RESUME_SAFE)
 
@@ -285,19 +278,13 @@ def recorded_run(run_dir: Path, plan: RunPlan):
             write_results(rec)
 
 # %% ../nbs/36_runs.ipynb #6897ffdf
-def _flatten(d: dict, prefix: str = '') -> dict:
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, dict): out.update(_flatten(v, f'{prefix}{k}.'))
-        else: out[f'{prefix}{k}'] = tuple(v) if isinstance(v, list) else v
-    return out
-
 def read_run(run_dir) -> dict:
     "One run directory as a flat record: `config` (dotted keys), `metrics`, `wall_time`, `run_dir`."
     run_dir = Path(run_dir)
     cfg_file, res_file = run_dir/'config.yaml', run_dir/'results.json'
     if not cfg_file.exists(): raise ConfigError(f"{run_dir} is not a run directory: it has no config.yaml")
-    config = _flatten(OmegaConf.to_container(OmegaConf.load(cfg_file), resolve=False))
+    flat = leaves(OmegaConf.to_container(OmegaConf.load(cfg_file), resolve=False))
+    config = {k: tuple(v) if isinstance(v, list) else v for k, v in flat.items()}     # lists hashable: comparable across runs
     res = json.loads(res_file.read_text()) if res_file.exists() else {}
     return dict(run_dir=run_dir, config=config, metrics=res.get('metrics', {}), wall_time=res.get('wall_time'),
                 finished=res_file.exists())
