@@ -115,9 +115,9 @@ def test_bad_input(name, args, setup, status, phrase, tmp_path, finished, monkey
         assert info['status'] == 'failed' and phrase in info['error']
 
 def test_full_disk_is_refused_before_training(tmp_path, monkeypatch):
-    import visionlab.train
+    import visionlab.runs
     from visionlab.cli import run_cli
-    monkeypatch.setattr(visionlab.train, 'free_bytes', lambda p: 2**20)
+    monkeypatch.setattr(visionlab.runs, 'free_bytes', lambda p: 2**20)
     err = io.StringIO()
     with contextlib.redirect_stderr(err): code = run_cli(FAST + [f'exp_dir={tmp_path}/exp', 'name=full'])
     assert code == 1 and 'not enough free disk space' in err.getvalue() and err.getvalue().count('\n') == 1

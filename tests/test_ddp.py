@@ -3,7 +3,7 @@ import os, random, subprocess, sys, textwrap
 import torch
 
 SCRIPT = textwrap.dedent('''
-    import sys, torch, lightning as L
+    import os, sys, torch, lightning as L
     from visionlab.train import train
 
     class SaveWeights(L.Callback):
@@ -12,10 +12,12 @@ SCRIPT = textwrap.dedent('''
                             strategy=type(trainer.strategy).__name__), f"{sys.argv[1]}/rank{trainer.global_rank}.pt")
 
     if __name__ == '__main__':
-        train(['trainer.accelerator=cpu', 'trainer.devices=2', 'trainer.max_epochs=1', 'trainer.limit_train_batches=3',
-               'trainer.limit_val_batches=1', 'trainer.enable_progress_bar=false', 'data.batch_size=16', 'test=false',
-               'model.sam=true', 'model.mixup=true', 'model.result_plot=val', 'seed=1', 'name=ddp', f'exp_dir={sys.argv[1]}/exp'],
-              callbacks=[SaveWeights()])
+        result = train(['trainer.accelerator=cpu', 'trainer.devices=2', 'trainer.max_epochs=1', 'trainer.limit_train_batches=3',
+                        'trainer.limit_val_batches=1', 'trainer.enable_progress_bar=false', 'data.batch_size=16', 'test=false',
+                        'model.sam=true', 'model.mixup=true', 'model.result_plot=val', 'seed=1', 'name=ddp',
+                        f'exp_dir={sys.argv[1]}/exp'], callbacks=[SaveWeights()])
+        rank = int(os.environ.get('LOCAL_RANK', 0))     # every rank must come back from train() with a result
+        open(f"{sys.argv[1]}/rank{rank}.ok", 'w').write(str(result.run_dir))
 ''')
 
 def test_two_process_ddp_ranks_agree(tmp_path):
@@ -26,6 +28,8 @@ def test_two_process_ddp_ranks_agree(tmp_path):
     proc = subprocess.run([sys.executable, str(script), str(tmp_path)], capture_output=True, text=True, timeout=600,
                           cwd=tmp_path, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    # rank 1 runs in a process Lightning launched: its exit status is not ours, so it leaves a mark when train() returned
+    assert [(tmp_path/f'rank{r}.ok').read_text() for r in (0, 1)] == [str(tmp_path/'exp'/'ddp')] * 2, proc.stderr[-3000:]
     r0, r1 = (torch.load(tmp_path/f'rank{r}.pt', weights_only=False) for r in (0, 1))
     assert (r0['world'], r0['strategy'], r0['step'], r1['step']) == (2, 'DDPStrategy', 3, 3)
     assert r0['state'].keys() == r1['state'].keys()

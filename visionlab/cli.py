@@ -4,13 +4,13 @@
 
 # %% ../nbs/45_cli.ipynb #798d70fc
 from __future__ import annotations
-import logging, os, sys, traceback
+import logging, os, shlex, sys, traceback
 from typing import Sequence
 
 from .core import ConfigError, VisionlabError
 
 # %% auto #0
-__all__ = ['USAGE', 'expand_sweep', 'run_cli', 'train_main']
+__all__ = ['USAGE', 'expand_sweep', 'run_cli', 'train_main', 'command_line']
 
 # %% ../nbs/45_cli.ipynb #c3d80923
 USAGE = """usage: visionlab-train [-m|--multirun] [--cfg] [override ...]
@@ -68,3 +68,8 @@ def train_main():
     "Console entry point of `visionlab-train`."
     logging.getLogger('lightning.pytorch.utilities.rank_zero').setLevel(logging.WARNING)
     sys.exit(run_cli(sys.argv[1:]))
+
+# %% ../nbs/45_cli.ipynb #52908422
+def command_line(overrides: Sequence[str]) -> str:
+    "The shell command that trains `overrides`."
+    return ' '.join(['visionlab-train', *map(shlex.quote, overrides)])

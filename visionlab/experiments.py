@@ -4,7 +4,7 @@
 
 # %% ../nbs/65_experiments.ipynb #af61dab6
 from __future__ import annotations
-import itertools, os
+import itertools
 from pathlib import Path
 from typing import Sequence
 

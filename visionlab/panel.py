@@ -4,150 +4,31 @@
 
 # %% ../nbs/50_panel.ipynb #b34d3495
 from __future__ import annotations
-import contextlib, functools, logging, re, shlex, threading
+import contextlib, functools, re, threading
 from html import escape
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
-import yaml
 import ipywidgets as W
 from fastcore.basics import patch
 from omegaconf import OmegaConf, DictConfig
-from omegaconf.errors import OmegaConfBaseException
 from traitlets import TraitError
 
-from . import core
-from .core import ConfigError, leaves
-from .config import compose, to_overrides, schema_keys, format_value, FIXED_CHOICES, GROUP_KEYS
-from .config import registry_choices, group_options
+from .core import ConfigError, MODELS
+from .config import compose, to_overrides, schema_keys, format_value, GROUP_KEYS
 from .models.core import list_models, ARCH_OPTIONS
+from .fields import (GROUP_WIDGETS, PANEL_TABS, APPLIES_WHEN, OptionField, key_choices, arch_options, with_class,
+                              tree_values, default_groups, key_of)
 from .callbacks import live_progress
 from .crossval import CVResult
-from .plots import confusion_counts, confusion_matrix_figure, parity_figure, samples_figure, figure_png
-from .predict import predict_samples
+from .plots import figure_png
+from .predict import result_figures
+from .runs import history_table
+from .trainer import lightning_warnings_only
+from .cli import command_line
 
 # %% auto #0
-__all__ = ['GROUP_WIDGETS', 'PANEL_TABS', 'APPLIES_WHEN', 'key_choices', 'OptionField', 'arch_options', 'command_line',
-           'ConfigPanel', 'result_figures', 'history_table']
-
-# %% ../nbs/50_panel.ipynb #23bb235c
-GROUP_WIDGETS = {'model.family': 'model', 'model.arch': 'variant', 'data.name': 'data', 'env.name': 'env',
-                 'data.train_transforms': 'train policy', 'data.test_transforms': 'test policy'}
-
-PANEL_TABS = {
-    'Model': ('model.stochastic_depth', 'model.shakedrop', 'model.squeeze_excitation', 'model.resnet_dropout',
-              'model.zero_init_residual', 'model.bottleneck', 'model.cifar_size', 'model.depth', 'model.widen_factor',
-              'model.alpha', 'model.block_dropout'),
-    'Optimizer': ('model.optimizer', 'model.lr', 'model.momentum', 'model.nesterov', 'model.weight_decay',
-                  'model.undecay_norm', 'model.scheduler', 'model.warmstart', 'model.sam', 'model.adaptive_sam',
-                  'model.sam_rho'),
-    'Regularization': ('model.mixup', 'model.mixup_alpha', 'model.label_smoothing', 'data.cutout_size'),
-    'Trainer': ('trainer.max_epochs', 'data.batch_size', 'trainer.accelerator', 'trainer.precision',
-                'trainer.devices', 'seed'),
-    'Logging': ('logger', 'model.metrics', 'model.result_plot', 'name'),
-}
-
-# %% ../nbs/50_panel.ipynb #f710e785
-_GROUP_OF = {v: k for k, v in GROUP_KEYS.items()}   # groups are chosen by config-group name
-
-def key_choices(key: str,  # a dotted schema key, e.g. 'model.optimizer'
-                task: str = 'classification'):  # the task, for the metrics that apply
-    "The valid values of `key`, from the fixed tables, the config groups or the registries (None: free value)."
-    if key in _GROUP_OF: return group_options(_GROUP_OF[key])
-    if key == 'model.metrics': return [m for m in core.METRICS.names() if task in core.METRICS.entry(m).meta.get('tasks', (task,))]
-    if key in FIXED_CHOICES: return [c for c in FIXED_CHOICES[key] if c is not None]
-    reg = registry_choices().get(key)
-    return reg.names() if reg is not None else None
-
-# %% ../nbs/50_panel.ipynb #e7eac95d
-def _text_to_value(s: str):
-    "A text box's content as a value: empty -> None, else YAML (numbers, booleans, lists), else the string."
-    s = s.strip()
-    if not s: return None
-    try: return yaml.safe_load(s)
-    except yaml.YAMLError: return s
-
-def _value_to_text(v) -> str:
-    if v is None: return ''
-    return format_value(v) if isinstance(v, (list, tuple, bool)) else str(v)
-
-def _same(v): return v
-
-def _widget_of(key: str, kind: str, choices: list | None) -> tuple[W.Widget, Callable, Callable]:
-    "The widget for `key` of schema type `kind` with `choices` (None: free), and its (get, set) conversions."
-    kw = dict(description=key.split('.')[-1].replace('_', ' '), style=dict(description_width='130px'), layout=W.Layout(width='300px'))
-    if key == 'model.metrics': return W.SelectMultiple(options=choices, rows=min(4, len(choices)), **kw), list, tuple
-    if choices is not None: return W.Dropdown(options=choices, **kw), _same, _same
-    if kind == 'bool': return W.Checkbox(indent=True, **kw), bool, bool
-    if kind == 'Optional[bool]': return W.Dropdown(options=[('default', None), ('on', True), ('off', False)], **kw), _same, _same
-    if kind == 'float': return W.FloatText(**kw), float, float
-    if kind == 'int': return W.IntText(**kw), int, int
-    return W.Text(placeholder='default', **kw), _text_to_value, _value_to_text   # optional numbers and strings, `Any`
-
-# %% ../nbs/50_panel.ipynb #60b1207e
-def _classed(w: W.Widget, name: str) -> W.Widget:
-    "`w` with CSS class `name` (the browser test finds widgets by class)."
-    w.add_class(name)
-    return w
-
-class OptionField:
-    "The widget of one schema key, with an inline message label next to it."
-    def __init__(self, key: str,  # a dotted schema key, e.g. 'model.lr'
-                 field=None,  # its schema entry (`schema_keys()[key]`), for its type
-                 task: str = 'classification'):  # the task, for the metrics offered
-        self.key, css = key, key.replace('.', '-')
-        kind = str(field.type) if field is not None else 'str'
-        self.widget, self._get, self._set = _widget_of(key, kind, key_choices(key, task))
-        self.widget.add_class('vl-' + css)
-        self.message = _classed(W.HTML(layout=W.Layout(width='auto')), 'vl-msg-' + css)
-        self.box = W.HBox([self.widget, self.message])
-
-    @property
-    def value(self): return self._get(self.widget.value)
-    @value.setter
-    def value(self, v):
-        if isinstance(self.widget, (W.Dropdown, W.SelectMultiple)) and self.key not in ('model.metrics',):
-            opts = [o[1] if isinstance(o, tuple) else o for o in self.widget.options]
-            if v not in opts: self.widget.options = [*self.widget.options, v]   # a value not (yet) registered
-        self.widget.value = self._set(v)
-
-    def show(self, text: str = '', kind: str = 'error'):
-        "Show `text` beside the widget: an error in red, a note in grey; '' clears it."
-        color = '#c62828' if kind == 'error' else '#777'
-        self.message.value = f'<span style="color:{color}">{"⚠ " if kind == "error" and text else ""}{escape(text)}</span>' if text else ''
-
-# %% ../nbs/50_panel.ipynb #5ed62ed4
-APPLIES_WHEN: dict[str, tuple[Callable, str]] = {   # key: (test on a value getter, why not)
-    'model.momentum': (lambda v: getattr(core.OPTIMIZERS.get(v('model.optimizer')), 'momentum', True), 'no momentum for this optimizer'),
-    'model.nesterov': (lambda v: getattr(core.OPTIMIZERS.get(v('model.optimizer')), 'nesterov', True), 'Nesterov only applies to SGD'),
-    'model.sam_rho': (lambda v: v('model.sam') or v('model.adaptive_sam'), 'set sam or adaptive_sam'),
-    'model.mixup_alpha': (lambda v: v('model.mixup'), 'set mixup'),
-    'model.label_smoothing': (lambda v: v('model.task') == 'classification', 'classification only'),
-}
-
-# %% ../nbs/50_panel.ipynb #eff9c319
-def arch_options(arch: str) -> tuple[str, ...]:
-    "The architectural options `arch` accepts."
-    return tuple(core.MODELS.entry(arch).meta.get('options', ()))
-
-# %% ../nbs/50_panel.ipynb #a9de10cb
-def _container(cfg: DictConfig) -> dict:
-    "Leaves of `cfg`, resolved where possible (an unset environment variable keeps the interpolation)."
-    try: return leaves(OmegaConf.to_container(cfg, resolve=True))
-    except OmegaConfBaseException: return leaves(OmegaConf.to_container(cfg, resolve=False))
-
-@functools.lru_cache(maxsize=1)
-def _default_groups() -> dict:
-    "The config-group choices of `train.yaml` (`{'env.name': 'local', ...}`)."
-    default = compose(validate_choices=False)
-    return {k: OmegaConf.select(default, k) for k in GROUP_KEYS.values()}
-
-def _key_of(override: str) -> str: return override.split('=', 1)[0].lstrip('+~')
-
-# %% ../nbs/50_panel.ipynb #52908422
-def command_line(overrides: Sequence[str]) -> str:
-    "The shell command that trains `overrides`."
-    return ' '.join(['visionlab-train', *map(shlex.quote, overrides)])
+__all__ = ['ConfigPanel']
 
 # %% ../nbs/50_panel.ipynb #5b3980b8
 class ConfigPanel:
@@ -156,7 +37,7 @@ class ConfigPanel:
                  background: bool = True):  # train in a background thread (False: the Train button returns when the run ends)
         self.background, self.last_error, self.history, self.result = background, None, [], None
         self._user, self._extra, self._syncing, self._thread, self._stop = {}, [], False, None, threading.Event()
-        self._keys, self._default_groups = schema_keys(), _default_groups()
+        self._keys, self._default_groups = schema_keys(), default_groups()
         self._make_fields(); self._make_controls()
         self._load({}, [], [])
         for f in self.fields.values(): f.widget.observe(self._guarded(lambda ch, k=f.key: self._changed(k)), 'value')
@@ -172,17 +53,17 @@ class ConfigPanel:
 
     def _make_controls(self):
         "Other overrides, command, status, Train and Stop, progress bars, live curves, figures and history."
-        self.extra = _classed(W.Textarea(placeholder='other overrides, one per line (trainer.limit_train_batches=2)',
+        self.extra = with_class(W.Textarea(placeholder='other overrides, one per line (trainer.limit_train_batches=2)',
                                          description='other', layout=W.Layout(width='600px', height='60px')), 'vl-extra')
-        self.extra_message, self.command, self.status = (_classed(W.HTML(), f'vl-{c}') for c in ('msg-extra', 'command', 'status'))
-        self.train_button = _classed(W.Button(description='Train', button_style='success', icon='play'), 'vl-train')
-        self.stop_button = _classed(W.Button(description='Stop', button_style='danger', icon='stop', disabled=True), 'vl-stop')
+        self.extra_message, self.command, self.status = (with_class(W.HTML(), f'vl-{c}') for c in ('msg-extra', 'command', 'status'))
+        self.train_button = with_class(W.Button(description='Train', button_style='success', icon='play'), 'vl-train')
+        self.stop_button = with_class(W.Button(description='Stop', button_style='danger', icon='stop', disabled=True), 'vl-stop')
         self.epoch_bar, self.batch_bar = (W.IntProgress(value=0, min=0, max=1, description=d, layout=W.Layout(width='300px'))
                                           for d in ('epoch', 'batch'))
         self.epoch_bar.add_class('vl-epoch-bar')
         self.progress_label = W.HTML()
-        self.live = _classed(W.Image(format='png', layout=W.Layout(max_width='900px')), 'vl-live')
-        self.figures, self.history_view = _classed(W.HBox(), 'vl-figures'), _classed(W.HTML(), 'vl-history')
+        self.live = with_class(W.Image(format='png', layout=W.Layout(max_width='900px')), 'vl-live')
+        self.figures, self.history_view = with_class(W.HBox(), 'vl-figures'), with_class(W.HTML(), 'vl-history')
 
     def _guarded(self, fn):
         "Run a widget handler; keep its exception in `last_error` and show it (ipywidgets would swallow it)."
@@ -209,7 +90,7 @@ class ConfigPanel:
 @functools.lru_cache(maxsize=64)
 def _group_leaves(groups: tuple[str, ...]) -> dict:
     "Leaves of the tree that the config-group choices `groups` give (cached: composing takes a while)."
-    return _container(compose(groups, validate_choices=False))
+    return tree_values(compose(groups, validate_choices=False))
 
 @patch
 def _base(self: ConfigPanel) -> dict:
@@ -251,7 +132,7 @@ def value(self: ConfigPanel, key: str):
 def _update_applies(self: ConfigPanel):
     "Disable the options that the architecture or another option makes meaningless, resetting them."
     arch = self.fields['model.arch'].value
-    supported = arch_options(arch) if arch in core.MODELS else ARCH_OPTIONS
+    supported = arch_options(arch) if arch in MODELS else ARCH_OPTIONS
     for opt in ARCH_OPTIONS:
         k = f'model.{opt}'
         if k in self.fields: self._set_applies(k, opt in supported, f'not used by {arch}')
@@ -273,7 +154,7 @@ def overrides(self: ConfigPanel) -> list[str]:
     "The panel's configuration as overrides: groups, then keys in schema order."
     groups = [f'{g}={self.fields[k].value}' for g, k in GROUP_KEYS.items() if self.fields[k].value != self._default_groups[k]]
     items = {k: f'{k}={format_value(v)}' for k, v in self._user.items()}
-    for o in self._extra: items[_key_of(o)] = o
+    for o in self._extra: items[key_of(o)] = o
     order = {k: i for i, k in enumerate(self._keys)}
     return groups + [items[k] for k in sorted(items, key=lambda k: order.get(k, len(order)))]
 
@@ -317,12 +198,17 @@ def set(self: ConfigPanel, **values):
 # %% ../nbs/50_panel.ipynb #903326df
 def _markers(key: str) -> list[str]:
     "Strings that show a message is about `key` (`model.lr`, or `env=` for a group)."
-    return [f'{_GROUP_OF[key]}=', key] if key in _GROUP_OF else [key]
+    groups = [g for g, k in GROUP_KEYS.items() if k == key]
+    return [f'{groups[0]}=', key] if groups else [key]
+
+def _mention(msg: str, marker: str) -> int | None:
+    "Where `marker` first appears in `msg` as a whole key (None: nowhere)."
+    m = re.search(rf'(?<![\w.]){re.escape(marker)}' + ('' if marker.endswith('=') else r'(?![\w.])'), msg)
+    return m.start() if m else None
 
 def _first_mention(msg: str, candidates: dict) -> str | None:
     "The candidate (name: markers) whose marker appears first in `msg` as a whole key."
-    hits = [(m.start(), name) for name, markers in candidates.items() for mk in markers
-            for m in [re.search(rf'(?<![\w.]){re.escape(mk)}' + ('' if mk.endswith('=') else r'(?![\w.])'), msg)] if m]
+    hits = [(pos, name) for name, markers in candidates.items() for mk in markers if (pos := _mention(msg, mk)) is not None]
     return min(hits)[1] if hits else None
 
 # %% ../nbs/50_panel.ipynb #ccb497a4
@@ -336,7 +222,7 @@ def _validate(self: ConfigPanel):
     try: self._config = compose(ov); self.errors = {}
     except ConfigError as e:
         self._config, msg = None, str(e)
-        candidates = {'other': [_key_of(o) for o in self._extra], **{k: _markers(k) for k in self.fields}}
+        candidates = {'other': [key_of(o) for o in self._extra], **{k: _markers(k) for k in self.fields}}
         key = _first_mention(msg, candidates) or 'other'
         self.errors = {key: msg}
         if key in self.fields: self.fields[key].show(msg)
@@ -379,20 +265,20 @@ def _show_status(self: ConfigPanel, text: str, kind: str = 'info'):
 def overrides_of(self: ConfigPanel, cfg: DictConfig) -> list[str]:
     "The shortest overrides that give `cfg`, treating a resolved value equal to the groups' as unchanged."
     ov = to_overrides(cfg)
-    groups = [o for o in ov if _key_of(o) in GROUP_KEYS]
+    groups = [o for o in ov if key_of(o) in GROUP_KEYS]
     base = _group_leaves(tuple(f'{g}={OmegaConf.select(cfg, k)}' for g, k in GROUP_KEYS.items()))
-    return groups + [o for o in ov if _key_of(o) not in GROUP_KEYS and o != f'{_key_of(o)}={format_value(base.get(_key_of(o)))}']
+    return groups + [o for o in ov if key_of(o) not in GROUP_KEYS and o != f'{key_of(o)}={format_value(base.get(key_of(o)))}']
 
 # %% ../nbs/50_panel.ipynb #77ad5816
 @patch
 def load_config(self: ConfigPanel, cfg: DictConfig):
     "Show `cfg` in the panel."
     ov = self.overrides_of(cfg)
-    groups = {GROUP_KEYS[_key_of(o)]: OmegaConf.select(cfg, GROUP_KEYS[_key_of(o)]) for o in ov if _key_of(o) in GROUP_KEYS}
-    rest = [o for o in ov if _key_of(o) not in GROUP_KEYS]
-    user = {_key_of(o): OmegaConf.to_container(OmegaConf.create({'v': OmegaConf.select(cfg, _key_of(o))}), resolve=True)['v']
-            for o in rest if _key_of(o) in self.fields}
-    self._load(groups, user, [o for o in rest if _key_of(o) not in self.fields])
+    groups = {GROUP_KEYS[key_of(o)]: OmegaConf.select(cfg, GROUP_KEYS[key_of(o)]) for o in ov if key_of(o) in GROUP_KEYS}
+    rest = [o for o in ov if key_of(o) not in GROUP_KEYS]
+    user = {key_of(o): OmegaConf.to_container(OmegaConf.create({'v': OmegaConf.select(cfg, key_of(o))}), resolve=True)['v']
+            for o in rest if key_of(o) in self.fields}
+    self._load(groups, user, [o for o in rest if key_of(o) not in self.fields])
     return self
 
 # %% ../nbs/50_panel.ipynb #9688e71b
@@ -418,22 +304,6 @@ def from_overrides(cls: ConfigPanel, overrides: Sequence[str], **kwargs) -> Conf
 def from_run(cls: ConfigPanel, run_dir, **kwargs) -> ConfigPanel:
     "A panel showing the configuration of the run in `run_dir`."
     return cls(**kwargs).load_run(run_dir)
-
-# %% ../nbs/50_panel.ipynb #5cfbfdbc
-def result_figures(result,  # a `RunResult`, or a `CVResult` (its last fold is shown)
-                   limit: int = 1024) -> dict:  # predict at most this many validation samples
-    "The run's figures (`result.figures`), completed by a confusion matrix or parity plot and sample predictions."
-    run = result.folds[-1] if isinstance(result, CVResult) else result
-    figs, cfg = dict(run.figures or {}), run.config
-    ckpt = run.best_checkpoint or run.last_checkpoint
-    if ckpt is None or not Path(ckpt).exists(): return figs
-    x, y, p = predict_samples(run.run_dir, 'val', limit, checkpoint=ckpt)
-    if cfg.model.task == 'regression':
-        if not any('parity' in k for k in figs): figs['parity'] = parity_figure(p, y, 'parity plot (validation)')
-    elif not any('confusion' in k for k in figs):
-        figs['confusion_matrix'] = confusion_matrix_figure(confusion_counts(y, p, cfg.model.num_classes), 'confusion matrix (validation)')
-    figs['samples'] = samples_figure(x, y, p, cfg.model.task)
-    return figs
 
 # %% ../nbs/50_panel.ipynb #2d05d02b
 @patch
@@ -478,16 +348,6 @@ def _metrics_text(metrics: dict, std: dict | None = None) -> str:
     keys = [k for k in metrics if k.startswith('test_')] or [k for k in metrics if k.startswith('val_')]
     return '  '.join(f'{k}={metrics[k]:.4f}' + (f'±{std[k]:.4f}' if std and k in std else '') for k in keys)
 
-@contextlib.contextmanager
-def _lightning_warnings_only():
-    "Lightning's info lines off while the panel trains (the panel shows the progress itself)."
-    loggers = [logging.getLogger(n) for n in ('lightning.pytorch', 'lightning.fabric')]
-    levels = [l.level for l in loggers]
-    for l in loggers: l.setLevel(logging.WARNING)
-    try: yield
-    finally:
-        for l, lv in zip(loggers, levels): l.setLevel(lv)
-
 def _outcome(result) -> dict:
     "A history row's metrics, run dir and wall time (a cross-validation: mean metrics, summary file, total time)."
     if isinstance(result, CVResult):
@@ -513,11 +373,11 @@ def _run(self: ConfigPanel, cfg: DictConfig, overrides: list[str]):
     self.history.append(entry)
     self._show_history()
     try:
-        with _lightning_warnings_only(): self.result = train(cfg, callbacks=[self.progress])
+        with lightning_warnings_only(): self.result = train(cfg, callbacks=[self.progress])
         entry.update(status='stopped' if self.progress.stopped_early else 'done', **_outcome(self.result))
         self._show_status(self._summary(self.result), 'done')
         self._show_history()
-        self._show_figures(result_figures(self.result))
+        self._show_figures(result_figures(self.result.folds[-1] if isinstance(self.result, CVResult) else self.result))
     except Exception as e:
         self.last_error = e
         entry['status'] = 'failed'
@@ -530,25 +390,9 @@ def _run(self: ConfigPanel, cfg: DictConfig, overrides: list[str]):
 def _show_figures(self: ConfigPanel, figs: dict):
     boxes = []
     for name, fig in figs.items():
-        img = _classed(W.Image(value=figure_png(fig), format='png', layout=W.Layout(max_width='520px')), 'vl-figure-' + name.replace('_', '-'))
+        img = with_class(W.Image(value=figure_png(fig), format='png', layout=W.Layout(max_width='520px')), 'vl-figure-' + name.replace('_', '-'))
         boxes.append(W.VBox([W.HTML(f'<b>{escape(name.replace("_", " "))}</b>'), img]))
     self.figures.children = boxes
-
-# %% ../nbs/50_panel.ipynb #cabd8cfc
-def history_table(history: list[dict]) -> str:
-    "An HTML table comparing runs: differing overrides, status, final metrics, run dir."
-    if not history: return ''
-    common = set.intersection(*(set(h['overrides']) for h in history))
-    keys = [k for k in dict.fromkeys(k for h in history for k in h['metrics']) if k.startswith(('test_', 'val_'))]
-    head = ''.join(f'<th style="padding:2px 8px">{escape(c)}</th>' for c in ['#', 'options', 'status', *keys, 'time', 'run dir'])
-    rows = []
-    for h in history:
-        opts = ' '.join(o for o in h['overrides'] if o not in common) or ('(same)' if len(history) > 1 else ' '.join(h['overrides']) or '(defaults)')
-        vals = [f"{h['metrics'][k]:.4f}" if k in h['metrics'] else '' for k in keys]
-        t = f"{h['wall_time']:.1f} s" if h['wall_time'] is not None else ''
-        cells = [str(h['run']), opts, h['status'], *vals, t, h['run_dir']]
-        rows.append('<tr>' + ''.join(f'<td style="padding:2px 8px">{escape(c)}</td>' for c in cells) + '</tr>')
-    return f'<table class="vl-history-table"><tr>{head}</tr>{"".join(rows)}</table>'
 
 @patch
 def _show_history(self: ConfigPanel): self.history_view.value = history_table(self.history)

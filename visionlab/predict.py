@@ -19,10 +19,11 @@ from .data import datamodule_from_config
 from .models.core import model_from_config
 from .module import VisionModule
 from .runs import load_run_config, check_checkpoint
+from .plots import confusion_counts, confusion_matrix_figure, parity_figure, samples_figure
 
 # %% auto #0
 __all__ = ['PREDICT_USAGE', 'LoadedRun', 'find_checkpoint', 'load_run', 'predict_samples', 'run_dirs', 'Predictions',
-           'predict_run', 'write_predictions', 'export_run', 'predict_cli', 'predict_main']
+           'predict_run', 'write_predictions', 'result_figures', 'export_run', 'predict_cli', 'predict_main']
 
 # %% ../nbs/50_predict.ipynb #a46b53a5
 @dataclass
@@ -194,6 +195,21 @@ def write_predictions(path: Path, ids, targets, outputs, task: str):
         else:
             w.writerow([key, 'target', 'prediction'])
             for i, t, p in zip(ids, targets.tolist(), outputs.reshape(-1).tolist()): w.writerow([i, t, f'{p:.6g}'])
+
+# %% ../nbs/50_predict.ipynb #5cfbfdbc
+def result_figures(run,  # a `RunResult` (of `train`, or of one fold of a cross-validation)
+                   limit: int = 1024) -> dict:  # predict at most this many validation samples
+    "The run's figures (`run.figures`), completed by a confusion matrix or parity plot and sample predictions."
+    figs, cfg = dict(run.figures or {}), run.config
+    ckpt = run.best_checkpoint or run.last_checkpoint
+    if ckpt is None or not Path(ckpt).exists(): return figs
+    x, y, p = predict_samples(run.run_dir, 'val', limit, checkpoint=ckpt)
+    if cfg.model.task == 'regression':
+        if not any('parity' in k for k in figs): figs['parity'] = parity_figure(p, y, 'parity plot (validation)')
+    elif not any('confusion' in k for k in figs):
+        figs['confusion_matrix'] = confusion_matrix_figure(confusion_counts(y, p, cfg.model.num_classes), 'confusion matrix (validation)')
+    figs['samples'] = samples_figure(x, y, p, cfg.model.task)
+    return figs
 
 # %% ../nbs/50_predict.ipynb #a51d9e70
 def export_run(path, out: str | Path | None = None, checkpoint: str | Path = 'best') -> Path:

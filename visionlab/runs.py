@@ -5,6 +5,7 @@
 # %% ../nbs/36_runs.ipynb #ec1c6a4e
 from __future__ import annotations
 import csv, html, json, logging, math, os, shutil, time
+from html import escape
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,7 @@ __all__ = ['RUN_DIR_ENV', 'MIN_FREE_MARGIN', 'RESUME_SAFE', 'SUMMARY_METRICS', '
            'make_run_dir', 'is_rank_zero', 'process_run_dir', 'free_bytes', 'optimizer_slots', 'needed_bytes',
            'check_free_space', 'load_run_config', 'check_checkpoint', 'resume_config', 'read_csv', 'RunPlan',
            'plan_run', 'merge_metrics', 'summary_line', 'RunResult', 'RunRecord', 'write_results', 'recorded_run',
-           'read_run', 'find_runs', 'RunTable', 'compare_runs']
+           'read_run', 'find_runs', 'RunTable', 'compare_runs', 'history_table']
 
 # %% ../nbs/36_runs.ipynb #d69d1f5a
 def writable_exp_dir(cfg: DictConfig) -> Path:
@@ -334,3 +335,19 @@ def compare_runs(runs: Iterable | str | Path, metrics: Sequence[str] | None = No
     rows = [dict(run=r['run_dir'].name, **{k: r['config'].get(k) for k in differing},
                  **{m: r['metrics'].get(m) for m in metrics}, wall_time=r['wall_time']) for r in records]
     return RunTable(['run', *differing, *metrics, 'wall_time'], rows)
+
+# %% ../nbs/36_runs.ipynb #cabd8cfc
+def history_table(history: list[dict]) -> str:
+    "An HTML table comparing runs: differing overrides, status, final metrics, run dir."
+    if not history: return ''
+    common = set.intersection(*(set(h['overrides']) for h in history))
+    keys = [k for k in dict.fromkeys(k for h in history for k in h['metrics']) if k.startswith(('test_', 'val_'))]
+    head = ''.join(f'<th style="padding:2px 8px">{escape(c)}</th>' for c in ['#', 'options', 'status', *keys, 'time', 'run dir'])
+    rows = []
+    for h in history:
+        opts = ' '.join(o for o in h['overrides'] if o not in common) or ('(same)' if len(history) > 1 else ' '.join(h['overrides']) or '(defaults)')
+        vals = [f"{h['metrics'][k]:.4f}" if k in h['metrics'] else '' for k in keys]
+        t = f"{h['wall_time']:.1f} s" if h['wall_time'] is not None else ''
+        cells = [str(h['run']), opts, h['status'], *vals, t, h['run_dir']]
+        rows.append('<tr>' + ''.join(f'<td style="padding:2px 8px">{escape(c)}</td>' for c in cells) + '</tr>')
+    return f'<table class="vl-history-table"><tr>{head}</tr>{"".join(rows)}</table>'

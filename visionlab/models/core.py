@@ -9,7 +9,7 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
-from ..core import MODELS, ConfigError
+from ..core import MODELS, ConfigError, choices_hint
 
 # %% auto #0
 __all__ = ['UNIVERSAL', 'ARCH_OPTIONS', 'nd_layers', 'register_model', 'build_model', 'list_models', 'families_supporting',
@@ -61,6 +61,11 @@ def families_supporting(option: str) -> list[str]:
     return sorted({MODELS.entry(n).meta['family'] for n in MODELS.names() if option in MODELS.entry(n).meta['options']})
 
 # %% ../../nbs/10_models.core.ipynb #880cbc18
+def _option_hint(option: str) -> str:
+    "'did you mean ...?' among the options that some registered architecture takes."
+    known = {o for n in MODELS.names() for o in MODELS.entry(n).meta['options']}
+    return choices_hint(option, known)
+
 def check_options(name: str, **options) -> dict:
     "The options that `name` takes (`None` dropped, 'off' values of others ignored); `ConfigError` for the rest."
     entry = MODELS.entry(name)
@@ -71,7 +76,7 @@ def check_options(name: str, **options) -> dict:
         elif k == 'cifar_size' and entry.meta.get('small_image_stem'): continue
         elif v not in (False, 0, 0.0) and not (k == 'input_dim' and v == 2):
             fams = families_supporting(k)
-            where = f"supported by: {', '.join(fams)}" if fams else "no registered family supports it"
+            where = f"supported by: {', '.join(fams)}" if fams else f"no registered family supports it; {_option_hint(k)}"
             if k == 'cifar_size': where += " (a network with no stem to adapt registers with small_image_stem=True)"
             raise ConfigError(f"model.{k}={v} is not supported by {entry.name} (family {entry.meta['family']}); {where}")
     return kwargs
