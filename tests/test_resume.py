@@ -1,19 +1,23 @@
 "Kill and resume: a run SIGKILLed in the middle of an epoch and resumed ends exactly like an uninterrupted one."
-import json, os, signal, subprocess, time
+import csv, json, os, signal, subprocess, time
 import pytest
 import torch
 from conftest import cli
+from visionlab.optim import OptimSettings, lr_at
 
-ARGS = ['data=digits', 'seed=7', 'trainer.max_epochs=3', 'data.batch_size=16', 'trainer.limit_train_batches=24',
+EPOCHS = 4                                                      # a 4-epoch cosine: the LR changes every epoch
+ARGS = ['data=digits', 'seed=7', f'trainer.max_epochs={EPOCHS}', 'data.batch_size=16', 'model.lr=0.1', 'model.scheduler=CosineAnneal',
         'trainer.limit_val_batches=2', 'trainer.limit_test_batches=2', 'trainer.enable_progress_bar=false']
+# optimizer wrapping -> (overrides, training batches per epoch); a SAM batch costs two passes, so fewer batches
+CASES = {'plain': ([], 18), 'sam': (['model.sam=true'], 10), 'asam': (['model.adaptive_sam=true'], 10)}
 
 def _epoch(ckpt):
     "The epoch of a checkpoint that is completely written, else None."
     try: return torch.load(ckpt, map_location='cpu', weights_only=False)['epoch']
     except Exception: return None
 
-def _start(exp, name):
-    return subprocess.Popen([cli('visionlab-train'), *ARGS, f'exp_dir={exp}', f'name={name}'],
+def _start(exp, name, args):
+    return subprocess.Popen([cli('visionlab-train'), *ARGS, *args, f'exp_dir={exp}', f'name={name}'],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 def _wait_epoch(ckpt, epoch, proc, timeout=600):
@@ -26,9 +30,18 @@ def _wait_epoch(ckpt, epoch, proc, timeout=600):
         time.sleep(0.05)
     raise TimeoutError(f'{ckpt} never reached epoch {epoch}')
 
-def test_sigkill_mid_epoch_then_resume_equals_uninterrupted(tmp_path):
+def _lrs(run_dir):
+    "The (step, LR) rows that the LearningRateMonitor wrote to `metrics.csv`, one at the start of each epoch."
+    rows = list(csv.DictReader(open(run_dir/'metrics.csv')))
+    col = next(k for k in rows[0] if k.startswith('lr-'))
+    return [(int(r['step']), float(r[col])) for r in rows if r[col]]
+
+@pytest.mark.parametrize('case', list(CASES))
+def test_sigkill_mid_epoch_then_resume_equals_uninterrupted(tmp_path, case):
+    overrides, batches = CASES[case]
+    args = [*overrides, f'trainer.limit_train_batches={batches}']
     exp = tmp_path/'exp'
-    ref = _start(exp, 'ref')                                    # the uninterrupted run; time one epoch
+    ref = _start(exp, 'ref', args)                                    # the uninterrupted run; time one epoch
     t0 = _wait_epoch(exp/'ref'/'checkpoints'/'last.ckpt', 0, ref)
     t1 = _wait_epoch(exp/'ref'/'checkpoints'/'last.ckpt', 1, ref)
     out, err = ref.communicate(timeout=600)
@@ -37,7 +50,7 @@ def test_sigkill_mid_epoch_then_resume_equals_uninterrupted(tmp_path):
 
     for attempt, frac in enumerate((0.5, 0.25, 0.1)):          # kill about the middle of epoch 1; sooner if the machine is slow
         name = f'killed{attempt}'
-        run = _start(exp, name)
+        run = _start(exp, name, args)
         last = exp/name/'checkpoints'/'last.ckpt'
         _wait_epoch(last, 0, run)
         time.sleep(epoch_time * frac)
@@ -53,9 +66,14 @@ def test_sigkill_mid_epoch_then_resume_equals_uninterrupted(tmp_path):
     assert p.returncode == 0, p.stderr
     assert str(exp/name) in p.stdout
 
+    ref_lrs = dict(_lrs(exp/'ref'))                              # the LR of each epoch, logged at its first step
+    assert sorted(ref_lrs) == [e * batches for e in range(EPOCHS)]
+    assert list(ref_lrs.values()) == pytest.approx([lr_at(e, OptimSettings(max_epochs=EPOCHS)) for e in range(EPOCHS)])
+    got = _lrs(exp/name)                                         # the resumed run logs each epoch's LR once, the same
+    assert sorted(s for s, _ in got) == sorted(ref_lrs) and all(lr == ref_lrs[s] for s, lr in got), got
     a = torch.load(exp/'ref'/'checkpoints'/'last.ckpt', weights_only=False)
     b = torch.load(last, weights_only=False)
-    assert (a['epoch'], a['global_step']) == (b['epoch'], b['global_step']) == (2, 72)
+    assert (a['epoch'], a['global_step']) == (b['epoch'], b['global_step']) == (EPOCHS - 1, EPOCHS * batches)
     assert a['state_dict'].keys() == b['state_dict'].keys()
     assert all(torch.equal(a['state_dict'][k], b['state_dict'][k]) for k in a['state_dict'])
     ma = json.loads((exp/'ref'/'results.json').read_text())['metrics']

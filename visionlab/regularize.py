@@ -72,7 +72,12 @@ class SAM(torch.optim.Optimizer):
 
     def zero_grad(self, set_to_none: bool = True): self.base.zero_grad(set_to_none)
     def state_dict(self): return self.base.state_dict()
-    def load_state_dict(self, state_dict): self.base.load_state_dict(state_dict)
+    def load_state_dict(self, state_dict):
+        "Load the base optimizer's state in place: the group dicts that schedulers and `self` hold stay the ones it steps with."
+        groups = self.base.param_groups
+        self.base.load_state_dict(state_dict)     # torch builds new group dicts here
+        for mine, loaded in zip(groups, self.base.param_groups): mine.clear(); mine.update(loaded)
+        self.base.param_groups = self.param_groups = groups
 
 # %% ../nbs/31_regularize.ipynb #9f7ff8e6
 @contextmanager
