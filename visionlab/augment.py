@@ -16,10 +16,10 @@ from torchvision.transforms.v2 import functional as TF, InterpolationMode
 from .core import POLICIES, ConfigError
 
 # %% auto #0
-__all__ = ['REFERENCE_RANGES', 'AUTOAUGMENT_CIFAR10', 'ImageStats', 'register_policy', 'resolve_policy', 'build_policy',
-           'build_batched', 'Cutout', 'BatchAugment', 'reference_magnitude', 'apply_reference_op', 'SubPolicyAugment',
-           'reference_randaugment', 'no_augmentation', 'cifar_baseline', 'cifar_baseline_cutout', 'cifar_autoaugment',
-           'cifar_randaugment', 'cifar_reference_randaugment', 'cifar_test', 'imagenet_baseline',
+__all__ = ['REFERENCE_RANGES', 'REFERENCE_OPS', 'AUTOAUGMENT_CIFAR10', 'ImageStats', 'register_policy', 'resolve_policy',
+           'build_policy', 'build_batched', 'Cutout', 'BatchAugment', 'reference_magnitude', 'apply_reference_op',
+           'SubPolicyAugment', 'reference_randaugment', 'no_augmentation', 'cifar_baseline', 'cifar_baseline_cutout',
+           'cifar_autoaugment', 'cifar_randaugment', 'cifar_reference_randaugment', 'cifar_test', 'imagenet_baseline',
            'imagenet_autoaugment', 'imagenet_randaugment', 'imagenet_reference_randaugment', 'imagenet_test',
            'compare_paths']
 
@@ -157,6 +157,9 @@ REFERENCE_RANGES = {   # operation: (bin 0, bin 9) of its 10 magnitude bins, or 
     'ShearX': (0., 0.3), 'TranslateX': (0., 150 / 331), 'TranslateY': (0., 150 / 331), 'ShearY': (0., 0.3),
     'Rotate': (0., 30.), 'Equalize': None, 'Contrast': (0., 0.9), 'Color': (0., 0.9), 'Solarize': (256., 0.),
     'Brightness': (0., 0.9)}
+
+# %% ../nbs/20_augment.ipynb #d23d6cee
+REFERENCE_OPS = tuple(REFERENCE_RANGES)   # the 15 operations, in the reference's order
 
 # %% ../nbs/20_augment.ipynb #1d8ae0a3
 def reference_magnitude(op: str,     # one of `REFERENCE_RANGES`
