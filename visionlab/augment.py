@@ -231,21 +231,41 @@ class SubPolicyAugment(nn.Module):
         return img
     def extra_repr(self): return f'{len(self.policies)} sub-policies'
 
+# %% ../nbs/20_augment.ipynb #cbe98003
+def _steps(row: str) -> tuple:
+    "A row of a policy table, `op probability bin` per step, as `(probability, op, bin)` steps."
+    words = row.split()
+    return tuple((float(words[k + 1]), words[k], int(words[k + 2])) for k in range(0, len(words), 3))
+
 # %% ../nbs/20_augment.ipynb #c2875b8e
-AUTOAUGMENT_CIFAR10 = (   # (probability, op, magnitude bin) x 2 per sub-policy
-    ((0.1, 'Invert', 7), (0.2, 'Contrast', 6)),        ((0.7, 'Rotate', 2), (0.3, 'TranslateX', 9)),
-    ((0.8, 'Sharpness', 1), (0.9, 'Sharpness', 3)),    ((0.5, 'ShearY', 8), (0.7, 'TranslateY', 9)),
-    ((0.5, 'AutoContrast', 8), (0.9, 'Equalize', 2)),  ((0.2, 'ShearY', 7), (0.3, 'Posterize', 7)),
-    ((0.4, 'Color', 3), (0.6, 'Brightness', 7)),       ((0.3, 'Sharpness', 9), (0.7, 'Brightness', 9)),
-    ((0.6, 'Equalize', 5), (0.5, 'Equalize', 1)),      ((0.6, 'Contrast', 7), (0.6, 'Sharpness', 5)),
-    ((0.7, 'Color', 7), (0.5, 'TranslateX', 8)),       ((0.3, 'Equalize', 7), (0.4, 'AutoContrast', 8)),
-    ((0.4, 'TranslateY', 3), (0.2, 'Sharpness', 6)),   ((0.9, 'Brightness', 6), (0.2, 'Color', 8)),
-    ((0.5, 'Solarize', 2), (0.0, 'Invert', 3)),        ((0.2, 'Equalize', 0), (0.6, 'AutoContrast', 0)),
-    ((0.2, 'Equalize', 8), (0.8, 'Equalize', 4)),      ((0.9, 'Color', 9), (0.6, 'Equalize', 6)),
-    ((0.8, 'AutoContrast', 4), (0.2, 'Solarize', 8)),  ((0.1, 'Brightness', 3), (0.7, 'Color', 0)),
-    ((0.4, 'Solarize', 5), (0.9, 'AutoContrast', 3)),  ((0.9, 'TranslateY', 9), (0.7, 'TranslateY', 9)),
-    ((0.9, 'AutoContrast', 2), (0.8, 'Solarize', 3)),  ((0.8, 'Equalize', 8), (0.1, 'Invert', 3)),
-    ((0.7, 'TranslateY', 9), (0.9, 'AutoContrast', 1)))
+# the 25 sub-policies: `op probability magnitude-bin` of each of the two steps
+AUTOAUGMENT_CIFAR10 = tuple(_steps(row) for row in """
+Invert       0.1 7    Contrast     0.2 6
+Rotate       0.7 2    TranslateX   0.3 9
+Sharpness    0.8 1    Sharpness    0.9 3
+ShearY       0.5 8    TranslateY   0.7 9
+AutoContrast 0.5 8    Equalize     0.9 2
+ShearY       0.2 7    Posterize    0.3 7
+Color        0.4 3    Brightness   0.6 7
+Sharpness    0.3 9    Brightness   0.7 9
+Equalize     0.6 5    Equalize     0.5 1
+Contrast     0.6 7    Sharpness    0.6 5
+Color        0.7 7    TranslateX   0.5 8
+Equalize     0.3 7    AutoContrast 0.4 8
+TranslateY   0.4 3    Sharpness    0.2 6
+Brightness   0.9 6    Color        0.2 8
+Solarize     0.5 2    Invert       0.0 3
+Equalize     0.2 0    AutoContrast 0.6 0
+Equalize     0.2 8    Equalize     0.8 4
+Color        0.9 9    Equalize     0.6 6
+AutoContrast 0.8 4    Solarize     0.2 8
+Brightness   0.1 3    Color        0.7 0
+Solarize     0.4 5    AutoContrast 0.9 3
+TranslateY   0.9 9    TranslateY   0.7 9
+AutoContrast 0.9 2    Solarize     0.8 3
+Equalize     0.8 8    Invert       0.1 3
+TranslateY   0.7 9    AutoContrast 0.9 1
+""".strip().splitlines())
 
 # %% ../nbs/20_augment.ipynb #749120f5
 def reference_randaugment() -> SubPolicyAugment:
