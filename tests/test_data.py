@@ -1,5 +1,6 @@
 "Datasets in their real on-disk formats through the real code, policies, splits and the batched path (all offline)."
 import json, os
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +35,7 @@ def test_every_policy_maps_uint8_to_normalised_float(name):
         assert -4 < out.mean() < 4 and 0 < out.std() < 4, name
 
 
-@pytest.mark.parametrize('name', ['baseline', 'autoaugment', 'randaugment', 'test'])
+@pytest.mark.parametrize('name', ['baseline', 'autoaugment', 'randaugment', 'reference_randaugment', 'test'])
 def test_generic_names_resolve_per_family(name):
     assert resolve_policy(name, CIFAR).name == f'cifar_{name}'
     assert resolve_policy(name, IMAGENET).name == f'imagenet_{name}'
@@ -57,6 +58,73 @@ def test_batched_crop_flip_cutout_distribution():
     assert ((a.mean(0) - b.mean(0)).abs() / se).max() < 5
 
 
+# --- the reference's RandAugment and AutoAugment ----------------------------------------------
+def chi_square_pvalue(counts: Counter, k: int) -> float:
+    "p-value of `counts` over `k` outcomes against a uniform draw (an outcome never drawn counts as 0)."
+    from scipy.stats import chisquare
+    observed = list(counts.values()) + [0] * (k - len(counts))
+    return chisquare(observed).pvalue
+
+
+def test_reference_randaugment_draws_15_ops_x_9_magnitudes_each_with_p_half():
+    "50,000 images, fixed seed: uniform over ops, magnitudes 1-9 and their 135 pairs, independent steps, p = 0.5 (chi-square p > 0.001)."
+    from visionlab.augment import REFERENCE_OPS, reference_randaugment
+    torch.manual_seed(0)
+    ra = reference_randaugment()
+    draws = [ra.draw() for _ in range(50_000)]
+    steps = [s for d in draws for s in d]
+    ops, mags = Counter(op for op, _, _ in steps), Counter(i for _, i, _ in steps)
+    assert set(ops) == set(REFERENCE_OPS) and set(mags) == set(range(1, 10)) and {len(d) for d in draws} == {2}
+    for counts, k in [(ops, 15), (mags, 9), (Counter((op, i) for op, i, _ in steps), 135),
+                      (Counter((a[0], b[0]) for a, b in draws), 225), (Counter(applied for *_, applied in steps), 2)]:
+        assert chi_square_pvalue(counts, k) > 1e-3, (k, counts.most_common(3))
+    applied = sum(a for *_, a in steps) / len(steps)
+    assert abs(applied - 0.5) < 5 * (0.25 / len(steps)) ** 0.5
+
+
+def _pil_reference(pil, op: str, m, sign: int):
+    "What the reference does to a PIL image for `op` at magnitude `m` with random sign `sign`, written with PIL."
+    from PIL import Image, ImageEnhance, ImageOps
+    grey, w, h, m = (128, 128, 128), *pil.size, 0 if m is None else m     # the reference's magnitude of Invert etc. is 0
+    affine = {'ShearX': ((1, m * sign, 0, 0, 1, 0), Image.BICUBIC), 'ShearY': ((1, 0, 0, m * sign, 1, 0), Image.BICUBIC),
+              'TranslateX': ((1, 0, m * w * sign, 0, 1, 0), Image.NEAREST), 'TranslateY': ((1, 0, 0, 0, 1, m * h * sign), Image.NEAREST)}
+    enhance = {'Color': ImageEnhance.Color, 'Contrast': ImageEnhance.Contrast, 'Sharpness': ImageEnhance.Sharpness,
+               'Brightness': ImageEnhance.Brightness}
+    if op in affine: return pil.transform(pil.size, Image.AFFINE, affine[op][0], affine[op][1], fillcolor=grey)
+    if op in enhance: return enhance[op](pil).enhance(1 + m * sign)
+    if op == 'Rotate':
+        rot = pil.convert('RGBA').rotate(m)
+        return Image.composite(rot, Image.new('RGBA', rot.size, (128,) * 4), rot).convert('RGB')
+    return {'Posterize': lambda: ImageOps.posterize(pil, m), 'Solarize': lambda: ImageOps.solarize(pil, m),
+            'AutoContrast': lambda: ImageOps.autocontrast(pil), 'Equalize': lambda: ImageOps.equalize(pil),
+            'Invert': lambda: ImageOps.invert(pil)}[op]()
+
+
+@pytest.mark.parametrize('op', ['ShearX', 'ShearY', 'TranslateX', 'TranslateY', 'Rotate', 'Color', 'Contrast', 'Sharpness',
+                                'Brightness', 'Posterize', 'Solarize', 'AutoContrast', 'Equalize', 'Invert'])
+def test_reference_ops_match_pil_as_the_reference_calls_it(op):
+    "Every magnitude bin of the v2 op equals PIL's (of either random sign) up to rounding: < 2% of values off by more than 1."
+    from torchvision.transforms.v2.functional import pil_to_tensor, to_pil_image
+    from visionlab.augment import apply_reference_op, reference_magnitude
+    torch.manual_seed(0)
+    img = torch.randint(0, 256, (3, 32, 32), dtype=torch.uint8)
+    for index in range(10):
+        ours = apply_reference_op(img, op, index).int()
+        refs = [pil_to_tensor(_pil_reference(to_pil_image(img), op, reference_magnitude(op, index), s)).int() for s in (1, -1)]
+        off = min(((ours - r).abs() > 1).float().mean().item() for r in refs)
+        assert off < 0.02, (op, index, off)
+
+
+def test_cifar_autoaugment_is_the_reference_table():
+    from visionlab.augment import AUTOAUGMENT_CIFAR10, SubPolicyAugment
+    aug = build_policy('autoaugment', CIFAR).transforms[3]
+    assert isinstance(aug, SubPolicyAugment) and aug.policies == list(AUTOAUGMENT_CIFAR10)
+    assert AUTOAUGMENT_CIFAR10[16] == ((0.2, 'Equalize', 8), (0.8, 'Equalize', 4))     # torchvision: 0.6 for the second step
+    torch.manual_seed(0)
+    draws = [aug.draw() for _ in range(25_000)]
+    assert chi_square_pvalue(Counter(tuple((op, i) for op, i, _ in d) for d in draws), 24) > 1e-3   # 25 sub-policies, 2 alike
+
+
 # --- CIFAR pickles ----------------------------------------------------------------------------
 @pytest.mark.parametrize('kind,cls,cutout,n_classes', [('cifar10', CIFAR10DataModule, 16, 10), ('cifar100', CIFAR100DataModule, 8, 100)])
 def test_cifar_pickles_load_through_torchvision(tmp_path, kind, cls, cutout, n_classes):
@@ -70,6 +138,21 @@ def test_cifar_pickles_load_through_torchvision(tmp_path, kind, cls, cutout, n_c
     assert dm.batch_train.cutout == cutout and len(dm.classes) == n_classes
     x, y = next(iter(dm.train_dataloader()))
     assert x.shape == (8, 3, 32, 32) and x.dtype == torch.float32 and y.dtype == torch.long
+
+
+@pytest.mark.parametrize('kind', ['cifar10', 'cifar100'])
+def test_cifar_shipped_configs_are_the_references(tmp_path, kind):
+    "Normalisation (0.4914, 0.4822, 0.4465) / (0.2023, 0.1994, 0.2010) on both paths, cutout 8, the reference's RandAugment."
+    write_cifar(tmp_path/kind, kind, n_train=20, n_test=4)
+    cfg = compose([f'data={kind}', f'data.data_root_dir={tmp_path}', 'data.batch_size=4'])
+    assert (cfg.data.cutout_size, cfg.data.train_transforms, cfg.data.validation) == (8, 'reference_randaugment', 'holdout')
+    dm = datamodule_from_config(cfg); dm.setup()
+    mean, std = torch.tensor([0.4914, 0.4822, 0.4465]), torch.tensor([0.2023, 0.1994, 0.2010])
+    assert dm.train_transforms.transforms[-1].size == 8
+    img = torch.full((3, 32, 32), 100, dtype=torch.uint8)
+    expected = ((100 / 255 - mean) / std).view(3, 1, 1).expand(3, 32, 32)
+    torch.testing.assert_close(build_policy('test', dm.image_stats())(img), expected)
+    torch.testing.assert_close(dm.augment_batch((img[None], None), train=False)[0][0], expected)
 
 
 def test_cifar_missing_without_network_is_one_clear_error(tmp_path):
@@ -201,6 +284,24 @@ def test_cv_fold_from_config_keeps_test_set():
         assert not set(train) & set(val)
         sizes.add(len(dm.test_dataset))
     assert sizes == {360}
+
+
+def test_validation_on_test_set_trains_on_the_whole_training_set(tmp_path):
+    "data.validation=test_set: len(train) is the full training set and the test set validates; with CV it is refused."
+    dm = datamodule_from_config(compose(['data.validation=test_set'])); dm.setup()
+    assert len(dm.train_dataset) == 1797 - 360 and dm.val_dataset is dm.test_dataset and len(dm.test_dataset) == 360
+    holdout = datamodule_from_config(compose([])); holdout.setup()
+    assert len(holdout.train_dataset) + len(holdout.val_dataset) == len(dm.train_dataset)
+    write_cifar(tmp_path/'cifar10', 'cifar10', n_train=40, n_test=8)
+    dm = datamodule_from_config(compose(['data=cifar10', f'data.data_root_dir={tmp_path}', 'data.validation=test_set'])); dm.setup()
+    assert (len(dm.train_dataset), len(dm.val_dataset)) == (40, 8) and dm.val_dataset is dm.test_dataset
+    write_image_folder(tmp_path/'pets', per_class=4, splits=('train', 'test'))
+    dm = ImageFolderDataModule(name='pets', data_root_dir=tmp_path, validation='test_set', image_size=8); dm.setup()
+    assert len(dm.train_dataset) == 8 and dm.val_dataset is dm.test_dataset
+    with pytest.raises(ConfigError, match=r'^data.validation=test_set cannot be combined with data.cv.k=3: .*use data.validation=holdout$'):
+        datamodule_from_config(compose(['data.validation=test_set', 'data.cv.k=3']))
+    with pytest.raises(ConfigError, match="data.validation='test_sets'"):
+        compose(['data.validation=test_sets'])
 
 
 def test_random_batches_sample_with_replacement():

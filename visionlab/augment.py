@@ -7,16 +7,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Sequence
 import torch
+import math
 import torch.nn.functional as F
 from torch import nn
 from torchvision.transforms import v2
+from torchvision.transforms.v2 import functional as TF, InterpolationMode
 
 from .core import POLICIES, ConfigError
 
 # %% auto #0
-__all__ = ['ImageStats', 'register_policy', 'resolve_policy', 'build_policy', 'build_batched', 'Cutout', 'BatchAugment',
-           'no_augmentation', 'cifar_baseline', 'cifar_baseline_cutout', 'cifar_autoaugment', 'cifar_randaugment',
-           'cifar_test', 'imagenet_baseline', 'imagenet_autoaugment', 'imagenet_randaugment', 'imagenet_test',
+__all__ = ['REFERENCE_RANGES', 'REFERENCE_OPS', 'AUTOAUGMENT_CIFAR10', 'ImageStats', 'register_policy', 'resolve_policy',
+           'build_policy', 'build_batched', 'Cutout', 'BatchAugment', 'reference_magnitude', 'apply_reference_op',
+           'SubPolicyAugment', 'reference_randaugment', 'no_augmentation', 'cifar_baseline', 'cifar_baseline_cutout',
+           'cifar_autoaugment', 'cifar_randaugment', 'cifar_reference_randaugment', 'cifar_test', 'imagenet_baseline',
+           'imagenet_autoaugment', 'imagenet_randaugment', 'imagenet_reference_randaugment', 'imagenet_test',
            'compare_paths']
 
 # %% ../nbs/20_augment.ipynb #47a343d8
@@ -91,17 +95,20 @@ def build_batched(name: str,          # a registered policy name
 
 # %% ../nbs/20_augment.ipynb #1eb6bf61
 class Cutout(nn.Module):
-    "Zero a `size` x `size` patch centred uniformly at random (clipped at the border)."
-    def __init__(self, size: int):  # the patch's side in pixels
-        super().__init__(); self.size = size
+    "Fill a `size` x `size` patch centred uniformly at random (clipped at the border) with `fill` (default zero)."
+    def __init__(self,
+                 size: int,                              # the patch's side in pixels
+                 fill: float | Sequence[float] = 0):     # one value, or one per channel
+        super().__init__(); self.size, self.fill = size, fill
     def forward(self, img: torch.Tensor) -> torch.Tensor:
         h, w = img.shape[-2:]
         cy, cx = int(torch.randint(h, ())), int(torch.randint(w, ()))
         y0, x0 = cy - self.size // 2, cx - self.size // 2
         img = img.clone()
-        img[..., max(y0, 0):max(y0 + self.size, 0), max(x0, 0):max(x0 + self.size, 0)] = 0
+        img[..., max(y0, 0):max(y0 + self.size, 0), max(x0, 0):max(x0 + self.size, 0)] = \
+            torch.as_tensor(self.fill, dtype=img.dtype).view(-1, 1, 1)
         return img
-    def extra_repr(self): return f'size={self.size}'
+    def extra_repr(self): return f'size={self.size}, fill={self.fill}'
 
 # %% ../nbs/20_augment.ipynb #09240eec
 class BatchAugment(nn.Module):
@@ -144,6 +151,128 @@ class BatchAugment(nn.Module):
 
     def extra_repr(self): return f'padding={self.padding}, flip={self.flip}, cutout={self.cutout}'
 
+# %% ../nbs/20_augment.ipynb #77a8a760
+REFERENCE_RANGES = {   # operation: (bin 0, bin 9) of its 10 magnitude bins, or None (no magnitude)
+    'Invert': None, 'Cutout': (0, 20), 'Sharpness': (0., 0.9), 'AutoContrast': None, 'Posterize': (8, 4),
+    'ShearX': (0., 0.3), 'TranslateX': (0., 150 / 331), 'TranslateY': (0., 150 / 331), 'ShearY': (0., 0.3),
+    'Rotate': (0., 30.), 'Equalize': None, 'Contrast': (0., 0.9), 'Color': (0., 0.9), 'Solarize': (256., 0.),
+    'Brightness': (0., 0.9)}
+
+# %% ../nbs/20_augment.ipynb #d23d6cee
+REFERENCE_OPS = tuple(REFERENCE_RANGES)   # the 15 operations, in the reference's order
+
+# %% ../nbs/20_augment.ipynb #1d8ae0a3
+def reference_magnitude(op: str,     # one of `REFERENCE_RANGES`
+                        index: int,  # the magnitude bin, 0-9
+                       ) -> float | int | None:
+    "The magnitude of bin `index` of `op` (Posterize and Cutout: rounded to whole bits and pixels; None: no magnitude)."
+    span = REFERENCE_RANGES[op]
+    if span is None: return None
+    value = span[0] + (span[1] - span[0]) * index / 9
+    return int(round(value)) if op in ('Posterize', 'Cutout') else value
+
+# %% ../nbs/20_augment.ipynb #806e3ead
+def _shear(img: torch.Tensor, x: float, y: float) -> torch.Tensor:
+    "Shear by `x` (horizontal) and `y` (vertical) around the top-left corner, bicubic, grey fill (through PIL)."
+    sheared = TF.affine(TF.to_pil_image(img), angle=0., translate=[0., 0.], scale=1., center=[0., 0.],
+                        shear=[math.degrees(math.atan(x)), math.degrees(math.atan(y))],
+                        interpolation=InterpolationMode.BICUBIC, fill=128)
+    return TF.pil_to_tensor(sheared)
+
+# %% ../nbs/20_augment.ipynb #36f27a22
+def _translate(img: torch.Tensor, dx: float, dy: float) -> torch.Tensor:
+    return TF.affine(img, angle=0., translate=[dx, dy], scale=1., shear=[0., 0.], interpolation=InterpolationMode.NEAREST, fill=128)
+
+# %% ../nbs/20_augment.ipynb #c278c16c
+def _cutout_op(img: torch.Tensor, size: int) -> torch.Tensor:
+    "The reference's Cutout operation: a patch reaching `size // 2` each side of its centre, in CIFAR's mean colour."
+    fill = (125, 122, 113) if img.shape[0] == 3 else 128
+    return Cutout(2 * (size // 2), fill=fill)(img)
+
+# %% ../nbs/20_augment.ipynb #8d1b8792
+_REFERENCE_FUNCS = {   # op: fn(uint8 image, magnitude, random sign)
+    'Invert': lambda img, m, s: TF.invert(img),
+    'Cutout': lambda img, m, s: _cutout_op(img, m),
+    'Sharpness': lambda img, m, s: TF.adjust_sharpness(img, 1 + m * s),
+    'AutoContrast': lambda img, m, s: TF.autocontrast(img),
+    'Posterize': lambda img, m, s: TF.posterize(img, m),
+    'ShearX': lambda img, m, s: _shear(img, m * s, 0.),
+    'TranslateX': lambda img, m, s: _translate(img, m * s * img.shape[-1], 0.),
+    'TranslateY': lambda img, m, s: _translate(img, 0., m * s * img.shape[-2]),
+    'ShearY': lambda img, m, s: _shear(img, 0., m * s),
+    'Rotate': lambda img, m, s: TF.rotate(img, m, interpolation=InterpolationMode.NEAREST, fill=128),
+    'Equalize': lambda img, m, s: TF.equalize(img),
+    'Contrast': lambda img, m, s: TF.adjust_contrast(img, 1 + m * s),
+    'Color': lambda img, m, s: TF.adjust_saturation(img, 1 + m * s),
+    'Solarize': lambda img, m, s: img if m > 255 else TF.solarize(img, m),
+    'Brightness': lambda img, m, s: TF.adjust_brightness(img, 1 + m * s)}
+
+# %% ../nbs/20_augment.ipynb #547db499
+def apply_reference_op(img: torch.Tensor,  # uint8 (C, H, W)
+                       op: str,            # one of `REFERENCE_OPS`
+                       index: int,         # magnitude bin, 0-9
+                      ) -> torch.Tensor:
+    "Operation `op` of the reference at magnitude bin `index`, with a fresh random sign where the operation has one."
+    sign = 1 if torch.rand(()) < 0.5 else -1
+    return _REFERENCE_FUNCS[op](img, reference_magnitude(op, index), sign)
+
+# %% ../nbs/20_augment.ipynb #69ba1287
+class SubPolicyAugment(nn.Module):
+    "Per image: one of `policies` drawn uniformly; each of its (probability, op, magnitude index) steps applied with its probability."
+    def __init__(self, policies: Sequence[Sequence[tuple[float, str, int]]]):   # sub-policies: steps (p, op, magnitude bin)
+        super().__init__(); self.policies = list(policies)
+    def draw(self) -> list[tuple[str, int, bool]]:
+        "The random choices for one image: (op, magnitude bin, applied?) of each step of a uniformly drawn sub-policy."
+        steps = self.policies[int(torch.randint(len(self.policies), ()))]
+        return [(op, index, bool(torch.rand(()) < p)) for p, op, index in steps]
+    def forward(self, img: torch.Tensor) -> torch.Tensor:
+        for op, index, applied in self.draw():
+            if applied: img = apply_reference_op(img, op, index)
+        return img
+    def extra_repr(self): return f'{len(self.policies)} sub-policies'
+
+# %% ../nbs/20_augment.ipynb #cbe98003
+def _steps(row: str) -> tuple:
+    "A row of a policy table, `op probability bin` per step, as `(probability, op, bin)` steps."
+    words = row.split()
+    return tuple((float(words[k + 1]), words[k], int(words[k + 2])) for k in range(0, len(words), 3))
+
+# %% ../nbs/20_augment.ipynb #c2875b8e
+# the 25 sub-policies: `op probability magnitude-bin` of each of the two steps
+AUTOAUGMENT_CIFAR10 = tuple(_steps(row) for row in """
+Invert       0.1 7    Contrast     0.2 6
+Rotate       0.7 2    TranslateX   0.3 9
+Sharpness    0.8 1    Sharpness    0.9 3
+ShearY       0.5 8    TranslateY   0.7 9
+AutoContrast 0.5 8    Equalize     0.9 2
+ShearY       0.2 7    Posterize    0.3 7
+Color        0.4 3    Brightness   0.6 7
+Sharpness    0.3 9    Brightness   0.7 9
+Equalize     0.6 5    Equalize     0.5 1
+Contrast     0.6 7    Sharpness    0.6 5
+Color        0.7 7    TranslateX   0.5 8
+Equalize     0.3 7    AutoContrast 0.4 8
+TranslateY   0.4 3    Sharpness    0.2 6
+Brightness   0.9 6    Color        0.2 8
+Solarize     0.5 2    Invert       0.0 3
+Equalize     0.2 0    AutoContrast 0.6 0
+Equalize     0.2 8    Equalize     0.8 4
+Color        0.9 9    Equalize     0.6 6
+AutoContrast 0.8 4    Solarize     0.2 8
+Brightness   0.1 3    Color        0.7 0
+Solarize     0.4 5    AutoContrast 0.9 3
+TranslateY   0.9 9    TranslateY   0.7 9
+AutoContrast 0.9 2    Solarize     0.8 3
+Equalize     0.8 8    Invert       0.1 3
+TranslateY   0.7 9    AutoContrast 0.9 1
+""".strip().splitlines())
+
+# %% ../nbs/20_augment.ipynb #749120f5
+def reference_randaugment() -> SubPolicyAugment:
+    "The reference's RandAugment: every pair of (0.5, op, magnitude 1-9) steps, one pair drawn uniformly per image."
+    steps = [(0.5, op, index) for op in REFERENCE_OPS for index in range(1, 10)]
+    return SubPolicyAugment([(a, b) for a in steps for b in steps])
+
 # %% ../nbs/20_augment.ipynb #3f25b190
 def _cutout_size(stats: ImageStats, default: int | None) -> int:
     "The cutout patch of `stats` (or the policy's `default`); a patch larger than the image is refused."
@@ -178,33 +307,45 @@ def _crop_flip(stats: ImageStats) -> list:
     return [v2.RandomCrop(stats.native_size, padding=stats.padding) if stats.native_size else
             v2.RandomCrop(stats.size or 32, padding=stats.padding, pad_if_needed=True), v2.RandomHorizontalFlip()]
 
+# %% ../nbs/20_augment.ipynb #57d39a5b
+def _cifar_train(stats: ImageStats, extra: list, cutout: int | None = None) -> Callable:
+    "Crop and flip, the `extra` steps, normalise, then cutout (`cutout`: the policy's default size; None: none)."
+    return v2.Compose(_start() + _crop_flip(stats) + extra + _finish(stats) + (_cutout(stats, cutout) if cutout else []))
+
 # %% ../nbs/20_augment.ipynb #a2c0e033
 @register_policy('baseline', family='cifar', batched=_batched(crop=True))
 def cifar_baseline(stats: ImageStats,  # the dataset: normalisation, sizes, crop padding
                   ) -> Callable:
     "Random crop with zero padding, horizontal flip, normalise."
-    return v2.Compose(_start() + _crop_flip(stats) + _finish(stats))
+    return _cifar_train(stats, [])
 
 # %% ../nbs/20_augment.ipynb #a2c0e035
 @register_policy('baseline_cutout', family='cifar', batched=_batched(crop=True, cutout_default=16))
 def cifar_baseline_cutout(stats: ImageStats,  # the dataset: normalisation, sizes, crop padding, cutout size
                          ) -> Callable:
-    "The baseline, then cutout (16 by default; CIFAR-100: 8)."
-    return v2.Compose(_start() + _crop_flip(stats) + _finish(stats) + _cutout(stats, 16))
+    "The baseline, then cutout (16 unless the dataset or `data.cutout_size` says otherwise)."
+    return _cifar_train(stats, [], 16)
 
 # %% ../nbs/20_augment.ipynb #a2c0e037
 @register_policy('autoaugment', family='cifar')
 def cifar_autoaugment(stats: ImageStats,  # the dataset: normalisation, sizes, crop padding, cutout size
                      ) -> Callable:
-    "The baseline, AutoAugment's learned CIFAR10 policy, then cutout."
-    return v2.Compose(_start() + _crop_flip(stats) + [v2.AutoAugment(v2.AutoAugmentPolicy.CIFAR10)] + _finish(stats) + _cutout(stats, 16))
+    "The baseline, AutoAugment's CIFAR-10 policy as the reference applies it (`AUTOAUGMENT_CIFAR10`), then cutout."
+    return _cifar_train(stats, [SubPolicyAugment(AUTOAUGMENT_CIFAR10)], 16)
 
 # %% ../nbs/20_augment.ipynb #a2c0e039
 @register_policy('randaugment', family='cifar')
 def cifar_randaugment(stats: ImageStats,  # the dataset: normalisation, sizes, crop padding, cutout size
                      ) -> Callable:
-    "The baseline, RandAugment (2 ops, magnitude 9), then cutout."
-    return v2.Compose(_start() + _crop_flip(stats) + [v2.RandAugment()] + _finish(stats) + _cutout(stats, 16))
+    "The baseline, torchvision's RandAugment (2 ops, magnitude 9 of 31, always applied), then cutout."
+    return _cifar_train(stats, [v2.RandAugment()], 16)
+
+# %% ../nbs/20_augment.ipynb #8f9b0342
+@register_policy('reference_randaugment', family='cifar')
+def cifar_reference_randaugment(stats: ImageStats,  # the dataset: normalisation, sizes, crop padding, cutout size
+                               ) -> Callable:
+    "The baseline, the reference's RandAugment (`reference_randaugment`: 2 of 15 ops x 9 magnitudes, p=0.5 each), then cutout."
+    return _cifar_train(stats, [reference_randaugment()], 16)
 
 # %% ../nbs/20_augment.ipynb #a2c0e041
 @register_policy('test', family='cifar', batched=_batched())
@@ -239,6 +380,13 @@ def imagenet_randaugment(stats: ImageStats,  # the dataset: normalisation and ou
                         ) -> Callable:
     "The baseline with RandAugment (2 ops, magnitude 9)."
     return _imagenet_train(stats, [v2.RandAugment()])
+
+# %% ../nbs/20_augment.ipynb #3fd6fb6f
+@register_policy('reference_randaugment', family='imagenet')
+def imagenet_reference_randaugment(stats: ImageStats,  # the dataset: normalisation and output size (224 when None)
+                                  ) -> Callable:
+    "The baseline with the reference's RandAugment (`reference_randaugment`)."
+    return _imagenet_train(stats, [reference_randaugment()])
 
 # %% ../nbs/20_augment.ipynb #a2c0e051
 @register_policy('test', family='imagenet')

@@ -93,6 +93,7 @@ class DataConfig:
     test_transforms: str = 'none'
     cutout_size: Optional[int] = None  # cutout patch size of the *_cutout/autoaugment/randaugment policies; None: policy default
     val_split: float = 0.1          # fraction of the training set held out when there is no validation set
+    validation: str = 'holdout'     # holdout: validate on a held-out set | test_set: train on all, validate on the test set (test-set-selected: the reference's protocol)
     random_batches: bool = False    # sample training batches with replacement
     cv: CVConfig = field(default_factory=CVConfig)
 
@@ -164,6 +165,7 @@ FIXED_CHOICES = {
     'trainer.accelerator': ('auto', 'cpu', 'gpu', 'cuda', 'mps', 'tpu'),
     'trainer.precision': ('auto', '32-true', '32', '16-mixed', '16', 'bf16-mixed', 'bf16', '64-true', '64', 'transformer-engine'),
     'checkpoint.mode': (None, 'min', 'max'),
+    'data.validation': ('holdout', 'test_set'),
 }
 
 COMPONENT_MODULES = ('visionlab.models', 'visionlab.optim', 'visionlab.metrics', 'visionlab.data', 'visionlab.augment')

@@ -17,11 +17,11 @@ from .core import DATAMODULES, ConfigError, choices_hint
 from .augment import ImageStats, build_policy, build_batched
 
 # %% auto #0
-__all__ = ['IMAGENET_STATS', 'TensorImageDataset', 'read_image', 'ImageFileDataset', 'stratified_split', 'fold_indices',
-           'default_workers', 'BaseDataModule', 'InMemoryDataModule', 'DigitsDataModule', 'DigitsRegressionDataModule',
-           'SyntheticDataModule', 'read_cifar', 'CIFARDataModule', 'CIFAR10DataModule', 'CIFAR100DataModule',
-           'ImageFolderDataModule', 'ImageNetDataModule', 'CSVRegressionDataModule', 'datamodule_from_config',
-           'show_batch']
+__all__ = ['IMAGENET_STATS', 'CIFAR_MEAN', 'CIFAR_STD', 'TensorImageDataset', 'read_image', 'ImageFileDataset',
+           'stratified_split', 'fold_indices', 'default_workers', 'check_validation', 'BaseDataModule',
+           'InMemoryDataModule', 'DigitsDataModule', 'DigitsRegressionDataModule', 'SyntheticDataModule', 'read_cifar',
+           'CIFARDataModule', 'CIFAR10DataModule', 'CIFAR100DataModule', 'ImageFolderDataModule', 'ImageNetDataModule',
+           'CSVRegressionDataModule', 'datamodule_from_config', 'show_batch']
 
 # %% ../nbs/21_data.ipynb #d0aa557e
 def _batch_collate(data):
@@ -157,6 +157,18 @@ def _init_options(cls: type) -> list[str]:
                   and p.name != 'self' and p.name not in names]
     return names
 
+# %% ../nbs/21_data.ipynb #36faf4cb
+def check_validation(validation: str,         # `data.validation`: 'holdout' | 'test_set'
+                     cv_k: int | None = None, # `data.cv.k`
+                    ) -> str:
+    "`validation` if it names a protocol that fits `cv_k`; else a one-line `ConfigError`."
+    if validation not in ('holdout', 'test_set'):
+        raise ConfigError(f"data.validation={validation!r} is not valid: {choices_hint(validation, ['holdout', 'test_set'])}")
+    if validation == 'test_set' and cv_k:
+        raise ConfigError(f"data.validation=test_set cannot be combined with data.cv.k={cv_k}: cross-validation "
+                          "validates on folds of the training set, not on the test set; use data.validation=holdout")
+    return validation
+
 # %% ../nbs/21_data.ipynb #90eb1299
 class BaseDataModule(L.LightningDataModule):
     "Loaders, splits and policies shared by every dataset; subclasses implement `setup`."
@@ -172,6 +184,7 @@ class BaseDataModule(L.LightningDataModule):
                  train_transforms: str = 'none',   # registered augmentation policy of the training set
                  test_transforms: str = 'none',    # registered policy of the validation and test sets
                  val_split: float = 0.1,           # fraction of the training set held out when there is no validation set
+                 validation: str = 'holdout',      # 'holdout': a held-out validation set | 'test_set': validate on the test set
                  random_batches: bool = False,     # draw training batches with replacement
                  image_size: int | None = None,    # square output size; None: the dataset's native size
                  cutout_size: int | None = None,   # cutout patch size; None: the policy's default, 0: no cutout
@@ -188,6 +201,7 @@ class BaseDataModule(L.LightningDataModule):
         super().__init__()
         self.name, self.data_root_dir, self.data_path = name, Path(data_root_dir), Path(data_root_dir)/name
         self.batch_size, self.num_workers, self.val_split = batch_size, num_workers, val_split
+        self.validation = check_validation(validation, cv_k)
         self.train_policy, self.test_policy = train_transforms, test_transforms
         self.random_batches, self.image_size, self.cutout_size, self.seed = random_batches, image_size, cutout_size, seed
         self.num_classes, self.cv_k, self.cv_fold, self.download = num_classes, cv_k, cv_fold, download
@@ -244,12 +258,23 @@ class BaseDataModule(L.LightningDataModule):
         "Set the datasets from a training `pool` and the dataset's own `val` and `test` sets, if any."
         for ds in (val, test):
             if ds is not None: ds.transform = self.test_transforms
+        if self.validation == 'test_set':    # a dataset without a test set has its labelled val/ as the test set (ImageNet)
+            self.test_dataset = self.val_dataset = self.require_test(test if test is not None else val)
+            self.train_dataset = pool.subset(range(len(pool)), self.train_transforms)
+            return
         if val is not None and not self.cv_k:
             self.train_dataset, self.val_dataset = pool.subset(range(len(pool)), self.train_transforms), val
         else:
             train, held_out = self.split_train(pool.targets.numpy())
             self.train_dataset, self.val_dataset = pool.subset(train, self.train_transforms), pool.subset(held_out, self.test_transforms)
         self.test_dataset = test if test is not None else val
+
+    def require_test(self, test):
+        "`test`, the test set that `data.validation=test_set` validates on; None: a `ConfigError`."
+        if test is None:
+            raise ConfigError(f"data.validation=test_set: {self.name or type(self).__name__} has no test set in {self.data_path} "
+                              "to validate on; add one, or use data.validation=holdout")
+        return test
 
     def check_classes(self, n: int):
         "A `ConfigError` when the dataset has more classes than `data.num_classes`."
@@ -297,10 +322,13 @@ class InMemoryDataModule(BaseDataModule):
         if _classification(targets.numpy()): self.check_classes(int(targets.max()) + 1)
         self.stats = replace(self.stats, native_size=images.shape[-1])
         train_tf, test_tf = self.use_batched()
-        pool = TensorImageDataset(images, targets)
-        train, val = self.split_train(targets.numpy())
-        self.train_dataset, self.val_dataset = pool.subset(train, train_tf), pool.subset(val, test_tf)
         self.test_dataset = TensorImageDataset(test_images, test_targets, test_tf)
+        if self.validation == 'test_set':    # the whole training set trains, the test set validates
+            self.train_dataset, self.val_dataset = TensorImageDataset(images, targets, train_tf), self.test_dataset
+            return
+        train, val = self.split_train(targets.numpy())
+        pool = TensorImageDataset(images, targets)
+        self.train_dataset, self.val_dataset = pool.subset(train, train_tf), pool.subset(val, test_tf)
 
 # %% ../nbs/21_data.ipynb #b64fd5be
 def _digits():
@@ -371,6 +399,9 @@ def read_cifar(folder: Path,     # the archive's extracted folder, e.g. .../cifa
         raise ConfigError(f"{folder} is not a readable {tv_class.__name__} folder: {type(e).__name__}: {e}") from None
     return torch.from_numpy(images), torch.tensor(targets), classes
 
+# %% ../nbs/21_data.ipynb #e6fd49af
+CIFAR_MEAN, CIFAR_STD = (0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010)   # the reference's, for CIFAR-10 and -100
+
 # %% ../nbs/21_data.ipynb #a1c0e056
 class CIFARDataModule(InMemoryDataModule):
     "A CIFAR dataset held in memory as uint8 tensors; `tv_class` is torchvision's class of it (file names, download)."
@@ -400,14 +431,14 @@ class CIFARDataModule(InMemoryDataModule):
 class CIFAR10DataModule(CIFARDataModule):
     "CIFAR-10: 50,000 + 10,000 32x32 colour images, 10 classes."
     from torchvision.datasets import CIFAR10 as tv_class
-    stats = ImageStats(mean=(0.4914, 0.4822, 0.4465), std=(0.2470, 0.2435, 0.2616), family='cifar', cutout_size=16)
+    stats = ImageStats(mean=CIFAR_MEAN, std=CIFAR_STD, family='cifar', cutout_size=16)
 
 # %% ../nbs/21_data.ipynb #a1c0e060
 @DATAMODULES.register('cifar100')
 class CIFAR100DataModule(CIFARDataModule):
     "CIFAR-100: 50,000 + 10,000 32x32 colour images, 100 classes."
     from torchvision.datasets import CIFAR100 as tv_class
-    stats = ImageStats(mean=(0.5071, 0.4865, 0.4409), std=(0.2673, 0.2564, 0.2762), family='cifar', cutout_size=8)
+    stats = ImageStats(mean=CIFAR_MEAN, std=CIFAR_STD, family='cifar', cutout_size=8)
 
 # %% ../nbs/21_data.ipynb #2d056386
 def _folder_samples(folder: Path, class_to_idx: dict | None = None):
