@@ -53,7 +53,7 @@ class ModelConfig:
     alpha: Optional[float] = None           # PyramidNet: total width increase
     block_dropout: Optional[float] = None   # WideResNet: dropout between the block's convolutions
     # optimisation
-    optimizer: str = 'SGD'          # SGD | Adam | AdamW | Rmsprop | Madgrad
+    optimizer: str = 'SGD'          # SGD | Adam | AdamW | Rmsprop (TF-style, as the reference) | Madgrad
     lr: float = 0.1
     momentum: float = 0.9
     nesterov: bool = False

@@ -46,13 +46,10 @@ class RMSpropTF(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure=None):
-        "One update of every parameter that has a gradient."
-        loss = None
-        if closure is not None:
-            with torch.enable_grad(): loss = closure()
+        "One update of every parameter that has a gradient (after re-evaluating the loss with `closure`, if given)."
+        with torch.enable_grad(): loss = closure() if closure is not None else None
         for group in self.param_groups:
-            for p in group['params']:
-                if p.grad is not None: self._update(p, group)
+            for p in (p for p in group['params'] if p.grad is not None): self._update(p, group)
         return loss
 
     def _update(self, p, group):
