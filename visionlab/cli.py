@@ -10,7 +10,7 @@ from typing import Sequence
 from .core import ConfigError, VisionlabError
 
 # %% auto #0
-__all__ = ['USAGE', 'expand_sweep', 'run_cli', 'train_main', 'command_line']
+__all__ = ['USAGE', 'expand_sweep', 'compose_jobs', 'run_cli', 'train_main', 'command_line']
 
 # %% ../nbs/45_cli.ipynb #c3d80923
 USAGE = """usage: visionlab-train [-m|--multirun] [--cfg] [override ...]
@@ -29,10 +29,19 @@ def expand_sweep(overrides: Sequence[str]) -> list[list[str]]:
     except HydraException as e: raise ConfigError(f"cannot parse overrides: {str(e).splitlines()[0]}") from None
     return [job for batch in BasicSweeper.split_arguments(parsed, None) for job in batch]
 
+# %% ../nbs/45_cli.ipynb #9a2d6f15
+def compose_jobs(jobs: Sequence[Sequence[str]],  # the override list of each job
+                ) -> list:
+    "Every job's validated tree (all before any job starts); each reference spelling translated is noted once on stderr."
+    from visionlab.config import compose
+    notes: list[str] = []
+    try: return [compose(job, notes=notes) for job in jobs]
+    finally:
+        for note in dict.fromkeys(notes): print(f"visionlab-train: note: {note}", file=sys.stderr)
+
 # %% ../nbs/45_cli.ipynb #5d8be578
 def run_cli(argv: Sequence[str]) -> int:
     "Run `visionlab-train` with arguments `argv`; return the exit status."
-    from visionlab.config import compose
     args = list(argv)
     if any(a in ('-h', '--help') for a in args): print(USAGE); return 0
     multirun = any(a in ('-m', '--multirun') for a in args)
@@ -42,7 +51,7 @@ def run_cli(argv: Sequence[str]) -> int:
     try:
         if bad: raise ConfigError(f"unknown option {bad[0]!r}: options are -m/--multirun, --cfg, -h/--help")
         jobs = expand_sweep(overrides) if multirun else [overrides]
-        cfgs = [compose(job) for job in jobs]        # every job is validated before any starts
+        cfgs = compose_jobs(jobs)                    # every job is validated before any starts
         if show_cfg:
             from omegaconf import OmegaConf
             for c in cfgs: print(OmegaConf.to_yaml(c))

@@ -16,10 +16,11 @@ from .core import (ConfigError, Registry, choices_hint, close_matches, leaves, M
                             METRICS, DATAMODULES, POLICIES)
 
 # %% auto #0
-__all__ = ['CONFIG_DIR', 'SCHEMA_NAME', 'FIXED_CHOICES', 'COMPONENT_MODULES', 'RANGES', 'GROUP_KEYS', 'EnvConfig', 'ModelConfig',
-           'CVConfig', 'DataConfig', 'TrainerConfig', 'CheckpointConfig', 'VisionlabConfig', 'schema_keys',
-           'load_components', 'registry_choices', 'yaml_options', 'family_names', 'import_modules', 'validate',
-           'group_options', 'compose', 'format_value', 'to_overrides']
+__all__ = ['CONFIG_DIR', 'SCHEMA_NAME', 'FIXED_CHOICES', 'COMPONENT_MODULES', 'RANGES', 'REFERENCE_VALUES', 'REFERENCE_KEYS',
+           'REFERENCE_DEFAULTS', 'GROUP_KEYS', 'EnvConfig', 'ModelConfig', 'CVConfig', 'DataConfig', 'TrainerConfig',
+           'CheckpointConfig', 'VisionlabConfig', 'schema_keys', 'load_components', 'registry_choices', 'yaml_options',
+           'family_names', 'import_modules', 'validate', 'translate_reference', 'group_options', 'compose',
+           'format_value', 'to_overrides']
 
 # %% ../nbs/01_config.ipynb #f2e09d05
 @dataclass
@@ -52,7 +53,7 @@ class ModelConfig:
     alpha: Optional[float] = None           # PyramidNet: total width increase
     block_dropout: Optional[float] = None   # WideResNet: dropout between the block's convolutions
     # optimisation
-    optimizer: str = 'SGD'          # SGD | Adam | AdamW | Rmsprop | Madgrad
+    optimizer: str = 'SGD'          # SGD | Adam | AdamW | Rmsprop (TF-style, as the reference) | Madgrad
     lr: float = 0.1
     momentum: float = 0.9
     nesterov: bool = False
@@ -68,7 +69,7 @@ class ModelConfig:
     mixup: bool = False
     mixup_alpha: float = 0.2
     # evaluation and logging
-    metrics: list = field(default_factory=lambda: ['acc'])
+    metrics: list = field(default_factory=lambda: ['acc', 'f1'])  # the reference's default: accuracy and macro F1
     metric_computation_mode: str = 'epochwise'  # epochwise | stepwise
     result_plot: str = 'val'        # val | all | disable
     compile: bool = False           # torch.compile the network
@@ -295,6 +296,74 @@ def _unstore(group: str, name: str) -> None:
     from hydra.core.config_store import ConfigStore
     ConfigStore.instance().repo.get(group, {}).pop(f'{name}.yaml', None)
 
+# %% ../nbs/01_config.ipynb #7f3c1d58
+_REF_MODELS = {  # the reference's model classes: (family, arch, options its group files set)
+    **{f'models.dynamic_resnet.ResNet{d}': ('resnet', f'resnet{d}', ()) for d in (18, 34)},
+    **{f'models.dynamic_resnet.ResNet{d}': ('resnet', f'resnet{d}', ('model.bottleneck=false',)) for d in (50, 101, 152)},
+    **{f'models.preact_resnet.PreActResNet{d}': ('preact_resnet', f'preact_resnet{d}', ()) for d in (18, 34)},
+    **{f'models.preact_resnet.PreActResNet{d}': ('preact_resnet', f'preact_resnet{d}', ('model.bottleneck=false',))
+       for d in (50, 101, 152)},
+    'models.wide_resnet.WRN2810': ('wide_resnet', 'wrn28_10', ()),
+    'models.pyramidnet.PyramidNet110': ('pyramidnet', 'pyramidnet110', ('model.bottleneck=true',)),
+    'models.pyramidnet.PyramidNet272': ('pyramidnet', 'pyramidnet272', ()),
+    **{f'models.dynamic_vgg.VGG{d}': ('vgg', f'vgg{d}', ()) for d in (11, 13, 16, 19)},
+    'models.efficientnetv2.EfficientNetV2': ('efficientnetv2', None, ()),   # the variant comes from model.type
+    'models.convnext.ConvNext': ('convnext', None, ()),
+}
+_REF_POLICIES = {'BaselineTransform': 'baseline', 'BaselineCutoutTransform': 'baseline_cutout',
+                 'AutoAugmentTransform': 'autoaugment', 'RandAugmentTransform': 'reference_randaugment',
+                 'TestTransform': 'test'}
+_REF_DATAMODULES = {'datasets.cifar.CIFAR10DataModule': 'cifar10', 'datasets.cifar.CIFAR100DataModule': 'cifar100'}
+
+def _model_overrides(family, arch, options):
+    return (f'model={family}',) + ((f'model.arch={arch}',) if arch else ()) + options
+
+REFERENCE_VALUES = {  # reference key -> {its value: the visionlab overrides it becomes}
+    'model._target_': {cls: _model_overrides(*v) for cls, v in _REF_MODELS.items()},
+    'model.type': {**{t: (f'model.arch=efficientnetv2_{t.lower()}',) for t in ('S', 'M', 'L')},
+                   **{t: (f'model.arch=convnext_{t}',) for t in ('tiny', 'small', 'base', 'large')}},
+    'data.module._target_': {**{f'augmentation.policies.cifar.{c}': (f'data.train_transforms={p}',)
+                                for c, p in _REF_POLICIES.items() if p != 'test'},
+                             **{cls: (f'data={name}',) for cls, name in _REF_DATAMODULES.items()}},
+    **{f'data.module.{split}_transforms._target_': {f'augmentation.policies.cifar.{c}': (f'data.{split}_transforms={p}',)
+                                                    for c, p in _REF_POLICIES.items()} for split in ('train', 'test')},
+    'trainer.accelerator': {'CPU': ('trainer.accelerator=cpu',), 'GPU': ('trainer.accelerator=gpu',)},
+    'model.task': {'Classification': ('model.task=classification',), 'Regression': ('model.task=regression',)},
+}
+REFERENCE_KEYS = {  # reference key -> visionlab key, the value unchanged
+    'data.module.batch_size': 'data.batch_size', 'data.module.num_workers': 'data.num_workers',
+    'data.module.data_root_dir': 'data.data_root_dir', 'model.apply_shakedrop': 'model.shakedrop',
+}
+REFERENCE_DEFAULTS = {'data': 'cifar10'}   # the reference's default groups where visionlab's differ
+
+# %% ../nbs/01_config.ipynb #4a9d6b3e
+def _translate_one(key: str, value: str) -> tuple[str, ...] | None:
+    "The overrides that reference spelling `key=value` becomes; None if it is visionlab's own."
+    if key in REFERENCE_KEYS: return (f'{REFERENCE_KEYS[key]}={value}',)
+    table = REFERENCE_VALUES.get(key)
+    if table is None: return None
+    if value in table: return table[value]
+    if key in schema_keys(): return None          # a visionlab value of a key both share (trainer.accelerator=cpu)
+    raise ConfigError(f"{key}={value!r}: not a value of the reference that visionlab translates; known: {', '.join(table)}")
+
+# %% ../nbs/01_config.ipynb #6b3f9e14
+def translate_reference(overrides: Sequence[str],  # overrides, some possibly in the reference's spelling
+                       ) -> tuple[list[str], list[str]]:
+    "`overrides` in visionlab's keys and choices, and one note `'old -> new'` per reference spelling rewritten."
+    first, rest, notes = [], [], []
+    for o in overrides:
+        key, sep, value = o.partition('=')
+        new = _translate_one(key.strip(), value) if sep else None
+        if new is None: rest.append(o); continue
+        (first if key.endswith('._target_') else rest).extend(new)
+        notes.append(f"{o} -> {' '.join(new)}")
+    picked = {o.split('=')[0] for o in first if '.' not in o.split('=')[0]}
+    rest = [o for o in rest if o.split('=')[0] not in picked]   # a class replaces the group the command picked
+    for group, choice in REFERENCE_DEFAULTS.items():
+        if first and not any(o.split('=')[0] == group for o in first + rest):   # a command naming the reference's classes
+            first.insert(0, f'{group}={choice}'); notes.append(f"(no {group}=) -> {group}={choice}, the reference's default")
+    return first + rest, notes
+
 # %% ../nbs/01_config.ipynb #ae98d565
 def group_options(group: str) -> list[str]:
     "The choices of config group `group`: the YAML files it ships with (and, for `model`, every registered family)."
@@ -346,13 +415,17 @@ def _one_line_error(e: Exception) -> ConfigError:
         return ConfigError(f"cannot parse override: {msg.splitlines()[0]} (overrides look like key=value, group=name)")
     return ConfigError(msg.splitlines()[0])
 
-def compose(overrides: Sequence[str] = (), validate_choices: bool = True) -> DictConfig:
-    "The configuration tree for `overrides` (e.g. `['model=resnet', 'model.lr=0.05']`), validated."
+def compose(overrides: Sequence[str] = (),  # e.g. `['model=resnet', 'model.lr=0.05']`; the reference's spellings too
+            validate_choices: bool = True,  # check choices, ranges and cross-key rules (`validate`)
+            notes: list | None = None,  # one line per reference spelling translated is appended here
+           ) -> DictConfig:
+    "The configuration tree for `overrides`, validated."
     import hydra
     from hydra.core.global_hydra import GlobalHydra
     from hydra.errors import HydraException
     _store_schema()
-    overrides = [str(o) for o in overrides]
+    overrides, translated = translate_reference([str(o) for o in overrides])
+    if notes is not None: notes.extend(translated)
     import_modules(_imports_in(overrides))
     _store_registered_families()
     try:

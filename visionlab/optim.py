@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_optim.ipynb #e2c57034
 from __future__ import annotations
-import math
+import math, warnings
 from dataclasses import dataclass, fields
 from typing import Callable
 import torch
@@ -14,35 +14,74 @@ from torch.optim import lr_scheduler as sched
 from .core import OPTIMIZERS, SCHEDULERS, ConfigError
 
 # %% auto #0
-__all__ = ['OptimizerSpec', 'param_groups', 'OptimSettings', 'build_optimizer', 'build_scheduler', 'lr_at', 'lr_trace']
+__all__ = ['OptimizerSpec', 'RMSpropTF', 'param_groups', 'OptimSettings', 'build_optimizer', 'warmup_epochs', 'build_scheduler',
+           'lr_at', 'lr_trace']
 
 # %% ../nbs/12_optim.ipynb #8b8ab60e
 @dataclass(frozen=True)
 class OptimizerSpec:
     "How to build one optimizer from the config."
-    cls: Callable
+    cls: Callable            # called as cls(param_groups, lr=..., [momentum=..., nesterov=...])
     momentum: bool = False   # passes model.momentum
     nesterov: bool = False   # accepts model.nesterov
     state_slots: int = 1     # tensors of state it keeps per parameter (the size of a checkpoint, see `40_train`)
 
+# %% ../nbs/12_optim.ipynb #7c3a9d10
 def _madgrad(params, **kw):
+    "MADGRAD (Defazio & Jelassi 2021) with the `madgrad` package's defaults (momentum 0.9, as the reference)."
     from madgrad import MADGRAD   # imported on use: the kit starts faster without it
     return MADGRAD(params, **kw)
 
+# %% ../nbs/12_optim.ipynb #6e1f0b7d
+class RMSpropTF(torch.optim.Optimizer):
+    "RMSprop as TensorFlow computes it (timm's `RMSpropTF`): eps inside the root, mean square started at 1."
+    def __init__(self, params,  # parameters or parameter groups
+                 lr: float = 1e-2,  # learning rate
+                 alpha: float = 0.9,  # decay of the running mean square
+                 eps: float = 1e-10,  # added to the mean square under the square root
+                 weight_decay: float = 0.0,  # L2 penalty, added to the gradient
+                 momentum: float = 0.0,  # TF style: the buffer accumulates lr-scaled steps
+                ):
+        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum))
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        "One update of every parameter that has a gradient (after re-evaluating the loss with `closure`, if given)."
+        with torch.enable_grad(): loss = closure() if closure is not None else None
+        for group in self.param_groups:
+            for p in (p for p in group['params'] if p.grad is not None): self._update(p, group)
+        return loss
+
+    def _update(self, p, group):
+        grad = p.grad if group['weight_decay'] == 0 else p.grad.add(p, alpha=group['weight_decay'])
+        state = self.state[p]
+        if 'square_avg' not in state:
+            state['square_avg'] = torch.ones_like(p)
+            if group['momentum'] > 0: state['momentum_buffer'] = torch.zeros_like(p)
+        sq = state['square_avg'].add_(grad.square() - state['square_avg'], alpha=1 - group['alpha'])
+        delta = grad.div(sq.add(group['eps']).sqrt()).mul_(group['lr'])
+        if group['momentum'] > 0: delta = state['momentum_buffer'].mul_(group['momentum']).add_(delta)
+        p.sub_(delta)
+
+# %% ../nbs/12_optim.ipynb #b81f3c57
 OPTIMIZERS.add('SGD', OptimizerSpec(torch.optim.SGD, momentum=True, nesterov=True))
 OPTIMIZERS.add('Adam', OptimizerSpec(torch.optim.Adam, state_slots=2))
 OPTIMIZERS.add('AdamW', OptimizerSpec(torch.optim.AdamW, state_slots=2))
-OPTIMIZERS.add('Rmsprop', OptimizerSpec(torch.optim.RMSprop))
+OPTIMIZERS.add('Rmsprop', OptimizerSpec(RMSpropTF))
 OPTIMIZERS.add('Madgrad', OptimizerSpec(_madgrad, state_slots=3))
 
 # %% ../nbs/12_optim.ipynb #96fd3054
-def param_groups(model: nn.Module, weight_decay: float, undecay_norm: bool = False) -> list[dict]:
+def param_groups(model: nn.Module,  # the network
+                 weight_decay: float,  # decay of the decayed group
+                 undecay_norm: bool = False,  # no decay for 1-D parameters (norm weights, biases)
+                ) -> list[dict]:
     "Parameter groups with `weight_decay`, excluding 1-D parameters (norms, biases) if `undecay_norm`."
     params = [p for p in model.parameters() if p.requires_grad]
     if not undecay_norm: return [dict(params=params, weight_decay=weight_decay)]
     return [dict(params=[p for p in params if p.ndim > 1], weight_decay=weight_decay),
             dict(params=[p for p in params if p.ndim <= 1], weight_decay=0.0)]
 
+# %% ../nbs/12_optim.ipynb #5a9e7f32
 @dataclass
 class OptimSettings:
     "The optimisation part of the `model` config node."
@@ -62,7 +101,10 @@ class OptimSettings:
         return cls(**{f.name: cfg.model[f.name] for f in fields(cls) if f.name != 'max_epochs'},
                    max_epochs=cfg.trainer.max_epochs)
 
-def build_optimizer(model: nn.Module, s: OptimSettings) -> torch.optim.Optimizer:
+# %% ../nbs/12_optim.ipynb #2a7d5e90
+def build_optimizer(model: nn.Module,  # the network whose parameters are optimised
+                    s: OptimSettings,  # which optimizer, learning rate, decay, ...
+                   ) -> torch.optim.Optimizer:
     "The optimizer named by `s.optimizer` over `model`'s parameters."
     spec = OPTIMIZERS.get(s.optimizer)
     if s.nesterov and not spec.nesterov:
@@ -73,23 +115,39 @@ def build_optimizer(model: nn.Module, s: OptimSettings) -> torch.optim.Optimizer
     return spec.cls(param_groups(model, s.weight_decay, s.undecay_norm), **kw)
 
 # %% ../nbs/12_optim.ipynb #c48ae809
-SCHEDULERS.add('CosineAnneal', lambda opt, epochs: sched.CosineAnnealingLR(opt, T_max=max(1, epochs)))
-SCHEDULERS.add('Step', lambda opt, epochs: sched.StepLR(opt, step_size=max(1, epochs // 4), gamma=0.1))
-SCHEDULERS.add('MultiStep', lambda opt, epochs: sched.MultiStepLR(opt, milestones=[epochs // 2, epochs * 3 // 4], gamma=0.1))
-SCHEDULERS.add('none', lambda opt, epochs: sched.LambdaLR(opt, lambda e: 1.0))
+SCHEDULERS.add('CosineAnneal', lambda opt, epochs: sched.CosineAnnealingLR(opt, T_max=max(1, epochs)), warmup=True)
+SCHEDULERS.add('Step', lambda opt, epochs: sched.StepLR(opt, step_size=max(1, epochs // 4), gamma=0.1), warmup=False)
+SCHEDULERS.add('MultiStep', lambda opt, epochs: sched.MultiStepLR(opt, milestones=[epochs // 2, epochs * 3 // 4], gamma=0.1),
+               warmup=False)
+SCHEDULERS.add('none', lambda opt, epochs: sched.LambdaLR(opt, lambda e: 1.0), warmup=True)
 
-def build_scheduler(opt: torch.optim.Optimizer, s: OptimSettings) -> sched.LRScheduler:
-    "The per-epoch schedule named by `s.scheduler`, after `s.warmstart` warm-up epochs."
-    w = s.warmstart
+# %% ../nbs/12_optim.ipynb #6c0a4e2d
+def warmup_epochs(s: OptimSettings,  # the settings: scheduler and warmstart
+                 ) -> int:
+    "The warm-up epochs `s.scheduler` takes: `s.warmstart`, or 0 for the schedules that ignore it (Step, MultiStep)."
+    return s.warmstart if SCHEDULERS.entry(s.scheduler).meta.get('warmup') else 0
+
+# %% ../nbs/12_optim.ipynb #8a5d2f47
+def build_scheduler(opt: torch.optim.Optimizer,  # the optimizer whose LR is scheduled
+                    s: OptimSettings,  # which schedule, warm-up and number of epochs
+                   ) -> sched.LRScheduler:
+    "The per-epoch schedule named by `s.scheduler`, after its warm-up epochs (`warmup_epochs`)."
+    w = warmup_epochs(s)
+    if s.warmstart > w:
+        warnings.warn(f"model.warmstart={s.warmstart} is ignored by model.scheduler={s.scheduler} "
+                      "(as in the reference, only CosineAnneal warms up)", stacklevel=2)
     main = SCHEDULERS.get(s.scheduler)(opt, s.max_epochs - w)
     if w <= 0: return main
     warm = sched.LinearLR(opt, start_factor=1 / (w + 1), end_factor=1.0, total_iters=w)
     return sched.SequentialLR(opt, [warm, main], milestones=[w])
 
 # %% ../nbs/12_optim.ipynb #a80bcd00
-def lr_at(epoch: int, s: OptimSettings) -> float:
+def lr_at(epoch: int,  # 0-based epoch
+          s: OptimSettings,  # the schedule's settings
+         ) -> float:
     "Closed-form LR of `epoch` under settings `s` (used to test the schedules)."
-    w, n = s.warmstart, s.max_epochs - s.warmstart
+    w = warmup_epochs(s)
+    n = s.max_epochs - w
     if epoch < w: return s.lr * (epoch + 1) / (w + 1)
     e = epoch - w
     if s.scheduler == 'CosineAnneal': return s.lr * (1 + math.cos(math.pi * e / max(1, n))) / 2
@@ -97,7 +155,9 @@ def lr_at(epoch: int, s: OptimSettings) -> float:
     if s.scheduler == 'MultiStep': return s.lr * 0.1 ** ((e >= n // 2) + (e >= n * 3 // 4))
     return s.lr
 
-def lr_trace(s: OptimSettings) -> list[float]:
+# %% ../nbs/12_optim.ipynb #7b4e0c92
+def lr_trace(s: OptimSettings,  # the schedule's settings
+            ) -> list[float]:
     "The LR used in each epoch when the schedule is stepped once per epoch."
     opt = build_optimizer(nn.Linear(1, 1), s)
     sch, out = build_scheduler(opt, s), []
