@@ -18,9 +18,12 @@ __all__ = ['UNIVERSAL', 'ARCH_OPTIONS', 'nd_layers', 'register_model', 'build_mo
 
 # %% ../../nbs/10_models.core.ipynb #614345e1
 _ND = {
-    1: dict(conv=nn.Conv1d, bn=nn.BatchNorm1d, maxpool=nn.MaxPool1d, avgpool=nn.AdaptiveAvgPool1d),
-    2: dict(conv=nn.Conv2d, bn=nn.BatchNorm2d, maxpool=nn.MaxPool2d, avgpool=nn.AdaptiveAvgPool2d),
-    3: dict(conv=nn.Conv3d, bn=nn.BatchNorm3d, maxpool=nn.MaxPool3d, avgpool=nn.AdaptiveAvgPool3d),
+    1: dict(conv=nn.Conv1d, bn=nn.BatchNorm1d, maxpool=nn.MaxPool1d, avgpool=nn.AdaptiveAvgPool1d,
+            avgpool_k=nn.AvgPool1d),
+    2: dict(conv=nn.Conv2d, bn=nn.BatchNorm2d, maxpool=nn.MaxPool2d, avgpool=nn.AdaptiveAvgPool2d,
+            avgpool_k=nn.AvgPool2d),
+    3: dict(conv=nn.Conv3d, bn=nn.BatchNorm3d, maxpool=nn.MaxPool3d, avgpool=nn.AdaptiveAvgPool3d,
+            avgpool_k=nn.AvgPool3d),
 }
 
 def nd_layers(input_dim: int) -> dict[str, type[nn.Module]]:
