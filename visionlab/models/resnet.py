@@ -13,7 +13,7 @@ from .layers import (drop_schedule, branch_regularizer, squeeze_excitation, zero
 __all__ = ['resnet_model', 'shortcut_layers', 'Residual', 'BasicBlock', 'Bottleneck', 'ResNet', 'resnet18', 'resnet34',
            'resnet50', 'resnet101', 'resnet152']
 
-# %% ../../nbs/11_models.resnet.ipynb #bf83ca4f
+# %% ../../nbs/11_models.resnet.ipynb #70d08f12
 def shortcut_layers(in_planes: int, out: int, stride: int, L: dict, avg_down: bool = False) -> list[nn.Module]:
     "Projection shortcut: strided 1x1 conv + BN, or (`avg_down`) average pool, 1x1 conv, BN."
     if avg_down and stride != 1:
