@@ -20,7 +20,7 @@ def linear_schedule(p_last: float, n_blocks: int) -> list[float]:
     "Drop probability of each of `n_blocks` blocks, rising linearly to `p_last` at the last block."
     return [p_last * (i + 1) / n_blocks for i in range(n_blocks)]
 
-# %% ../../nbs/10a_models.layers.ipynb #e5b4aa57
+# %% ../../nbs/10a_models.layers.ipynb #6a7d38b9
 SCHEDULES = ('linear', 'constant')
 
 def drop_schedule(p: float,  # the last block's (linear) or every block's (constant) drop probability
@@ -118,9 +118,11 @@ def rebuild_conv(conv: nn.Conv2d, init, **changes) -> nn.Conv2d:
 def torchvision_model(name: str,  # a torchvision builder, e.g. 'convnext_tiny'
                       num_classes: int = 10,  # outputs of the head
                       stochastic_depth: float | None = None,  # None: torchvision's default
+                      dropout: float | None = None,  # classifier dropout (EfficientNet); None: torchvision's default
                      ) -> nn.Module:
-    "torchvision's `name`, never pretrained, with `num_classes` outputs and its `stochastic_depth_prob`."
+    "torchvision's `name`, never pretrained, with `num_classes` outputs, its `stochastic_depth_prob` and `dropout`."
     kw = {} if stochastic_depth is None else {'stochastic_depth_prob': stochastic_depth}
+    if dropout is not None: kw['dropout'] = dropout
     return getattr(torchvision.models, name)(weights=None, num_classes=num_classes, **kw)
 
 # %% ../../nbs/10a_models.layers.ipynb #498a0826
@@ -161,7 +163,7 @@ class PreActResidual(nn.Module):
         short = self.shortcut(out) if self.shortcut is not None else x
         return short + self.drop(self.branch(out))
 
-# %% ../../nbs/10a_models.layers.ipynb #2c588660
+# %% ../../nbs/10a_models.layers.ipynb #c67b8881
 def block_layout(block: type,  # the architecture's own block class
                  layers: list[int],  # its blocks per stage
                  bottleneck: bool | None,  # the requested block type (None: the architecture's own)
