@@ -18,9 +18,12 @@ __all__ = ['UNIVERSAL', 'ARCH_OPTIONS', 'nd_layers', 'register_model', 'build_mo
 
 # %% ../../nbs/10_models.core.ipynb #614345e1
 _ND = {
-    1: dict(conv=nn.Conv1d, bn=nn.BatchNorm1d, maxpool=nn.MaxPool1d, avgpool=nn.AdaptiveAvgPool1d),
-    2: dict(conv=nn.Conv2d, bn=nn.BatchNorm2d, maxpool=nn.MaxPool2d, avgpool=nn.AdaptiveAvgPool2d),
-    3: dict(conv=nn.Conv3d, bn=nn.BatchNorm3d, maxpool=nn.MaxPool3d, avgpool=nn.AdaptiveAvgPool3d),
+    1: dict(conv=nn.Conv1d, bn=nn.BatchNorm1d, maxpool=nn.MaxPool1d, avgpool=nn.AdaptiveAvgPool1d,
+            avgpool_k=nn.AvgPool1d),
+    2: dict(conv=nn.Conv2d, bn=nn.BatchNorm2d, maxpool=nn.MaxPool2d, avgpool=nn.AdaptiveAvgPool2d,
+            avgpool_k=nn.AvgPool2d),
+    3: dict(conv=nn.Conv3d, bn=nn.BatchNorm3d, maxpool=nn.MaxPool3d, avgpool=nn.AdaptiveAvgPool3d,
+            avgpool_k=nn.AvgPool3d),
 }
 
 def nd_layers(input_dim: int) -> dict[str, type[nn.Module]]:
@@ -93,7 +96,8 @@ def create_model(name: str,  # a registered architecture, e.g. 'resnet18' (any c
 
 # %% ../../nbs/10_models.core.ipynb #f693cc16
 ARCH_OPTIONS = ('input_dim', 'cifar_size', 'stochastic_depth', 'shakedrop', 'squeeze_excitation',
-                'resnet_dropout', 'zero_init_residual', 'bottleneck', 'depth', 'widen_factor', 'alpha', 'block_dropout')
+                'resnet_dropout', 'zero_init_residual', 'bottleneck', 'depth', 'widen_factor', 'alpha', 'block_dropout',
+                'stochastic_depth_mode', 'se_ratio', 'avg_down', 'final_norm', 'preactivation', 'downsample')
 
 def model_from_config(model_cfg) -> nn.Module:
     "The network described by the `model` node of a configuration tree."

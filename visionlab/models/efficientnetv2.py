@@ -15,16 +15,16 @@ __all__ = ['efficientnetv2_model', 'efficientnetv2', 'efficientnetv2_s', 'effici
 def _kaiming(conv): nn.init.kaiming_normal_(conv.weight, mode='fan_out')
 
 def efficientnetv2(size: str, num_classes: int = 10, input_channels: int = 3, cifar_size: bool = False,
-                   stochastic_depth: float | None = None) -> nn.Module:
-    "torchvision's EfficientNetV2-`size` (s, m, l), untrained, adapted to the data."
-    net = torchvision_model(f'efficientnet_v2_{size}', num_classes, stochastic_depth)
+                   stochastic_depth: float | None = None, resnet_dropout: float | None = None) -> nn.Module:
+    "torchvision's EfficientNetV2-`size` (s, m, l), untrained, adapted to the data; `resnet_dropout`: the classifier's dropout."
+    net = torchvision_model(f'efficientnet_v2_{size}', num_classes, stochastic_depth, resnet_dropout)
     conv = net.features[0][0]
     if input_channels != conv.in_channels or cifar_size:
         net.features[0][0] = rebuild_conv(conv, _kaiming, in_channels=input_channels, stride=1 if cifar_size else 2)
     return net
 
 # %% ../../nbs/11e_models.efficientnetv2.ipynb #343515bd
-efficientnetv2_model = register_model('efficientnetv2', options=('cifar_size', 'stochastic_depth'))
+efficientnetv2_model = register_model('efficientnetv2', options=('cifar_size', 'stochastic_depth', 'resnet_dropout'))
 
 @efficientnetv2_model
 def efficientnetv2_s(**kwargs):

@@ -7,16 +7,30 @@ from __future__ import annotations
 import torch, torchvision
 from torch import nn
 from torchvision.ops import SqueezeExcitation, StochasticDepth
+from ..core import ConfigError, choices_hint
 from .core import nd_layers
 
 # %% auto #0
-__all__ = ['linear_schedule', 'ShakeDrop', 'squeeze_excitation', 'branch_regularizer', 'zero_init_residual_', 'stem',
-           'rebuild_conv', 'torchvision_model', 'residual_stages', 'PreActResidual']
+__all__ = ['SCHEDULES', 'linear_schedule', 'drop_schedule', 'ShakeDrop', 'squeeze_excitation', 'branch_regularizer',
+           'zero_init_residual_', 'stem', 'rebuild_conv', 'torchvision_model', 'residual_stages', 'PreActResidual',
+           'block_layout']
 
 # %% ../../nbs/10a_models.layers.ipynb #f5835e78
 def linear_schedule(p_last: float, n_blocks: int) -> list[float]:
     "Drop probability of each of `n_blocks` blocks, rising linearly to `p_last` at the last block."
     return [p_last * (i + 1) / n_blocks for i in range(n_blocks)]
+
+# %% ../../nbs/10a_models.layers.ipynb #6a7d38b9
+SCHEDULES = ('linear', 'constant')
+
+def drop_schedule(p: float,  # the last block's (linear) or every block's (constant) drop probability
+                  n_blocks: int,  # residual blocks in the network
+                  mode: str = 'linear',  # 'linear' (Huang et al.) or 'constant' (the reference)
+                 ) -> list[float]:
+    "Drop probability of each of `n_blocks` blocks under the schedule `mode`."
+    if mode not in SCHEDULES:
+        raise ConfigError(f"model.stochastic_depth_mode={mode!r} is not valid: {choices_hint(mode, SCHEDULES)}")
+    return linear_schedule(p, n_blocks) if mode == 'linear' else [p] * n_blocks
 
 # %% ../../nbs/10a_models.layers.ipynb #08ac464e
 class _ShakeDropFn(torch.autograd.Function):
@@ -49,9 +63,12 @@ class ShakeDrop(nn.Module):
     def extra_repr(self): return f"p_drop={self.p_drop}, alpha_range={self.alpha_range}"
 
 # %% ../../nbs/10a_models.layers.ipynb #c021d3f6
-def squeeze_excitation(channels: int, input_dim: int = 2, reduction: int = 16) -> SqueezeExcitation:
+def squeeze_excitation(channels: int,  # channels of the branch it rescales
+                       input_dim: int = 2,  # spatial dimensions of the input
+                       ratio: float = 1 / 16,  # squeeze channels per channel: 1/16 (Hu et al.), 0.25 (the reference)
+                      ) -> SqueezeExcitation:
     "torchvision's `SqueezeExcitation` on `channels` channels, for inputs with `input_dim` spatial dims."
-    squeeze = max(1, channels // reduction)
+    squeeze = max(1, int(channels * ratio))
     se = SqueezeExcitation(channels, squeeze)
     if input_dim != 2:
         L = nd_layers(input_dim)
@@ -69,11 +86,12 @@ def branch_regularizer(stochastic_depth: float = 0.0, shakedrop: float = 0.0) ->
 
 # %% ../../nbs/10a_models.layers.ipynb #6d5aa84f
 def zero_init_residual_(model: nn.Module) -> nn.Module:
-    "Zero the weight of every block's `last_norm` (the last norm layer of its residual branch)."
+    "Zero the weight of every block's `last_norm` (or, in a branch that ends in a convolution, its `last_conv`)."
     n = 0
     for m in model.modules():
-        if getattr(m, 'last_norm', None) is not None:
-            nn.init.zeros_(m.last_norm.weight); n += 1
+        last = getattr(m, 'last_norm', None) or getattr(m, 'last_conv', None)
+        if last is not None:
+            nn.init.zeros_(last.weight); n += 1
     if n == 0: raise ValueError(f"{type(model).__name__} has no residual block with a `last_norm`")
     return model
 
@@ -100,9 +118,11 @@ def rebuild_conv(conv: nn.Conv2d, init, **changes) -> nn.Conv2d:
 def torchvision_model(name: str,  # a torchvision builder, e.g. 'convnext_tiny'
                       num_classes: int = 10,  # outputs of the head
                       stochastic_depth: float | None = None,  # None: torchvision's default
+                      dropout: float | None = None,  # classifier dropout (EfficientNet); None: torchvision's default
                      ) -> nn.Module:
-    "torchvision's `name`, never pretrained, with `num_classes` outputs and its `stochastic_depth_prob`."
+    "torchvision's `name`, never pretrained, with `num_classes` outputs, its `stochastic_depth_prob` and `dropout`."
     kw = {} if stochastic_depth is None else {'stochastic_depth_prob': stochastic_depth}
+    if dropout is not None: kw['dropout'] = dropout
     return getattr(torchvision.models, name)(weights=None, num_classes=num_classes, **kw)
 
 # %% ../../nbs/10a_models.layers.ipynb #498a0826
@@ -111,30 +131,50 @@ def residual_stages(block: type[nn.Module],  # block class with an `expansion` (
                     drops: list[float],  # one stochastic-depth probability per block
                     cin: int = 64,  # channels into the first stage
                     widths: tuple = (64, 128, 256, 512),  # planes of each stage
-                    **block_kw,  # passed to every block, e.g. `se=True`
+                    shakes: list[float] | None = None,  # one ShakeDrop probability per block (None: no ShakeDrop)
+                    **block_kw,  # passed to every block, e.g. `se=0.25`
                    ) -> tuple[nn.Sequential, int]:
     "The stages (a `Sequential` of `Sequential`s of blocks) and the channels they output."
     drops, stages = iter(drops), []
+    shakes = iter(shakes) if shakes is not None else None
     for i, (planes, n) in enumerate(zip(widths, layers)):
         blocks = []
         for j in range(n):
-            blocks.append(block(cin, planes, stride=2 if (i > 0 and j == 0) else 1, drop=next(drops), **block_kw))
+            kw = dict(block_kw, **({'shake': next(shakes)} if shakes is not None else {}))
+            blocks.append(block(cin, planes, stride=2 if (i > 0 and j == 0) else 1, drop=next(drops), **kw))
             cin = planes * block.expansion
         stages.append(nn.Sequential(*blocks))
     return nn.Sequential(*stages), cin
 
 # %% ../../nbs/10a_models.layers.ipynb #4df7712f
 class PreActResidual(nn.Module):
-    "`shortcut(a) + drop(branch(a))` with `a = BN-ReLU(x)`; the shortcut is `x` itself when the shape is kept."
-    def __init__(self, in_planes: int, out_planes: int, stride: int, branch: nn.Module, drop: float = 0.0):
+    "`shortcut(a) + drop(branch(a))` with `a = BN-ReLU(x)`; the shortcut is `x` itself when the shape is kept; `drop` is stochastic depth, `shake` ShakeDrop."
+    def __init__(self, in_planes: int, out_planes: int, stride: int, branch: nn.Module, drop: float = 0.0,
+                 shake: float = 0.0):
         super().__init__()
         self.preact = nn.Sequential(nn.BatchNorm2d(in_planes), nn.ReLU(inplace=True))
         self.branch = branch
         self.shortcut = (nn.Conv2d(in_planes, out_planes, 1, stride, bias=False)
                          if stride != 1 or in_planes != out_planes else None)
-        self.drop = branch_regularizer(stochastic_depth=drop)
+        self.drop = branch_regularizer(stochastic_depth=drop, shakedrop=shake)
 
     def forward(self, x):
         out = self.preact(x)
         short = self.shortcut(out) if self.shortcut is not None else x
         return short + self.drop(self.branch(out))
+
+# %% ../../nbs/10a_models.layers.ipynb #c67b8881
+def block_layout(block: type,  # the architecture's own block class
+                 layers: list[int],  # its blocks per stage
+                 bottleneck: bool | None,  # the requested block type (None: the architecture's own)
+                 basic: type,  # the family's basic block
+                 bottle: type,  # the family's bottleneck block
+                 basic_layers: list[int] | None = None,  # the basic-block layout of a bottleneck depth
+                ) -> tuple[type, list[int]]:
+    "The block class and blocks per stage for `bottleneck`; `ConfigError` where no basic-block layout exists."
+    if bottleneck is None or bool(bottleneck) == (block is bottle): return block, layers
+    if bottleneck: return bottle, layers
+    if basic_layers is None:
+        raise ConfigError(f"model.bottleneck=false: no basic-block version of the bottleneck network with stages "
+                          f"{list(layers)} (the reference defines one for 50 and 152 layers only)")
+    return basic, list(basic_layers)

@@ -6,57 +6,71 @@
 from __future__ import annotations
 from torch import nn
 from .core import register_model, build_model, init_weights
-from .layers import linear_schedule, squeeze_excitation, residual_stages, PreActResidual
+from .layers import (linear_schedule, drop_schedule, squeeze_excitation, residual_stages, PreActResidual,
+                                     block_layout, zero_init_residual_)
 
 # %% auto #0
 __all__ = ['preact_model', 'PreActBlock', 'PreActBottleneck', 'PreActResNet', 'preact_resnet18', 'preact_resnet34',
            'preact_resnet50', 'preact_resnet101', 'preact_resnet152']
 
 # %% ../../nbs/11a_models.preact_resnet.ipynb #fa354038
-def _se(c, on): return [squeeze_excitation(c)] if on else []
+def _se(c, ratio): return [squeeze_excitation(c, ratio=ratio)] if ratio else []
 
 class PreActBlock(PreActResidual):
-    "BN-ReLU-conv3x3, BN-ReLU-conv3x3, identity (or 1x1 projection) shortcut."
+    "BN-ReLU-conv3x3, BN-ReLU-conv3x3, identity (or 1x1 projection) shortcut; `last_conv` ends the branch."
     expansion = 1
-    def __init__(self, in_planes: int, planes: int, stride: int = 1, drop: float = 0.0, se: bool = False):
+    def __init__(self, in_planes: int, planes: int, stride: int = 1, drop: float = 0.0, se: float = 0.0,
+                 shake: float = 0.0):
+        last = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
         branch = nn.Sequential(
             nn.Conv2d(in_planes, planes, 3, stride, 1, bias=False), nn.BatchNorm2d(planes), nn.ReLU(inplace=True),
-            nn.Conv2d(planes, planes, 3, 1, 1, bias=False), *_se(planes, se))
-        super().__init__(in_planes, planes, stride, branch, drop)
+            last, *_se(planes, se))
+        super().__init__(in_planes, planes, stride, branch, drop, shake)
+        self.last_conv = last
 
 # %% ../../nbs/11a_models.preact_resnet.ipynb #3a442964
 class PreActBottleneck(PreActResidual):
     "BN-ReLU-conv1x1, BN-ReLU-conv3x3, BN-ReLU-conv1x1 (x4), identity (or 1x1 projection) shortcut."
     expansion = 4
-    def __init__(self, in_planes: int, planes: int, stride: int = 1, drop: float = 0.0, se: bool = False):
+    def __init__(self, in_planes: int, planes: int, stride: int = 1, drop: float = 0.0, se: float = 0.0,
+                 shake: float = 0.0):
         out = planes * self.expansion
+        last = nn.Conv2d(planes, out, 1, bias=False)
         branch = nn.Sequential(
             nn.Conv2d(in_planes, planes, 1, bias=False), nn.BatchNorm2d(planes), nn.ReLU(inplace=True),
             nn.Conv2d(planes, planes, 3, stride, 1, bias=False), nn.BatchNorm2d(planes), nn.ReLU(inplace=True),
-            nn.Conv2d(planes, out, 1, bias=False), *_se(out, se))
-        super().__init__(in_planes, out, stride, branch, drop)
+            last, *_se(out, se))
+        super().__init__(in_planes, out, stride, branch, drop, shake)
+        self.last_conv = last
 
 # %% ../../nbs/11a_models.preact_resnet.ipynb #fa5a49f6
 class PreActResNet(nn.Module):
     "A pre-activation ResNet for small images (3x3 stem, stages of 64-512 channels)."
     def __init__(self, block: type[nn.Module], layers: list[int], num_classes: int = 10, input_channels: int = 3,
                  stochastic_depth: float = 0.0, squeeze_excitation: bool = False, resnet_dropout: float = 0.0,
-                 bottleneck: bool | None = None):
+                 bottleneck: bool | None = None, basic_layers: list[int] | None = None, shakedrop: bool = False,
+                 zero_init_residual: bool = False, final_norm: bool = True, stochastic_depth_mode: str = 'linear',
+                 se_ratio: float = 1 / 16):
         super().__init__()
-        if bottleneck is not None: block = PreActBottleneck if bottleneck else PreActBlock
+        block, layers = block_layout(block, layers, bottleneck, PreActBlock, PreActBottleneck, basic_layers)
         self.stem = nn.Conv2d(input_channels, 64, 3, 1, 1, bias=False)
-        self.stages, cin = residual_stages(block, layers, linear_schedule(stochastic_depth, sum(layers)),
-                                           se=squeeze_excitation)
-        self.head = nn.Sequential(nn.BatchNorm2d(cin), nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+        n = sum(layers)
+        self.stages, cin = residual_stages(block, layers, drop_schedule(stochastic_depth, n, stochastic_depth_mode),
+                                           shakes=linear_schedule(0.5 if shakedrop else 0.0, n),
+                                           se=se_ratio if squeeze_excitation else 0.0)
+        norm = [nn.BatchNorm2d(cin), nn.ReLU(inplace=True)] if final_norm else []
+        self.head = nn.Sequential(*norm, nn.AdaptiveAvgPool2d(1), nn.Flatten(),
                                   nn.Dropout(resnet_dropout) if resnet_dropout else nn.Identity())
         self.fc = nn.Linear(cin, num_classes)
         init_weights(self)
+        if zero_init_residual: zero_init_residual_(self)
 
     def forward(self, x): return self.fc(self.head(self.stages(self.stem(x))))
 
 # %% ../../nbs/11a_models.preact_resnet.ipynb #182e06f4
 preact_model = register_model('preact_resnet', options=('stochastic_depth', 'squeeze_excitation', 'resnet_dropout',
-                                                        'bottleneck'), small_image_stem=True)
+                                                        'bottleneck', 'shakedrop', 'zero_init_residual', 'final_norm',
+                                                        'stochastic_depth_mode', 'se_ratio'), small_image_stem=True)
 
 @preact_model
 def preact_resnet18(**kwargs):
@@ -72,8 +86,8 @@ def preact_resnet34(**kwargs):
 
 @preact_model
 def preact_resnet50(**kwargs):
-    "PreActResNet50: pre-activation bottlenecks, stages of 3, 4, 6, 3."
-    arch = dict(block=PreActBottleneck, layers=[3, 4, 6, 3])
+    "PreActResNet50: pre-activation bottlenecks, stages of 3, 4, 6, 3 (basic blocks: the reference's 4, 6, 10, 5)."
+    arch = dict(block=PreActBottleneck, layers=[3, 4, 6, 3], basic_layers=[4, 6, 10, 5])
     return build_model(PreActResNet, arch, **kwargs)
 
 @preact_model
@@ -84,6 +98,6 @@ def preact_resnet101(**kwargs):
 
 @preact_model
 def preact_resnet152(**kwargs):
-    "PreActResNet152: pre-activation bottlenecks, stages of 3, 8, 36, 3."
-    arch = dict(block=PreActBottleneck, layers=[3, 8, 36, 3])
+    "PreActResNet152: pre-activation bottlenecks, stages of 3, 8, 36, 3 (basic blocks: the reference's 4, 13, 55, 4)."
+    arch = dict(block=PreActBottleneck, layers=[3, 8, 36, 3], basic_layers=[4, 13, 55, 4])
     return build_model(PreActResNet, arch, **kwargs)

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 from ..core import ConfigError
 from .core import register_model, build_model, init_weights
-from .layers import linear_schedule, branch_regularizer, squeeze_excitation, zero_init_residual_
+from .layers import linear_schedule, drop_schedule, branch_regularizer, squeeze_excitation, zero_init_residual_
 
 # %% auto #0
 __all__ = ['pyramid_model', 'PyramidBlock', 'PyramidNet', 'pyramidnet110', 'pyramidnet272', 'pyramidnet110_a48']
@@ -17,7 +17,7 @@ __all__ = ['pyramid_model', 'PyramidBlock', 'PyramidNet', 'pyramidnet110', 'pyra
 class PyramidBlock(nn.Module):
     "Basic (`bottleneck=False`) or bottleneck pyramidal block with a zero-padded identity shortcut."
     def __init__(self, in_planes: int, planes: int, stride: int = 1, bottleneck: bool = False,
-                 drop: float = 0.0, shakedrop: float = 0.0, se: bool = False):
+                 drop: float = 0.0, shakedrop: float = 0.0, se: float = 0.0):
         super().__init__()
         self.out_planes = planes * (4 if bottleneck else 1)
         self.last_norm = nn.BatchNorm2d(self.out_planes)
@@ -28,7 +28,7 @@ class PyramidBlock(nn.Module):
         else:
             layers = [nn.BatchNorm2d(in_planes), nn.Conv2d(in_planes, planes, 3, stride, 1, bias=False),
                       nn.BatchNorm2d(planes), nn.ReLU(inplace=True), nn.Conv2d(planes, planes, 3, 1, 1, bias=False)]
-        self.branch = nn.Sequential(*layers, self.last_norm, *([squeeze_excitation(self.out_planes)] if se else []))
+        self.branch = nn.Sequential(*layers, self.last_norm, *([squeeze_excitation(self.out_planes, ratio=se)] if se else []))
         self.drop = branch_regularizer(stochastic_depth=drop, shakedrop=shakedrop)
         self.pool = nn.AvgPool2d(2, ceil_mode=True) if stride != 1 else nn.Identity()
 
@@ -43,7 +43,7 @@ class PyramidNet(nn.Module):
     def __init__(self, depth: int = 110, alpha: float = 270, bottleneck: bool = False, num_classes: int = 10,
                  input_channels: int = 3, shakedrop: bool = False, stochastic_depth: float = 0.0,
                  squeeze_excitation: bool = False, resnet_dropout: float = 0.0, zero_init_residual: bool = False,
-                 shakedrop_last: float = 0.5):
+                 shakedrop_last: float = 0.5, stochastic_depth_mode: str = 'linear', se_ratio: float = 1 / 16):
         super().__init__()
         per = 9 if bottleneck else 6
         if (depth - 2) % per or depth < per + 2:
@@ -51,14 +51,14 @@ class PyramidNet(nn.Module):
                               f"blocks: use {per}n+2")
         n = (depth - 2) // per
         total = 3 * n
-        drops = iter(linear_schedule(stochastic_depth, total))
+        drops = iter(drop_schedule(stochastic_depth, total, stochastic_depth_mode))
         shakes = iter(linear_schedule(shakedrop_last if shakedrop else 0.0, total))
         self.stem = nn.Sequential(nn.Conv2d(input_channels, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16))
         blocks, cin, width = [], 16, 16.0
         for i in range(total):
             width += alpha / total
             blk = PyramidBlock(cin, int(round(width)), 2 if i in (n, 2 * n) else 1, bottleneck,
-                               next(drops), next(shakes), squeeze_excitation)
+                               next(drops), next(shakes), se_ratio if squeeze_excitation else 0.0)
             blocks.append(blk)
             cin = blk.out_planes
         self.blocks = nn.Sequential(*blocks)
@@ -72,7 +72,8 @@ class PyramidNet(nn.Module):
 
 # %% ../../nbs/11c_models.pyramidnet.ipynb #c4589249
 pyramid_model = register_model('pyramidnet', options=('depth', 'alpha', 'shakedrop', 'stochastic_depth', 'squeeze_excitation',
-                                                      'resnet_dropout', 'zero_init_residual', 'bottleneck'),
+                                                      'resnet_dropout', 'zero_init_residual', 'bottleneck',
+                                                      'stochastic_depth_mode', 'se_ratio'),
                                small_image_stem=True)
 
 @pyramid_model

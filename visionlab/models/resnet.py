@@ -6,24 +6,33 @@
 from __future__ import annotations
 from torch import nn
 from .core import register_model, build_model, nd_layers, init_weights
-from .layers import (linear_schedule, branch_regularizer, squeeze_excitation, zero_init_residual_, stem,
-                                     residual_stages)
+from .layers import (drop_schedule, branch_regularizer, squeeze_excitation, zero_init_residual_, stem,
+                                     residual_stages, block_layout)
 
 # %% auto #0
-__all__ = ['resnet_model', 'Residual', 'BasicBlock', 'Bottleneck', 'ResNet', 'resnet18', 'resnet34', 'resnet50', 'resnet101',
-           'resnet152']
+__all__ = ['resnet_model', 'shortcut_layers', 'Residual', 'BasicBlock', 'Bottleneck', 'ResNet', 'resnet18', 'resnet34',
+           'resnet50', 'resnet101', 'resnet152']
+
+# %% ../../nbs/11_models.resnet.ipynb #70d08f12
+def shortcut_layers(in_planes: int, out: int, stride: int, L: dict, avg_down: bool = False) -> list[nn.Module]:
+    "Projection shortcut: strided 1x1 conv + BN, or (`avg_down`) average pool, 1x1 conv, BN."
+    if avg_down and stride != 1:
+        return [L['avgpool_k'](stride, stride, ceil_mode=True, count_include_pad=False),
+                L['conv'](in_planes, out, 1, bias=False), L['bn'](out)]
+    return [L['conv'](in_planes, out, 1, stride, bias=False), L['bn'](out)]
 
 # %% ../../nbs/11_models.resnet.ipynb #34f178dc
 class Residual(nn.Module):
-    "`relu(shortcut(x) + drop(branch(x)))`, the branch being `convs`, then `last_norm`, then SE if `se`."
-    def __init__(self, convs: list, in_planes: int, out: int, stride: int, input_dim: int, drop: float, se: bool):
+    "`relu(shortcut(x) + drop(branch(x)))`, the branch being `convs`, then `last_norm`, then SE if `se` (its ratio)."
+    def __init__(self, convs: list, in_planes: int, out: int, stride: int, input_dim: int, drop: float, se: float,
+                 shake: float = 0.0, avg_down: bool = False):
         super().__init__()
         L = nd_layers(input_dim)
         self.last_norm = L['bn'](out)
-        self.branch = nn.Sequential(*convs, self.last_norm, *([squeeze_excitation(out, input_dim)] if se else []))
-        self.drop = branch_regularizer(stochastic_depth=drop)
+        self.branch = nn.Sequential(*convs, self.last_norm, *([squeeze_excitation(out, input_dim, se)] if se else []))
+        self.drop = branch_regularizer(stochastic_depth=drop, shakedrop=shake)
         self.shortcut = (nn.Identity() if stride == 1 and in_planes == out else
-                         nn.Sequential(L['conv'](in_planes, out, 1, stride, bias=False), L['bn'](out)))
+                         nn.Sequential(*shortcut_layers(in_planes, out, stride, L, avg_down)))
         self.relu = nn.ReLU(inplace=True)
 
     def forward(self, x): return self.relu(self.shortcut(x) + self.drop(self.branch(x)))
@@ -33,23 +42,23 @@ class BasicBlock(Residual):
     "Two 3x3 convolutions with a shortcut (ResNet18/34)."
     expansion = 1
     def __init__(self, in_planes: int, planes: int, stride: int = 1, input_dim: int = 2,
-                 drop: float = 0.0, se: bool = False):
+                 drop: float = 0.0, se: float = 0.0, **kw):
         L = nd_layers(input_dim)
         convs = [L['conv'](in_planes, planes, 3, stride, 1, bias=False), L['bn'](planes), nn.ReLU(inplace=True),
                  L['conv'](planes, planes, 3, 1, 1, bias=False)]
-        super().__init__(convs, in_planes, planes, stride, input_dim, drop, se)
+        super().__init__(convs, in_planes, planes, stride, input_dim, drop, se, **kw)
 
 # %% ../../nbs/11_models.resnet.ipynb #2d1ad62c
 class Bottleneck(Residual):
     "1x1 reduce, 3x3, 1x1 expand (x4), with a shortcut (ResNet50 and deeper)."
     expansion = 4
     def __init__(self, in_planes: int, planes: int, stride: int = 1, input_dim: int = 2,
-                 drop: float = 0.0, se: bool = False):
+                 drop: float = 0.0, se: float = 0.0, **kw):
         L = nd_layers(input_dim)
         convs = [L['conv'](in_planes, planes, 1, bias=False), L['bn'](planes), nn.ReLU(inplace=True),
                  L['conv'](planes, planes, 3, stride, 1, bias=False), L['bn'](planes), nn.ReLU(inplace=True),
                  L['conv'](planes, planes * 4, 1, bias=False)]
-        super().__init__(convs, in_planes, planes * 4, stride, input_dim, drop, se)
+        super().__init__(convs, in_planes, planes * 4, stride, input_dim, drop, se, **kw)
 
 # %% ../../nbs/11_models.resnet.ipynb #d18fe8cf
 class ResNet(nn.Module):
@@ -57,13 +66,15 @@ class ResNet(nn.Module):
     def __init__(self, block: type[nn.Module], layers: list[int], num_classes: int = 10, input_channels: int = 3,
                  input_dim: int = 2, cifar_size: bool = False, stochastic_depth: float = 0.0,
                  squeeze_excitation: bool = False, resnet_dropout: float = 0.0, zero_init_residual: bool = False,
-                 bottleneck: bool | None = None):
+                 bottleneck: bool | None = None, basic_layers: list[int] | None = None,
+                 stochastic_depth_mode: str = 'linear', se_ratio: float = 1 / 16, avg_down: bool = False):
         super().__init__()
-        if bottleneck is not None: block = Bottleneck if bottleneck else BasicBlock
+        block, layers = block_layout(block, layers, bottleneck, BasicBlock, Bottleneck, basic_layers)
         L = nd_layers(input_dim)
         self.stem = stem(input_channels, 64, cifar_size, input_dim)
-        self.stages, cin = residual_stages(block, layers, linear_schedule(stochastic_depth, sum(layers)),
-                                           input_dim=input_dim, se=squeeze_excitation)
+        self.stages, cin = residual_stages(block, layers, drop_schedule(stochastic_depth, sum(layers), stochastic_depth_mode),
+                                           input_dim=input_dim, se=se_ratio if squeeze_excitation else 0.0,
+                                           avg_down=avg_down)
         self.pool = nn.Sequential(L['avgpool'](1), nn.Flatten())
         self.dropout = nn.Dropout(resnet_dropout) if resnet_dropout else nn.Identity()
         self.fc = nn.Linear(cin, num_classes)
@@ -74,7 +85,8 @@ class ResNet(nn.Module):
 
 # %% ../../nbs/11_models.resnet.ipynb #d15d7cd1
 resnet_model = register_model('resnet', options=('input_dim', 'cifar_size', 'stochastic_depth', 'squeeze_excitation',
-                                                 'resnet_dropout', 'zero_init_residual', 'bottleneck'))
+                                                 'resnet_dropout', 'zero_init_residual', 'bottleneck',
+                                                 'stochastic_depth_mode', 'se_ratio', 'avg_down'))
 
 @resnet_model
 def resnet18(**kwargs):
@@ -90,8 +102,8 @@ def resnet34(**kwargs):
 
 @resnet_model
 def resnet50(**kwargs):
-    "ResNet50: bottleneck blocks, stages of 3, 4, 6, 3."
-    arch = dict(block=Bottleneck, layers=[3, 4, 6, 3])
+    "ResNet50: bottleneck blocks, stages of 3, 4, 6, 3 (basic blocks: the reference's 4, 6, 10, 5)."
+    arch = dict(block=Bottleneck, layers=[3, 4, 6, 3], basic_layers=[4, 6, 10, 5])
     return build_model(ResNet, arch, **kwargs)
 
 @resnet_model
@@ -102,6 +114,6 @@ def resnet101(**kwargs):
 
 @resnet_model
 def resnet152(**kwargs):
-    "ResNet152: bottleneck blocks, stages of 3, 8, 36, 3."
-    arch = dict(block=Bottleneck, layers=[3, 8, 36, 3])
+    "ResNet152: bottleneck blocks, stages of 3, 8, 36, 3 (basic blocks: the reference's 4, 13, 55, 4)."
+    arch = dict(block=Bottleneck, layers=[3, 8, 36, 3], basic_layers=[4, 13, 55, 4])
     return build_model(ResNet, arch, **kwargs)

@@ -5,10 +5,11 @@
 # %% ../../nbs/11d_models.vgg.ipynb #493f6cdc
 from __future__ import annotations
 from torch import nn
+from ..core import ConfigError, choices_hint
 from .core import register_model, build_model, nd_layers, init_weights
 
 # %% auto #0
-__all__ = ['CONFIGS', 'vgg_model', 'VGG', 'vgg11', 'vgg13', 'vgg16', 'vgg19']
+__all__ = ['CONFIGS', 'STRIDED', 'DOWNSAMPLE', 'vgg_model', 'strided_config', 'VGG', 'vgg11', 'vgg13', 'vgg16', 'vgg19']
 
 # %% ../../nbs/11d_models.vgg.ipynb #eec9fda0
 CONFIGS = {  # convolutions per block (paper's configurations A, B, D, E); 'M' is a max-pool
@@ -18,17 +19,34 @@ CONFIGS = {  # convolutions per block (paper's configurations A, B, D, E); 'M' i
     19: [64, 64, 'M', 128, 128, 'M', 256, 256, 256, 256, 'M', 512, 512, 512, 512, 'M', 512, 512, 512, 512, 'M'],
 }
 
+STRIDED = {  # the reference's dynamic VGG (MIC-DKFZ dynamic-network-architectures): (width, convolutions) per stage
+    16: {True: ((64, 2), (128, 3), (256, 5), (512, 5)), False: ((64, 2), (128, 2), (256, 2), (512, 3), (512, 3), (512, 3))},
+    19: {True: ((64, 3), (128, 4), (256, 5), (512, 6)), False: ((64, 2), (128, 2), (256, 3), (512, 3), (512, 4), (512, 4))},
+}
+DOWNSAMPLE = ('maxpool', 'stride')
+
+def strided_config(stages) -> list:
+    "A layer list of `(width, convolutions)` stages whose first convolution ('S' before it) has stride 2, but the first stage's."
+    return [v for i, (width, n) in enumerate(stages) for v in ((['S'] if i else []) + [width] * n)]
+
 class VGG(nn.Module):
     "VGG with batch norm and a single linear head, for inputs with `input_dim` spatial dimensions."
-    def __init__(self, config: list, num_classes: int = 10, input_channels: int = 3, input_dim: int = 2):
+    def __init__(self, config: list, num_classes: int = 10, input_channels: int = 3, input_dim: int = 2,
+                 downsample: str = 'maxpool', cifar_size: bool = False, strided: dict | None = None):
         super().__init__()
+        if downsample not in DOWNSAMPLE:
+            raise ConfigError(f"model.downsample={downsample!r} is not valid: {choices_hint(downsample, DOWNSAMPLE)}")
+        if downsample == 'stride':
+            if strided is None: raise ConfigError("model.downsample='stride': the reference defines strided VGG16 and VGG19 only")
+            config = strided_config(strided[bool(cifar_size)])
         L = nd_layers(input_dim)
-        layers, cin = [], input_channels
+        layers, cin, stride = [], input_channels, 1
         for v in config:
             if v == 'M': layers.append(L['maxpool'](2, 2, ceil_mode=True))
+            elif v == 'S': stride = 2
             else:
-                layers += [L['conv'](cin, v, 3, padding=1, bias=False), L['bn'](v), nn.ReLU(inplace=True)]
-                cin = v
+                layers += [L['conv'](cin, v, 3, stride, 1, bias=False), L['bn'](v), nn.ReLU(inplace=True)]
+                cin, stride = v, 1
         self.features = nn.Sequential(*layers)
         self.pool = nn.Sequential(L['avgpool'](1), nn.Flatten())
         self.fc = nn.Linear(cin, num_classes)
@@ -37,7 +55,7 @@ class VGG(nn.Module):
     def forward(self, x): return self.fc(self.pool(self.features(x)))
 
 # %% ../../nbs/11d_models.vgg.ipynb #5a46f47a
-vgg_model = register_model('vgg', options=('input_dim',), small_image_stem=True)
+vgg_model = register_model('vgg', options=('input_dim', 'downsample', 'cifar_size'))
 
 @vgg_model
 def vgg11(**kwargs):
@@ -54,11 +72,11 @@ def vgg13(**kwargs):
 @vgg_model
 def vgg16(**kwargs):
     "VGG16 (configuration D) with batch norm: the reference default."
-    arch = dict(config=CONFIGS[16])
+    arch = dict(config=CONFIGS[16], strided=STRIDED[16])
     return build_model(VGG, arch, **kwargs)
 
 @vgg_model
 def vgg19(**kwargs):
     "VGG19 (configuration E) with batch norm."
-    arch = dict(config=CONFIGS[19])
+    arch = dict(config=CONFIGS[19], strided=STRIDED[19])
     return build_model(VGG, arch, **kwargs)

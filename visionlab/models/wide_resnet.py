@@ -7,52 +7,66 @@ from __future__ import annotations
 from torch import nn
 from ..core import ConfigError
 from .core import register_model, build_model, init_weights
-from .layers import linear_schedule, squeeze_excitation, PreActResidual
+from .layers import (linear_schedule, drop_schedule, squeeze_excitation, PreActResidual, residual_stages,
+                                     stem, zero_init_residual_)
+from .resnet import BasicBlock
 
 # %% auto #0
-__all__ = ['wide_model', 'WideBlock', 'WideResNet', 'wrn28_10', 'wrn16_8', 'wrn40_4']
+__all__ = ['wide_model', 'WideBlock', 'wide_block', 'WideResNet', 'wrn28_10', 'wrn16_8', 'wrn40_4']
 
 # %% ../../nbs/11b_models.wide_resnet.ipynb #8421376f
 class WideBlock(PreActResidual):
     "BN-ReLU-conv3x3, dropout, BN-ReLU-conv3x3, plus the (projected) input."
+    expansion = 1
     def __init__(self, in_planes: int, planes: int, stride: int = 1, block_dropout: float = 0.0,
-                 drop: float = 0.0, se: bool = False):
+                 drop: float = 0.0, se: float = 0.0, shake: float = 0.0):
+        last = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
         branch = nn.Sequential(
             nn.Conv2d(in_planes, planes, 3, stride, 1, bias=False),
             nn.Dropout(block_dropout) if block_dropout else nn.Identity(),
-            nn.BatchNorm2d(planes), nn.ReLU(inplace=True),
-            nn.Conv2d(planes, planes, 3, 1, 1, bias=False),
-            *([squeeze_excitation(planes)] if se else []))
-        super().__init__(in_planes, planes, stride, branch, drop)
+            nn.BatchNorm2d(planes), nn.ReLU(inplace=True), last,
+            *([squeeze_excitation(planes, ratio=se)] if se else []))
+        super().__init__(in_planes, planes, stride, branch, drop, shake)
+        self.last_conv = last
 
 # %% ../../nbs/11b_models.wide_resnet.ipynb #69f1b7b8
+def wide_block(preactivation: bool, block_dropout: float) -> tuple[type, dict]:
+    "The block class and its keywords: pre-activation (with dropout) or post-activation with a ResNet-D shortcut."
+    if preactivation: return WideBlock, dict(block_dropout=block_dropout)
+    if block_dropout:
+        raise ConfigError(f"model.block_dropout={block_dropout} needs model.preactivation=true: the post-activation "
+                          "WideResNet (the reference's) has no dropout inside its blocks")
+    return BasicBlock, dict(avg_down=True)
+
 class WideResNet(nn.Module):
-    "WRN-`depth`-`widen_factor` for small images."
+    "WRN-`depth`-`widen_factor` for small images: pre-activation (Zagoruyko & Komodakis) or post-activation (the reference)."
     def __init__(self, depth: int = 28, widen_factor: int = 10, num_classes: int = 10, input_channels: int = 3,
-                 block_dropout: float = 0.3, stochastic_depth: float = 0.0, squeeze_excitation: bool = False,
-                 resnet_dropout: float = 0.0):
+                 block_dropout: float | None = None, stochastic_depth: float = 0.0, squeeze_excitation: bool = False,
+                 resnet_dropout: float = 0.0, preactivation: bool = True, shakedrop: bool = False,
+                 zero_init_residual: bool = False, stochastic_depth_mode: str = 'linear', se_ratio: float = 1 / 16):
         super().__init__()
         if (depth - 4) % 6 or depth < 10:
             raise ConfigError(f"WideResNet depth={depth} is not valid: use 6n+4 (10, 16, 22, 28, 40, ...)")
         n, widths = (depth - 4) // 6, [16 * widen_factor, 32 * widen_factor, 64 * widen_factor]
-        self.stem = nn.Conv2d(input_channels, 16, 3, 1, 1, bias=False)
-        drops = iter(linear_schedule(stochastic_depth, 3 * n))
-        stages, cin = [], 16
-        for i, width in enumerate(widths):
-            stages.append(nn.Sequential(*[WideBlock(cin if j == 0 else width, width, 2 if (i > 0 and j == 0) else 1,
-                                                    block_dropout, next(drops), squeeze_excitation) for j in range(n)]))
-            cin = width
-        self.stages = nn.Sequential(*stages)
-        self.head = nn.Sequential(nn.BatchNorm2d(cin), nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+        block, block_kw = wide_block(preactivation, (0.3 if preactivation else 0.0) if block_dropout is None else block_dropout)
+        self.stem = nn.Conv2d(input_channels, 16, 3, 1, 1, bias=False) if preactivation else stem(input_channels, 16, True)
+        self.stages, cin = residual_stages(block, [n] * 3, drop_schedule(stochastic_depth, 3 * n, stochastic_depth_mode),
+                                           cin=16, widths=widths, shakes=linear_schedule(0.5 if shakedrop else 0.0, 3 * n),
+                                           se=se_ratio if squeeze_excitation else 0.0, **block_kw)
+        norm = [nn.BatchNorm2d(cin), nn.ReLU(inplace=True)] if preactivation else []
+        self.head = nn.Sequential(*norm, nn.AdaptiveAvgPool2d(1), nn.Flatten(),
                                   nn.Dropout(resnet_dropout) if resnet_dropout else nn.Identity())
         self.fc = nn.Linear(cin, num_classes)
         init_weights(self)
+        if zero_init_residual: zero_init_residual_(self)
 
     def forward(self, x): return self.fc(self.head(self.stages(self.stem(x))))
 
 # %% ../../nbs/11b_models.wide_resnet.ipynb #bc9f26a2
 wide_model = register_model('wide_resnet', options=('depth', 'widen_factor', 'block_dropout', 'stochastic_depth',
-                                                    'squeeze_excitation', 'resnet_dropout'), small_image_stem=True)
+                                                    'squeeze_excitation', 'resnet_dropout', 'preactivation', 'shakedrop',
+                                                    'zero_init_residual', 'stochastic_depth_mode', 'se_ratio'),
+                             small_image_stem=True)
 
 @wide_model
 def wrn28_10(**kwargs):
