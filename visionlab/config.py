@@ -52,6 +52,12 @@ class ModelConfig:
     widen_factor: Optional[int] = None      # WideResNet
     alpha: Optional[float] = None           # PyramidNet: total width increase
     block_dropout: Optional[float] = None   # WideResNet: dropout between the block's convolutions
+    stochastic_depth_mode: Optional[str] = None  # 'linear' (ramp to p, default) | 'constant' (p in every block: the reference)
+    se_ratio: Optional[float] = None        # squeeze-excitation channels per channel (default 1/16; the reference 0.25)
+    avg_down: Optional[bool] = None         # ResNet: ResNet-D shortcut (2x2 avg pool, then 1x1 conv), as the reference
+    final_norm: Optional[bool] = None       # PreActResNet: BN-ReLU before pooling (default true; the reference: false)
+    preactivation: Optional[bool] = None    # WideResNet: pre-activation blocks (default true; the reference: false)
+    downsample: Optional[str] = None        # VGG: 'maxpool' (default, the paper) | 'stride' (the reference's strided convs)
     # optimisation
     optimizer: str = 'SGD'          # SGD | Adam | AdamW | Rmsprop (TF-style, as the reference) | Madgrad
     lr: float = 0.1
@@ -167,6 +173,8 @@ FIXED_CHOICES = {
     'trainer.precision': ('auto', '32-true', '32', '16-mixed', '16', 'bf16-mixed', 'bf16', '64-true', '64', 'transformer-engine'),
     'checkpoint.mode': (None, 'min', 'max'),
     'data.validation': ('holdout', 'test_set'),
+    'model.stochastic_depth_mode': (None, 'linear', 'constant'),
+    'model.downsample': (None, 'maxpool', 'stride'),
 }
 
 COMPONENT_MODULES = ('visionlab.models', 'visionlab.optim', 'visionlab.metrics', 'visionlab.data', 'visionlab.augment')

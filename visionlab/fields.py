@@ -27,13 +27,14 @@ GROUP_WIDGETS = {'model.family': 'model', 'model.arch': 'variant', 'data.name': 
 PANEL_TABS = {
     'Model': ('model.stochastic_depth', 'model.shakedrop', 'model.squeeze_excitation', 'model.resnet_dropout',
               'model.zero_init_residual', 'model.bottleneck', 'model.cifar_size', 'model.depth', 'model.widen_factor',
-              'model.alpha', 'model.block_dropout'),
+              'model.alpha', 'model.block_dropout', 'model.stochastic_depth_mode', 'model.se_ratio', 'model.avg_down',
+              'model.final_norm', 'model.preactivation', 'model.downsample'),
     'Optimizer': ('model.optimizer', 'model.lr', 'model.momentum', 'model.nesterov', 'model.weight_decay',
                   'model.undecay_norm', 'model.scheduler', 'model.warmstart', 'model.sam', 'model.adaptive_sam',
                   'model.sam_rho'),
     'Regularization': ('model.mixup', 'model.mixup_alpha', 'model.label_smoothing', 'data.cutout_size'),
     'Trainer': ('trainer.max_epochs', 'data.batch_size', 'trainer.accelerator', 'trainer.precision',
-                'trainer.devices', 'seed'),
+                'trainer.devices', 'seed', 'data.validation'),
     'Logging': ('logger', 'model.metrics', 'model.result_plot', 'name'),
 }
 
