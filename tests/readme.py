@@ -15,9 +15,7 @@ def render() -> str:
     for cell in nb['cells']:
         src = ''.join(cell['source']).strip()
         if not src or src.startswith('#| hide') or src.startswith('#|hide'): continue
-        if cell['cell_type'] == 'markdown':
-            src = re.sub(r'^> (.*)$', r'> \1', src, count=1, flags=re.M)
-            parts.append(src)
+        if cell['cell_type'] == 'markdown': parts.append(src)
         else:
             code = '\n'.join(l for l in src.splitlines() if not l.startswith('#|'))
             parts.append(f'```python\n{code}\n```')

@@ -37,6 +37,13 @@ def test_multirun_makes_one_run_dir_per_value(run_cli, tmp_path):
     assert sorted(OmegaConf.load(r/'config.yaml').model.lr for r in runs) == [0.01, 0.1]
     assert '[1/2] ' in p.stdout and '[2/2] ' in p.stdout
 
+def test_cross_validation_trains_every_fold(run_cli, tmp_path):
+    "data.cv.k=3 from the command line: three fold runs through the one training path, then their summary."
+    p = run_cli(*FAST, 'data.cv.k=3', 'name=cv')
+    assert p.returncode == 0, p.stderr
+    assert sorted(d.name for d in (tmp_path/'exp').iterdir()) == ['cv-cv.json', 'cv-fold0', 'cv-fold1', 'cv-fold2']
+    assert all(f'fold {i}: test_acc=' in p.stdout for i in range(3)) and 'mean' in p.stdout and 'std' in p.stdout
+
 def test_multirun_validates_every_job_first(run_cli, tmp_path):
     p = run_cli('-m', *FAST, 'model.lr=0.1,-1')
     assert p.returncode == 2 and 'model.lr=-1.0 is out of range' in p.stderr
