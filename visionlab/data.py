@@ -64,7 +64,7 @@ def read_image(path: str | Path,  # an image file that PIL can read
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:   # PIL: unidentified, truncated, bad header, huge
         raise ConfigError(f"cannot read image {path}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
 
-# %% ../nbs/21_data.ipynb #0deb98f4
+# %% ../nbs/21_data.ipynb #28815ada
 MAX_PIXELS = 89_478_485   # PIL's decompression-bomb limit (`PIL.Image.MAX_IMAGE_PIXELS`)
 _END_MARKERS = {'PNG': b'IEND', 'JPEG': b'\xff\xd9'}   # what a complete file of the format ends with
 
