@@ -239,7 +239,7 @@ RANGES = {  # key: (test, what a valid value is)
 
 def _select(cfg, key): return OmegaConf.select(cfg, key, throw_on_missing=True)
 
-# %% ../nbs/01_config.ipynb #8bad7a1f
+# %% ../nbs/01_config.ipynb #411236d1
 MAX_NAME = 200   # bytes of a run name: a folder name, with room for '-fold<i>', '-<n>' and '-cv.json'
 
 def _check_paths(cfg):
@@ -257,13 +257,13 @@ def _check_paths(cfg):
         if not str(cfg.resume).strip() or (run.exists() and not run.is_dir()):
             raise ConfigError(f"resume={str(cfg.resume)!r} is not a directory: give the run directory to continue (resume=<exp_dir>/<name>)")
 
-# %% ../nbs/01_config.ipynb #9b0f062e
+# %% ../nbs/01_config.ipynb #95fb2a47
 def strategy_choices() -> list[str]:
     "The values `trainer.strategy` may take: auto and the strategies Lightning's registry knows."
     from lightning.pytorch.strategies import StrategyRegistry
     return ['auto', *StrategyRegistry.available_strategies()]
 
-# %% ../nbs/01_config.ipynb #3631ee6f
+# %% ../nbs/01_config.ipynb #4d776245
 def check_accelerator(cfg: DictConfig,  # a composed configuration tree
                      ) -> DictConfig:
     "`cfg` if this machine has its `trainer.accelerator`; else a one-line `ConfigError`."
@@ -276,7 +276,7 @@ def check_accelerator(cfg: DictConfig,  # a composed configuration tree
         raise ConfigError(f"trainer.accelerator={acc}: this machine has no {acc.upper()}; use trainer.accelerator=cpu, or auto (the best it has)")
     return cfg
 
-# %% ../nbs/01_config.ipynb #243c0fb5
+# %% ../nbs/01_config.ipynb #2a59437c
 _FIT = {'model.input_channels': ('channels', 'images with {} channel(s)'), 'model.input_dim': ('image_dims', '{}-D images'),
         'model.task': ('task', '{} targets')}
 
@@ -288,7 +288,7 @@ def _check_data_fit(cfg):
         if theirs is not None and mine != theirs:
             raise ConfigError(f"{key}={mine} does not fit data.name={cfg.data.name} ({what.format(theirs)}): set {key}={theirs}")
 
-# %% ../nbs/01_config.ipynb #5454d7e6
+# %% ../nbs/01_config.ipynb #af5c702d
 def logged_metrics(cfg: DictConfig,  # a composed configuration tree
                   ) -> list[str]:
     "The names of the metrics a run of `cfg` logs: what `checkpoint.monitor` may name."
@@ -314,6 +314,8 @@ def _check_cross(cfg):
     m = cfg.model
     if m.task == 'regression' and m.label_smoothing > 0:
         raise ConfigError(f"model.label_smoothing={m.label_smoothing} only applies to classification (model.task=regression)")
+    if m.task == 'classification' and m.num_classes < 2:
+        raise ConfigError(f"data.num_classes={m.num_classes}: a classifier needs at least 2 classes (for one number per image, model.task=regression)")
     if m.sam and m.adaptive_sam:
         raise ConfigError("model.sam=true and model.adaptive_sam=true: set one, model.sam=true (SAM) or model.adaptive_sam=true (ASAM, the adaptive variant of SAM)")
     if m.warmstart >= cfg.trainer.max_epochs and m.warmstart > 0:
@@ -503,11 +505,11 @@ def unknown_key_error(key: str) -> ConfigError:
     return ConfigError(f"unknown key {key!r}: {hint}")
 
 def _check_overrides(overrides) -> list[str]:
-    "`overrides` as a list of strings; a one-line `ConfigError` for a lone string, a group set to nothing, a number too long to read."
+    "`overrides` as a list of strings (a path value `~/...` quoted for Hydra); a one-line `ConfigError` for a lone string, a group set to nothing, a number too long to read."
     if isinstance(overrides, (str, bytes, dict, DictConfig)):
         hint = f": write compose([{overrides!r}])" if isinstance(overrides, str) else ''
         raise ConfigError(f"compose() takes a list of overrides such as ['model.lr=0.1'], not a {type(overrides).__name__}{hint}")
-    out = [str(o) for o in overrides]
+    out = [re.sub(r'^([^=]+)=(~[^,\'"]*)$', lambda m: f"{m[1]}='{m[2]}'", str(o)) for o in overrides]   # key=~/data
     for o in out:
         key, sep, value = o.partition('=')
         key = key.lstrip('+~')
