@@ -4,13 +4,13 @@
 
 # %% ../nbs/45_cli.ipynb #798d70fc
 from __future__ import annotations
-import logging, os, shlex, sys, traceback
+import logging, os, shlex, sys, traceback, warnings
 from typing import Sequence
 
 from .core import ConfigError, VisionlabError
 
 # %% auto #0
-__all__ = ['USAGE', 'expand_sweep', 'compose_jobs', 'run_cli', 'train_main', 'command_line']
+__all__ = ['USAGE', 'expand_sweep', 'compose_jobs', 'quiet_console', 'run_cli', 'train_main', 'command_line']
 
 # %% ../nbs/45_cli.ipynb #c3d80923
 USAGE = """usage: visionlab-train [-m|--multirun] [--cfg] [override ...]
@@ -38,6 +38,14 @@ def compose_jobs(jobs: Sequence[Sequence[str]],  # the override list of each job
     try: return [compose(job, notes=notes) for job in jobs]
     finally:
         for note in dict.fromkeys(notes): print(f"visionlab-train: note: {note}", file=sys.stderr)
+
+# %% ../nbs/45_cli.ipynb #23f463e9
+def quiet_console():  # called once by the console entry point, in its own process
+    "What a command-line user should not see: Lightning's info lines and model summary, the libraries' deprecation warnings."
+    for name in ('lightning.pytorch.utilities.rank_zero', 'lightning.pytorch.callbacks.model_summary', 'lightning.fabric.utilities.rank_zero'):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    for category in (DeprecationWarning, FutureWarning): warnings.filterwarnings('ignore', category=category)
+    warnings.filterwarnings('ignore', message=r'.*is deprecated.*')
 
 # %% ../nbs/45_cli.ipynb #5d8be578
 def run_cli(argv: Sequence[str]) -> int:
@@ -75,7 +83,7 @@ def run_cli(argv: Sequence[str]) -> int:
 
 def train_main():
     "Console entry point of `visionlab-train`."
-    logging.getLogger('lightning.pytorch.utilities.rank_zero').setLevel(logging.WARNING)
+    quiet_console()
     sys.exit(run_cli(sys.argv[1:]))
 
 # %% ../nbs/45_cli.ipynb #52908422

@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_config.ipynb #33607778
 from __future__ import annotations
-import importlib, importlib.resources, os, re, sys
+import importlib, importlib.resources, math, os, re, sys
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -16,10 +16,11 @@ from .core import (ConfigError, Registry, choices_hint, close_matches, leaves, M
                             METRICS, DATAMODULES, POLICIES)
 
 # %% auto #0
-__all__ = ['CONFIG_DIR', 'SCHEMA_NAME', 'FIXED_CHOICES', 'COMPONENT_MODULES', 'RANGES', 'REFERENCE_VALUES', 'REFERENCE_KEYS',
-           'REFERENCE_DEFAULTS', 'GROUP_KEYS', 'EnvConfig', 'ModelConfig', 'CVConfig', 'DataConfig', 'TrainerConfig',
-           'CheckpointConfig', 'VisionlabConfig', 'schema_keys', 'load_components', 'registry_choices', 'yaml_options',
-           'family_names', 'import_modules', 'validate', 'translate_reference', 'group_options', 'compose',
+__all__ = ['CONFIG_DIR', 'SCHEMA_NAME', 'FIXED_CHOICES', 'COMPONENT_MODULES', 'RANGES', 'MAX_NAME', 'REFERENCE_VALUES',
+           'REFERENCE_KEYS', 'REFERENCE_DEFAULTS', 'GROUP_KEYS', 'EnvConfig', 'ModelConfig', 'CVConfig', 'DataConfig',
+           'TrainerConfig', 'CheckpointConfig', 'VisionlabConfig', 'schema_keys', 'load_components', 'registry_choices',
+           'strategy_choices', 'check_accelerator', 'logged_metrics', 'yaml_options', 'family_names', 'import_modules',
+           'validate', 'translate_reference', 'yaml_groups', 'group_options', 'unknown_key_error', 'compose',
            'format_value', 'to_overrides']
 
 # %% ../nbs/01_config.ipynb #f2e09d05
@@ -68,7 +69,7 @@ class ModelConfig:
     scheduler: str = 'CosineAnneal' # CosineAnneal | Step | MultiStep | none
     warmstart: int = 0              # epochs of linear LR warm-up
     sam: bool = False               # sharpness-aware minimisation around the optimizer
-    adaptive_sam: bool = False      # adaptive SAM (ASAM)
+    adaptive_sam: bool = False      # adaptive SAM (ASAM), instead of model.sam (setting both is refused)
     sam_rho: Optional[float] = None # None: 0.05 for SAM, 0.5 for ASAM
     # regularisation
     label_smoothing: float = 0.0
@@ -131,7 +132,7 @@ class CheckpointConfig:
 @dataclass
 class VisionlabConfig:
     "The whole tree of one run."
-    seed: Optional[int] = None      # set: deterministic run, cudnn.benchmark off
+    seed: Optional[int] = None      # set (0 to 2**32 - 1): deterministic run, cudnn.benchmark off
     logger: str = 'csv'             # csv | wandb (CSV metrics are always written)
     project: Optional[str] = None   # W&B project (reference: trainer.logger.project); None: data.name
     name: Optional[str] = None      # run name; None: <data.name>-<model.arch>-<time>
@@ -189,20 +190,33 @@ def registry_choices() -> dict[str, Registry]:
     return {'model.arch': MODELS, 'model.optimizer': OPTIMIZERS, 'model.scheduler': SCHEDULERS,
             'data.name': DATAMODULES, 'data.train_transforms': POLICIES, 'data.test_transforms': POLICIES}
 
+def _finite(v) -> bool: return v is None or math.isfinite(v)
+def _batches(v, least: int) -> bool:
+    "A Lightning `limit_*_batches` value: None, an int >= `least` or a fraction in [`least`, 1] (0 only where `least` is 0)."
+    if v is None: return True
+    if isinstance(v, int) and not isinstance(v, bool): return v >= max(least, 0)
+    return isinstance(v, float) and (0 < v <= 1 if least else 0 <= v <= 1)
+def _devices(v) -> bool:
+    "Lightning's `devices`: a count (>= 1, or -1: all), 'auto', a list of indices or a string of them ('0,1')."
+    if isinstance(v, int) and not isinstance(v, bool): return v >= 1 or v == -1
+    if isinstance(v, str): return v == 'auto' or re.fullmatch(r'\s*-?\d+\s*(,\s*\d+\s*)*,?', v) is not None
+    return isinstance(v, (list, ListConfig)) and len(v) > 0 and all(isinstance(i, int) and i >= 0 for i in v)
+
 RANGES = {  # key: (test, what a valid value is)
-    'model.lr': (lambda v: v > 0, 'a positive number'),
+    'seed': (lambda v: v is None or 0 <= v < 2**32, 'in [0, 4294967295] (or null: not seeded)'),
+    'model.lr': (lambda v: 0 < v < math.inf, 'a finite positive number'),
     'model.momentum': (lambda v: 0 <= v < 1, 'in [0, 1)'),
-    'model.weight_decay': (lambda v: v >= 0, '>= 0'),
+    'model.weight_decay': (lambda v: 0 <= v < math.inf, 'a finite number >= 0'),
     'model.warmstart': (lambda v: v >= 0, '>= 0 epochs'),
     'model.label_smoothing': (lambda v: 0 <= v <= 1, 'in [0, 1]'),
-    'model.mixup_alpha': (lambda v: v > 0, 'a positive number'),
+    'model.mixup_alpha': (lambda v: 0 < v < math.inf, 'a finite positive number'),
     'model.stochastic_depth': (lambda v: v is None or 0 <= v < 1, 'in [0, 1)'),
     'model.resnet_dropout': (lambda v: v is None or 0 <= v < 1, 'in [0, 1)'),
     'model.block_dropout': (lambda v: v is None or 0 <= v < 1, 'in [0, 1)'),
     'model.depth': (lambda v: v is None or v >= 8, '>= 8 layers'),
     'model.widen_factor': (lambda v: v is None or v >= 1, '>= 1'),
-    'model.alpha': (lambda v: v is None or v > 0, 'a positive number'),
-    'model.sam_rho': (lambda v: v is None or v > 0, 'a positive number'),
+    'model.alpha': (lambda v: v is None or 0 < v < math.inf, 'a finite positive number'),
+    'model.sam_rho': (lambda v: v is None or 0 < v < math.inf, 'a finite positive number'),
     'model.num_classes': (lambda v: v >= 1, '>= 1'),
     'model.input_channels': (lambda v: v >= 1, '>= 1'),
     'model.input_dim': (lambda v: v in (1, 2, 3), '1, 2 or 3'),
@@ -215,13 +229,84 @@ RANGES = {  # key: (test, what a valid value is)
     'trainer.max_epochs': (lambda v: v >= 1, '>= 1'),
     'trainer.num_nodes': (lambda v: v >= 1, '>= 1'),
     'trainer.accumulate_grad_batches': (lambda v: v >= 1, '>= 1'),
-    'trainer.gradient_clip_val': (lambda v: v is None or v > 0, 'a positive number'),
-    **{f'trainer.limit_{s}_batches': (lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool) and v >= 0)
-                                      or (isinstance(v, float) and 0 <= v <= 1),
-                                      'a number of batches (int >= 0) or a fraction in [0, 1]') for s in ('train', 'val', 'test')},
+    'trainer.gradient_clip_val': (lambda v: v is None or 0 < v < math.inf, 'a finite positive number'),
+    'trainer.log_every_n_steps': (lambda v: v >= 1, '>= 1 steps'),
+    'trainer.devices': (_devices, 'a number of devices (>= 1, or -1 for all), auto, or device indices such as [0,1]'),
+    'trainer.limit_train_batches': (lambda v: _batches(v, 1), 'a number of batches (int >= 1) or a fraction in (0, 1]: 0 would train nothing'),
+    **{f'trainer.limit_{s}_batches': (lambda v: _batches(v, 0), 'a number of batches (int >= 0) or a fraction in [0, 1]')
+       for s in ('val', 'test')},
 }
 
 def _select(cfg, key): return OmegaConf.select(cfg, key, throw_on_missing=True)
+
+# %% ../nbs/01_config.ipynb #411236d1
+MAX_NAME = 200   # bytes of a run name: a folder name, with room for '-fold<i>', '-<n>' and '-cv.json'
+
+def _check_paths(cfg):
+    "`name`, `exp_dir` and `resume` of `cfg`: a one-line `ConfigError` for a name that leaves exp_dir, an empty path, a file to resume."
+    if cfg.name is not None:
+        name = str(cfg.name)
+        if not name.strip() or name in ('.', '..') or any(c in name for c in '/\\\0'):
+            raise ConfigError(f"name={name!r} is not a valid run name: it becomes one folder inside exp_dir, so it cannot be "
+                              "empty, '.' or '..', or contain / or \\")
+        if len(name.encode()) > MAX_NAME:
+            raise ConfigError(f"name is {len(name.encode())} bytes long: a run name may have at most {MAX_NAME} (it becomes a folder name)")
+    if not str(cfg.exp_dir).strip(): raise ConfigError("exp_dir is empty: give the folder of the run directories (e.g. exp_dir=./exp)")
+    if cfg.resume is not None:
+        run = Path(str(cfg.resume)).expanduser()
+        if not str(cfg.resume).strip() or (run.exists() and not run.is_dir()):
+            raise ConfigError(f"resume={str(cfg.resume)!r} is not a directory: give the run directory to continue (resume=<exp_dir>/<name>)")
+
+# %% ../nbs/01_config.ipynb #95fb2a47
+def strategy_choices() -> list[str]:
+    "The values `trainer.strategy` may take: auto and the strategies Lightning's registry knows."
+    from lightning.pytorch.strategies import StrategyRegistry
+    return ['auto', *StrategyRegistry.available_strategies()]
+
+# %% ../nbs/01_config.ipynb #4d776245
+def check_accelerator(cfg: DictConfig,  # a composed configuration tree
+                     ) -> DictConfig:
+    "`cfg` if this machine has its `trainer.accelerator`; else a one-line `ConfigError`."
+    import torch
+    from lightning.fabric.accelerators import XLAAccelerator
+    acc = cfg.trainer.accelerator
+    have = {'gpu': torch.cuda.is_available(), 'cuda': torch.cuda.is_available(),
+            'mps': torch.backends.mps.is_available(), 'tpu': XLAAccelerator.is_available()}
+    if not have.get(acc, True):
+        raise ConfigError(f"trainer.accelerator={acc}: this machine has no {acc.upper()}; use trainer.accelerator=cpu, or auto (the best it has)")
+    return cfg
+
+# %% ../nbs/01_config.ipynb #2a59437c
+_FIT = {'model.input_channels': ('channels', 'images with {} channel(s)'), 'model.input_dim': ('image_dims', '{}-D images'),
+        'model.task': ('task', '{} targets')}
+
+def _check_data_fit(cfg):
+    "A `ConfigError` when the model's input channels, input dimensions or task do not fit what its DataModule declares."
+    dm = DATAMODULES.get(cfg.data.name)
+    for key, (attr, what) in _FIT.items():
+        theirs, mine = getattr(dm, attr, None), _select(cfg, key)
+        if theirs is not None and mine != theirs:
+            raise ConfigError(f"{key}={mine} does not fit data.name={cfg.data.name} ({what.format(theirs)}): set {key}={theirs}")
+
+# %% ../nbs/01_config.ipynb #af5c702d
+def logged_metrics(cfg: DictConfig,  # a composed configuration tree
+                  ) -> list[str]:
+    "The names of the metrics a run of `cfg` logs: what `checkpoint.monitor` may name."
+    from visionlab.metrics import build_metrics
+    m = cfg.model
+    names = ['loss', *build_metrics(list(m.metrics), m.task, m.num_classes).keys()]
+    return [f'{s}_{n}{x}' for s in ('val', 'train') for n in names for x in ('', '_epoch', '_step') if s == 'train' or not x]
+
+def _check_metrics(cfg):
+    "A `ConfigError` for a metric that does not apply to the task, or a `checkpoint.monitor` that the run does not log."
+    m, monitor = cfg.model, cfg.checkpoint.monitor
+    for name in m.metrics:
+        if m.task not in METRICS.entry(name).meta.get('tasks', (m.task,)):
+            valid = [n for n in METRICS.names() if m.task in METRICS.entry(n).meta.get('tasks', (m.task,))]
+            raise ConfigError(f"model.metrics: {name!r} does not apply to model.task={m.task}: use {', '.join(valid)}")
+    logged = logged_metrics(cfg)
+    if monitor is not None and not any(monitor == n or monitor.startswith(n + '_') for n in logged):
+        raise ConfigError(f"checkpoint.monitor={monitor!r} is not a metric this run logs: {choices_hint(monitor, logged)}")
 
 # %% ../nbs/01_config.ipynb #0efd4924
 def _check_cross(cfg):
@@ -229,6 +314,10 @@ def _check_cross(cfg):
     m = cfg.model
     if m.task == 'regression' and m.label_smoothing > 0:
         raise ConfigError(f"model.label_smoothing={m.label_smoothing} only applies to classification (model.task=regression)")
+    if m.task == 'classification' and m.num_classes < 2:
+        raise ConfigError(f"data.num_classes={m.num_classes}: a classifier needs at least 2 classes (for one number per image, model.task=regression)")
+    if m.sam and m.adaptive_sam:
+        raise ConfigError("model.sam=true and model.adaptive_sam=true: set one, model.sam=true (SAM) or model.adaptive_sam=true (ASAM, the adaptive variant of SAM)")
     if m.warmstart >= cfg.trainer.max_epochs and m.warmstart > 0:
         raise ConfigError(f"model.warmstart={m.warmstart} must be smaller than trainer.max_epochs={cfg.trainer.max_epochs}")
     if cfg.data.cv.fold is not None:
@@ -266,11 +355,15 @@ def import_modules(modules: Sequence[str]) -> None:
 def validate(cfg: DictConfig) -> DictConfig:
     "Check interpolations, choices, ranges and cross-key rules of a composed tree; return it."
     import_modules(cfg.get('imports') or [])
-    try: OmegaConf.to_container(cfg, resolve=True)
+    try: tree = OmegaConf.to_container(cfg, resolve=True)
     except InterpolationResolutionError as e:
-        var = _hydra_text('env_var', str(e))
-        if var: raise ConfigError(f"env={cfg.env.name} needs the environment variable {var} (export {var}=...)") from None
-        raise ConfigError(f"cannot resolve {getattr(e, 'full_key', '')}: {str(e).splitlines()[0]}") from None
+        var, key = _hydra_text('env_var', str(e)), getattr(e, 'full_key', '') or ''
+        if var and (key.startswith('env.') or var.startswith('VISIONLAB_')):
+            raise ConfigError(f"env={cfg.env.name} needs the environment variable {var} (export {var}=...)") from None
+        if var: raise ConfigError(f"{key}: the environment variable {var} is not set (export {var}=..., or give {key} a value)") from None
+        raise ConfigError(f"cannot resolve {key}: {str(e).splitlines()[0]}") from None
+    unknown = [k for k in leaves(tree) if k not in schema_keys()]
+    if unknown: raise unknown_key_error(unknown[0])
     for key, valid in FIXED_CHOICES.items():
         v = _select(cfg, key)
         if v not in valid: raise ConfigError(f"{key}={v!r} is not valid: {choices_hint(v, [c for c in valid if c])}")
@@ -282,7 +375,9 @@ def validate(cfg: DictConfig) -> DictConfig:
     for key, (ok, what) in RANGES.items():
         v = _select(cfg, key)
         if v is not None and not ok(v): raise ConfigError(f"{key}={v} is out of range: must be {what}")
-    _check_cross(cfg)
+    if cfg.trainer.strategy not in strategy_choices():
+        raise ConfigError(f"trainer.strategy={cfg.trainer.strategy!r} is not valid: {choices_hint(cfg.trainer.strategy, strategy_choices())}")
+    for check in (_check_cross, _check_paths, _check_data_fit, _check_metrics): check(cfg)
     return cfg
 
 # %% ../nbs/01_config.ipynb #525c405a
@@ -373,6 +468,10 @@ def translate_reference(overrides: Sequence[str],  # overrides, some possibly in
     return first + rest, notes
 
 # %% ../nbs/01_config.ipynb #ae98d565
+def yaml_groups() -> list[str]:
+    "The config groups (`model`, `data`, `env`, ...): the folders of `CONFIG_DIR`."
+    return sorted(p.name for p in CONFIG_DIR.iterdir() if p.is_dir())
+
 def group_options(group: str) -> list[str]:
     "The choices of config group `group`: the YAML files it ships with (and, for `model`, every registered family)."
     return family_names() if group == 'model' else yaml_options(group)
@@ -395,6 +494,31 @@ def _store_registered_families():
     for fam in families: ConfigStore.instance().store(group='model', name=fam, node={'family': fam, 'arch': MODELS.names(family=fam)[0]})
     _STORED_FAMILIES.clear(); _STORED_FAMILIES.update(families)
 
+def unknown_key_error(key: str) -> ConfigError:
+    "The one-line error for a key the schema does not have: the close matches, else the keys beside it."
+    parent, _, leaf = key.rpartition('.')
+    prefix = parent + '.' if parent else ''
+    siblings = {k[len(prefix):].split('.')[0] for k in schema_keys() if k.startswith(prefix)}
+    close = close_matches(leaf, siblings)
+    hint = (f"did you mean {' or '.join(repr(prefix + c) for c in close)}?" if close
+            else f"valid keys under {parent or 'the top level'}: {', '.join(sorted(siblings))}")
+    return ConfigError(f"unknown key {key!r}: {hint}")
+
+def _check_overrides(overrides) -> list[str]:
+    "`overrides` as a list of strings (a path value `~/...` quoted for Hydra); a one-line `ConfigError` for a lone string, a group set to nothing, a number too long to read."
+    if isinstance(overrides, (str, bytes, dict, DictConfig)):
+        hint = f": write compose([{overrides!r}])" if isinstance(overrides, str) else ''
+        raise ConfigError(f"compose() takes a list of overrides such as ['model.lr=0.1'], not a {type(overrides).__name__}{hint}")
+    out = [re.sub(r'^([^=]+)=(~[^,\'"]*)$', lambda m: f"{m[1]}='{m[2]}'", str(o)) for o in overrides]   # key=~/data
+    for o in out:
+        key, sep, value = o.partition('=')
+        key = key.lstrip('+~')
+        if sep and key in yaml_groups() and value.strip() in ('', 'null'):
+            raise ConfigError(f"{key}={value} picks no {key} config: give one of {', '.join(group_options(key))}")
+        if re.fullmatch(r'\s*[-+]?\d{1000,}\s*', value):
+            raise ConfigError(f"{key}: a number of {len(value.strip())} digits is not a valid setting")
+    return out
+
 def _one_line_error(e: Exception) -> ConfigError:
     "Translate Hydra/OmegaConf composition errors into one readable line."
     from hydra.errors import MissingConfigException, OverrideParseException
@@ -408,14 +532,7 @@ def _one_line_error(e: Exception) -> ConfigError:
     if isinstance(cause, OmegaConfBaseException):
         key = getattr(cause, 'full_key', None) or ''
         text = str(cause).splitlines()[0]
-        if 'not in' in text or "Could not override" in msg:
-            parent, _, leaf = key.rpartition('.')
-            prefix = parent + '.' if parent else ''
-            siblings = {k[len(prefix):].split('.')[0] for k in schema_keys() if k.startswith(prefix)}
-            close = close_matches(leaf, siblings)
-            hint = (f"did you mean {' or '.join(repr(prefix + c) for c in close)}?" if close
-                    else f"valid keys under {parent or 'the top level'}: {', '.join(sorted(siblings))}")
-            return ConfigError(f"unknown key {key!r}: {hint}")
+        if 'not in' in text or "Could not override" in msg: return unknown_key_error(key)
         target = _hydra_text('convert_to', text)
         if target: return ConfigError(f"{key}={_hydra_text('convert_value', text)!r} is not a valid {target.lower()}")
         return ConfigError(f"{key}: {text}" if key else text)
@@ -432,7 +549,7 @@ def compose(overrides: Sequence[str] = (),  # e.g. `['model=resnet', 'model.lr=0
     from hydra.core.global_hydra import GlobalHydra
     from hydra.errors import HydraException
     _store_schema()
-    overrides, translated = translate_reference([str(o) for o in overrides])
+    overrides, translated = translate_reference(_check_overrides(overrides))
     if notes is not None: notes.extend(translated)
     import_modules(_imports_in(overrides))
     _store_registered_families()
@@ -444,7 +561,7 @@ def compose(overrides: Sequence[str] = (),  # e.g. `['model=resnet', 'model.lr=0
                 cfg = hydra.compose(config_name='train', overrides=overrides)
     except (HydraException, OmegaConfBaseException, ValueError) as e:
         raise _one_line_error(e) from None
-    return validate(cfg) if validate_choices else cfg
+    return check_accelerator(validate(cfg)) if validate_choices else cfg
 
 # %% ../nbs/01_config.ipynb #7e0f7c9e
 _BARE = re.compile(r'[A-Za-z_/.][\w/.\-:+@]*')

@@ -4,7 +4,7 @@
 
 # %% ../nbs/21_data.ipynb #867d49f0
 from __future__ import annotations
-import csv, inspect, os, pickle, socket, sys, warnings
+import csv, inspect, math, os, pickle, socket, sys, warnings
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Sequence
@@ -17,11 +17,12 @@ from .core import DATAMODULES, ConfigError, choices_hint
 from .augment import ImageStats, build_policy, build_batched
 
 # %% auto #0
-__all__ = ['IMAGENET_STATS', 'CIFAR_MEAN', 'CIFAR_STD', 'TensorImageDataset', 'read_image', 'ImageFileDataset',
-           'stratified_split', 'fold_indices', 'default_workers', 'check_validation', 'BaseDataModule',
-           'InMemoryDataModule', 'DigitsDataModule', 'DigitsRegressionDataModule', 'SyntheticDataModule', 'read_cifar',
-           'CIFARDataModule', 'CIFAR10DataModule', 'CIFAR100DataModule', 'ImageFolderDataModule', 'ImageNetDataModule',
-           'CSVRegressionDataModule', 'datamodule_from_config', 'show_batch']
+__all__ = ['MAX_PIXELS', 'IMAGENET_STATS', 'CIFAR_MEAN', 'CIFAR_STD', 'TensorImageDataset', 'read_image', 'check_image_file',
+           'ImageFileDataset', 'stratified_split', 'fold_indices', 'default_workers', 'check_validation',
+           'BaseDataModule', 'InMemoryDataModule', 'DigitsDataModule', 'DigitsRegressionDataModule',
+           'SyntheticDataModule', 'read_cifar', 'CIFARDataModule', 'CIFAR10DataModule', 'CIFAR100DataModule',
+           'ImageFolderDataModule', 'ImageNetDataModule', 'CSVRegressionDataModule', 'datamodule_from_config',
+           'show_batch']
 
 # %% ../nbs/21_data.ipynb #d0aa557e
 def _batch_collate(data):
@@ -60,8 +61,32 @@ def read_image(path: str | Path,  # an image file that PIL can read
     from torchvision.transforms.v2.functional import pil_to_tensor
     try:
         with Image.open(path) as im: return pil_to_tensor(im.convert('RGB'))
-    except (OSError, ValueError, SyntaxError) as e:   # PIL: unidentified (OSError), truncated, bad header
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:   # PIL: unidentified, truncated, bad header, huge
         raise ConfigError(f"cannot read image {path}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+
+# %% ../nbs/21_data.ipynb #28815ada
+MAX_PIXELS = 89_478_485   # PIL's decompression-bomb limit (`PIL.Image.MAX_IMAGE_PIXELS`)
+_END_MARKERS = {'PNG': b'IEND', 'JPEG': b'\xff\xd9'}   # what a complete file of the format ends with
+
+def check_image_file(path: str | Path,  # an image file
+                    ) -> Path:
+    "`path` if it is a readable, complete image of a usable size (header and end only); else a `ConfigError` naming it."
+    import warnings
+    from PIL import Image
+    p = Path(path)
+    if not p.is_file(): raise ConfigError(f"image {p} does not exist")
+    size = p.stat().st_size
+    if size == 0: raise ConfigError(f"image {p} is empty (0 bytes)")
+    try:
+        with warnings.catch_warnings(), Image.open(p) as im:
+            warnings.simplefilter('ignore', Image.DecompressionBombWarning); fmt, (w, h) = im.format, im.size
+    except Image.DecompressionBombError as e: raise ConfigError(f"image {p} is too large to read: {str(e).split(',')[0]}") from None
+    except (OSError, ValueError, SyntaxError) as e: raise ConfigError(f"cannot read image {p}: {str(e).splitlines()[0]}") from None
+    if w * h > MAX_PIXELS: raise ConfigError(f"image {p} is {w}x{h} pixels, more than the {MAX_PIXELS:,} an image may have: resize it")
+    if fmt in _END_MARKERS:
+        with open(p, 'rb') as f: f.seek(max(0, size - 1024)); tail = f.read()
+        if _END_MARKERS[fmt] not in tail: raise ConfigError(f"image {p} is truncated: the {fmt} file ends before its end marker")
+    return p
 
 # %% ../nbs/21_data.ipynb #a1c0e009
 class ImageFileDataset(Dataset):
@@ -175,6 +200,9 @@ class BaseDataModule(L.LightningDataModule):
     stats: ImageStats = IMAGENET_STATS   # normalisation and policy family of the dataset
     in_memory: bool = False              # data held in memory: no worker processes
     classes: Sequence[str] | None = None
+    channels: int | None = None          # channels of its images, as loaded (None: not known before loading)
+    image_dims: int | None = None        # 2 for images (what model.input_dim must be); None: not known
+    task: str | None = None              # its targets: 'classification' or 'regression' (None: either)
 
     def __init__(self,
                  name: str = '',                   # the dataset's name: its files are in data_root_dir/name
@@ -199,7 +227,8 @@ class BaseDataModule(L.LightningDataModule):
             raise ConfigError(f"unknown DataModule option {bad!r} for {type(self).__name__}: "
                               f"{choices_hint(bad, _init_options(type(self)))}")
         super().__init__()
-        self.name, self.data_root_dir, self.data_path = name, Path(data_root_dir), Path(data_root_dir)/name
+        self.data_root_dir = Path(data_root_dir).expanduser()     # data.data_root_dir=~/flowers
+        self.name, self.data_path = name, self.data_root_dir/name
         self.batch_size, self.num_workers, self.val_split = batch_size, num_workers, val_split
         self.validation = check_validation(validation, cv_k)
         self.train_policy, self.test_policy = train_transforms, test_transforms
@@ -276,6 +305,11 @@ class BaseDataModule(L.LightningDataModule):
                               "to validate on; add one, or use data.validation=holdout")
         return test
 
+    def check_files(self, *datasets):
+        "Check every image file of `datasets` (header and end, see `check_image_file`) before training starts."
+        for ds in datasets:
+            for f in getattr(ds, 'files', None) or []: check_image_file(f)
+
     def check_classes(self, n: int):
         "A `ConfigError` when the dataset has more classes than `data.num_classes`."
         if self.num_classes is not None and n > self.num_classes:
@@ -291,12 +325,13 @@ class BaseDataModule(L.LightningDataModule):
         if ds is None: return None
         n = self.workers()
         sampler = RandomSampler(ds, replacement=True, num_samples=len(ds)) if train and self.random_batches else None
+        lone_last = train and len(ds) > 1 and len(ds) % self.batch_size == 1    # a batch of one breaks batch norm: drop it
         collate = _batch_collate
         if self.trainer is None and (self.batch_train if train else self.batch_eval) is not None:
             collate = lambda data: self.augment_batch(_batch_collate(data), train)   # no Trainer: transform here
         return DataLoader(ds, batch_size=self.batch_size, shuffle=train and sampler is None, sampler=sampler,
                           num_workers=n, persistent_workers=n > 0, pin_memory=torch.cuda.is_available(),
-                          collate_fn=collate, drop_last=False)
+                          collate_fn=collate, drop_last=lone_last)
 
     def train_dataloader(self): return self._loader(self.train_dataset, train=True)
     def val_dataloader(self): return self._loader(self.val_dataset)
@@ -306,6 +341,7 @@ class BaseDataModule(L.LightningDataModule):
 class InMemoryDataModule(BaseDataModule):
     "Images held in memory as uint8 tensors; subclasses implement `load()`."
     in_memory = True
+    image_dims = 2
     test_fraction = 0.2    # used when `load` returns no test set
 
     def load(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
@@ -342,6 +378,7 @@ class DigitsDataModule(InMemoryDataModule):
     "scikit-learn's 8x8 handwritten digits (1,797 images, 10 classes), held in memory."
     stats = ImageStats(mean=(0.306,), std=(0.377,), family='cifar', padding=1, cutout_size=4)
     classes = [str(i) for i in range(10)]
+    channels, task = 1, 'classification'
     def target(self, digits: np.ndarray) -> torch.Tensor: return torch.from_numpy(digits).long()
     def load(self):
         images, digits = _digits()
@@ -351,6 +388,7 @@ class DigitsDataModule(InMemoryDataModule):
 @DATAMODULES.register('digits_regression')
 class DigitsRegressionDataModule(DigitsDataModule):
     "The digits with the digit's value as a float regression target."
+    task = 'regression'
     def target(self, digits: np.ndarray) -> torch.Tensor: return torch.from_numpy(digits).float()
 
 # %% ../nbs/21_data.ipynb #a27d9362
@@ -358,6 +396,7 @@ class DigitsRegressionDataModule(DigitsDataModule):
 class SyntheticDataModule(InMemoryDataModule):
     "Random uint8 images and labels, held in memory (for benchmarks)."
     stats = ImageStats(mean=(0.5, 0.5, 0.5), std=(0.29, 0.29, 0.29), family='cifar')
+    channels, task = 3, 'classification'   # channels: as the configuration builds it (the default of `channels`)
     def __init__(self,
                  num_samples: int = 2048,  # training images (the test set has a quarter as many)
                  channels: int = 3,        # channels per image
@@ -407,6 +446,7 @@ class CIFARDataModule(InMemoryDataModule):
     "A CIFAR dataset held in memory as uint8 tensors; `tv_class` is torchvision's class of it (file names, download)."
     tv_class: type = None
     url = 'https://www.cs.toronto.edu/~kriz/'
+    channels, task = 3, 'classification'
 
     def root(self) -> Path:
         "The folder holding the dataset's base folder: data_path, else data_root_dir, else (download) data_path."
@@ -455,16 +495,26 @@ def _folder_samples(folder: Path, class_to_idx: dict | None = None):
 class ImageFolderDataModule(BaseDataModule):
     "Any folder-per-class image dataset: `train/` (and optionally `val/`, `test/`) under `data_root_dir/name`."
     layout = 'train/<class>/<image> (and optionally val/, test/)'
+    channels, image_dims, task = 3, 2, 'classification'   # every image is read as RGB
+
+    def split_dataset(self, folder: Path) -> ImageFileDataset | None:
+        "The images of `folder` (val/ or test/) labelled with train/'s classes; None if there is no such folder."
+        if not folder.is_dir(): return None
+        files, targets, classes = _folder_samples(folder, {c: i for i, c in enumerate(self.classes)})
+        extra = sorted(set(classes) - set(self.classes))
+        if extra: raise ConfigError(f"{folder} has classes that train/ lacks: {', '.join(extra)}; every class needs training images in train/<class>/")
+        return ImageFileDataset(files, targets)
 
     def setup(self, stage: str | None = None):
         if self.train_dataset is not None: return
         self.data_path = root = self.find_root(lambda p: (p/'train').is_dir(), 'no dataset at', f'the layout {self.layout}')
         files, targets, self.classes = _folder_samples(root/'train')
+        if len(self.classes) < 2:
+            raise ConfigError(f"{root/'train'} has one class folder ({self.classes[0]}): a classifier needs at least 2 classes")
         self.check_classes(len(self.classes))
-        class_to_idx = {c: i for i, c in enumerate(self.classes)}
-        val, test = (ImageFileDataset(*_folder_samples(root/s, class_to_idx)[:2]) if (root/s).is_dir() else None
-                     for s in ('val', 'test'))
-        self.use_splits(ImageFileDataset(files, targets), val, test)
+        pool, val, test = ImageFileDataset(files, targets), self.split_dataset(root/'val'), self.split_dataset(root/'test')
+        self.check_files(pool, val, test)
+        self.use_splits(pool, val, test)
 
 # %% ../nbs/21_data.ipynb #a1c0e067
 @DATAMODULES.register('imagenet')
@@ -473,14 +523,19 @@ class ImageNetDataModule(ImageFolderDataModule):
     layout = 'train/<wnid>/*.JPEG and val/<wnid>/*.JPEG (see https://image-net.org/challenges/LSVRC/2012/2012-downloads.php)'
 
 # %% ../nbs/21_data.ipynb #a1c0e070
-def _is_float(s) -> bool:
-    try: float(s); return True
-    except (TypeError, ValueError): return False
+def _csv_target(path: Path, row: int, value) -> float:
+    "The float in CSV cell `value` (line `row` of `path`); a `ConfigError` naming the row if it is not a finite number."
+    try: x = float(value)
+    except (TypeError, ValueError): x = None
+    if x is None or not math.isfinite(x):
+        raise ConfigError(f"{path}, row {row}: the target is {value!r}, not a {'finite ' if x is not None else ''}number")
+    return x
 
 # %% ../nbs/21_data.ipynb #81304cc9
 @DATAMODULES.register('csv_regression')
 class CSVRegressionDataModule(BaseDataModule):
     "Images listed in train.csv (and optionally val.csv, test.csv) with a float target each."
+    channels, image_dims, task = 3, 2, 'regression'   # every image is read as RGB
     def __init__(self,
                  image_column: str = 'image',    # the column of image paths, relative to the CSV's folder
                  target_column: str = 'target',  # the column of float targets
@@ -489,24 +544,27 @@ class CSVRegressionDataModule(BaseDataModule):
         self.image_column, self.target_column = image_column, target_column
 
     def read_csv(self, path: Path) -> ImageFileDataset:
-        "The images and float targets listed in the CSV file `path`."
-        with open(path, newline='') as f:
+        "The images and float targets listed in the CSV file `path` (UTF-8, with or without a byte-order mark)."
+        with open(path, newline='', encoding='utf-8-sig') as f:
             reader = csv.DictReader(f)
             missing = [c for c in (self.image_column, self.target_column) if c not in (reader.fieldnames or [])]
             if missing: raise ConfigError(f"{path}: no column {missing[0]!r} (columns: {', '.join(reader.fieldnames or [])})")
             rows = list(reader)
-        try: targets = [float(r[self.target_column]) for r in rows]
-        except (TypeError, ValueError):
-            bad = next(i for i, r in enumerate(rows) if not _is_float(r[self.target_column]))
-            raise ConfigError(f"{path}, row {bad + 2}: column {self.target_column!r} is {rows[bad][self.target_column]!r}, not a number") from None
-        return ImageFileDataset([path.parent/r[self.image_column] for r in rows], torch.tensor(targets, dtype=torch.float32))
+        if not rows: raise ConfigError(f"{path} has a header but no rows: list one image and its {self.target_column} per row")
+        targets = [_csv_target(path, i + 2, r[self.target_column]) for i, r in enumerate(rows)]
+        files = [path.parent/(r[self.image_column] or '') for r in rows]
+        bad = next((i for i, f in enumerate(files) if not f.is_file()), None)
+        if bad is not None: raise ConfigError(f"{path}, row {bad + 2}: the image {files[bad]} does not exist")
+        return ImageFileDataset(files, torch.tensor(targets, dtype=torch.float32))
 
     def setup(self, stage: str | None = None):
         if self.train_dataset is not None: return
         self.data_path = root = self.find_root(lambda p: (p/'train.csv').is_file(), 'no train.csv in',
             f'train.csv (and optionally val.csv, test.csv) with columns {self.image_column!r}, {self.target_column!r}')
         val, test = (self.read_csv(root/f'{s}.csv') if (root/f'{s}.csv').is_file() else None for s in ('val', 'test'))
-        self.use_splits(self.read_csv(root/'train.csv'), val, test)
+        pool = self.read_csv(root/'train.csv')
+        self.check_files(pool, val, test)
+        self.use_splits(pool, val, test)
 
 # %% ../nbs/21_data.ipynb #3d9a12b7
 def datamodule_from_config(cfg,  # a composed configuration tree (`visionlab.config.compose`)

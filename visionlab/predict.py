@@ -4,7 +4,7 @@
 
 # %% ../nbs/50_predict.ipynb #978dcb28
 from __future__ import annotations
-import csv, json, logging, re, sys
+import csv, json, logging, re, sys, tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -22,8 +22,9 @@ from .runs import load_run_config, check_checkpoint
 from .plots import confusion_counts, confusion_matrix_figure, parity_figure, samples_figure
 
 # %% auto #0
-__all__ = ['PREDICT_USAGE', 'LoadedRun', 'find_checkpoint', 'load_run', 'predict_samples', 'run_dirs', 'Predictions',
-           'predict_run', 'write_predictions', 'result_figures', 'export_run', 'predict_cli', 'predict_main']
+__all__ = ['PREDICT_USAGE', 'LoadedRun', 'find_checkpoint', 'load_run', 'predict_samples', 'run_dirs', 'check_output_file',
+           'Predictions', 'predict_run', 'write_predictions', 'result_figures', 'export_run', 'predict_cli',
+           'predict_main']
 
 # %% ../nbs/50_predict.ipynb #a46b53a5
 @dataclass
@@ -104,6 +105,25 @@ def run_dirs(path) -> list[Path]:
     if p.is_dir(): raise ConfigError(f"{str(p)!r} is not a run directory: it has no config.yaml")
     raise ConfigError(f"{str(p)!r} is not a run directory nor a cross-validated run ({base}-fold<i>): no such directory")
 
+# %% ../nbs/50_predict.ipynb #f0cceb35
+def _check_overrides(overrides):
+    if isinstance(overrides, (str, bytes, dict, DictConfig)):
+        hint = f": write [{overrides!r}]" if isinstance(overrides, str) else ''
+        raise ConfigError(f"the data overrides are a list such as ['data.batch_size=50'], not a {type(overrides).__name__}{hint}")
+
+def check_output_file(path: str | Path,         # the file to write
+                      what: str,                # how the user named it, e.g. '--out'
+                      new_folders: bool = True, # its folder may be created
+                     ) -> Path:
+    "`path` if a file can be written there; else a one-line `ConfigError` naming `what` and why not."
+    p = Path(path).expanduser()
+    if p.is_dir(): raise ConfigError(f"{what} {p} is a directory: give a file name")
+    if not new_folders and not p.parent.is_dir(): raise ConfigError(f"{what} {p}: the folder {p.parent} does not exist")
+    folder = next(q for q in (p.parent, *p.parent.parents) if q.exists())
+    try: tempfile.TemporaryFile(dir=folder).close()     # unnamed: nothing is left, even if the process dies
+    except OSError as e: raise ConfigError(f"{what} {p}: cannot write in {folder} ({e.strerror})") from None
+    return p
+
 # %% ../nbs/50_predict.ipynb #3359ba46
 @dataclass
 class Predictions:
@@ -120,6 +140,7 @@ class Predictions:
         return self.outputs.argmax(1) if self.outputs.ndim == 2 and self.outputs.shape[1] > 1 else self.outputs.reshape(-1)
 
 def _apply_data_overrides(cfg: DictConfig, overrides: Sequence[str]) -> DictConfig:
+    _check_overrides(overrides)
     for o in overrides:
         key, sep, value = o.partition('=')
         if not sep: raise ConfigError(f"cannot parse override {o!r}: overrides look like data.key=value")
@@ -129,7 +150,10 @@ def _apply_data_overrides(cfg: DictConfig, overrides: Sequence[str]) -> DictConf
             raise ConfigError(f"unknown key {key!r}: valid keys under data: {', '.join(sorted(cfg.data.keys()))}")
         try: OmegaConf.update(cfg, key, OmegaConf.create({'v': value}).v if value else None, merge=False)
         except Exception as e: raise ConfigError(f"{key}={value!r}: {str(e).splitlines()[0]}") from None
-    return validate(cfg)
+    try: return validate(cfg)
+    except ConfigError as e:      # the model is the trained one: say that the data does not fit it
+        if not str(e).startswith('model.'): raise
+        raise ConfigError(f"{' '.join(overrides)}: this data does not fit the trained model ({str(e).split(': set ')[0]})") from None
 
 def _ids(ds) -> list:
     files = getattr(ds, 'files', None)
@@ -158,6 +182,8 @@ def predict_run(path, overrides: Sequence[str] = (), split: str = 'test', checkp
                 out: str | Path | None = None) -> Predictions:
     "Predict `split` with the run (or the folds of the cross-validated run) at `path`; write the CSV; return outputs and metrics."
     if split not in ('train', 'val', 'test'): raise ConfigError(f"split={split!r} is not valid: train, val or test")
+    _check_overrides(overrides)
+    if out: check_output_file(out, '--out')
     dirs = run_dirs(path)
     outputs, targets, ids, runs, logits = [], None, None, [], None
     for d in dirs:
@@ -214,6 +240,7 @@ def result_figures(run,  # a `RunResult` (of `train`, or of one fold of a cross-
 # %% ../nbs/50_predict.ipynb #a51d9e70
 def export_run(path, out: str | Path | None = None, checkpoint: str | Path = 'best') -> Path:
     "Export the network of run `path` to a `torch.export` program (`.pt2`); return the file."
+    if out: check_output_file(out, '--export', new_folders=False)
     run = load_run(path, checkpoint)
     cfg, net = run.config, run.net.eval()
     dm = datamodule_from_config(cfg); dm.prepare_data(); dm.setup('test')
@@ -246,6 +273,7 @@ def predict_cli(argv: Sequence[str]) -> int:
                 opts[name] = val
             else: args.append(a)
         if not args: raise ConfigError("give the run directory to predict with: visionlab-predict RUN")
+        if opts['export']: check_output_file(opts['export'], '--export', new_folders=False)   # before the predictions are written
         p = predict_run(args[0], args[1:], split=opts['split'], checkpoint=opts['checkpoint'], out=opts['out'])
         print('  '.join(f'{k}={v:.4f}' for k, v in sorted(p.metrics.items())) + f'  predictions: {p.csv}', flush=True)
         if opts['export']: print(f"exported: {export_run(args[0], opts['export'], opts['checkpoint'])}", flush=True)
