@@ -9,7 +9,7 @@ pydata-sphinx-theme render the pages into `_docs/` from the stored outputs (noth
 
     python docs/build.py [--panel-shot PNG] [--quickstart TXT]
 """
-import argparse, json, re, shutil, subprocess, sys
+import argparse, posixpath, re, shutil, subprocess, sys
 from pathlib import Path
 
 from execnb.nbio import read_nb, write_nb, mk_cell
@@ -37,30 +37,47 @@ def quarto_tags(cell):
     if cell.cell_type == 'code': cell.outputs = [o for o in cell.get('outputs', []) if WIDGET not in o.get('data', {})]
     if tags: cell.metadata['tags'] = tags
 
-def local_links(text: str, depth: int) -> str:
-    "nbdev's doc links (`doc_host`) and README-style `nbs/NN_name.ipynb` links, relative to this page"
-    up = '../'*depth
+def local_links(text: str, name: str, anchors: dict) -> str:
+    "nbdev's doc links (`doc_host`) and README-style `nbs/NN_name.ipynb` links as links between the site's pages"
+    here, up = posixpath.dirname(name), '../'*name.count('/')
     text = text.replace(get_config().doc_host.rstrip('/') + '/', up)
-    text = re.sub(r'\]\((?:\.\./)*nbs/((?:experiments/)?)[0-9a-z]*_([^)#]+)\.ipynb', rf'](\1{up}\2.ipynb', text)
-    return re.sub(r'\]\((?:\.\./)*([\w./-]+)\.html', r'](\1.ipynb', text)   # myst-nb resolves page links by source
+    text = re.sub(r'\]\((?:\.\./)*nbs/((?:experiments/)?)[0-9a-z]*_([^)#]+)\.ipynb', rf']({up}\1\2.ipynb', text)
+    def page_link(m):      # myst-nb resolves a page link by its source; the anchor as myst's heading id, dropped where no heading defines it
+        target = posixpath.normpath(posixpath.join(here, m[1]))
+        frag = '#' + re.sub(r'[^\w\- ]', '', m[2][1:]).replace(' ', '-') if m[2] and m[2][1:] in anchors.get(target, ()) else ''
+        return f']({m[1]}.ipynb{frag})'
+    return re.sub(r'\]\(((?:\.\./)*[\w.-]+(?:/[\w.-]+)*)\.(?:html|ipynb)(#[^)\s]*)?\)', page_link, text)
 
-def show_doc_md(md: str, depth: int) -> str:
+def show_doc_md(md: str) -> str:
     "A markdown output (show_doc's) without Quarto's `{...}` attributes, its source link and its rule"
     md = re.sub(r'\[source\]\([^)]*\)\{[^}]*\}\n?', '', md)
-    return local_links(re.sub(r'^---\s*$', '', md, flags=re.M), depth)
+    return re.sub(r'^---\s*$', '', md, flags=re.M)
+
+def md_outputs(nb):
+    "The markdown outputs of `nb`'s cells (show_doc's)"
+    return [o for c in nb.cells for o in c.get('outputs', []) if 'text/markdown' in o.get('data', {})]
 
 def process(src: Path):
-    "One executed notebook -> the page's notebook under `_proc/site/`"
+    "One executed notebook -> the page's notebook: nbdev's processors, then Quarto's reading of what they leave"
     procs = [p for p in FilterDefaults().procs() if p.__name__ not in DONE_BY_RUN]
     nb = NBProcessor(src, procs=procs, process=True).nb
-    depth = page_name(src).count('/')
-    for cell in nb.cells:
-        quarto_tags(cell)
-        if cell.cell_type == 'markdown': cell.source = local_links(cell.source, depth)
-        for o in cell.get('outputs', []):
-            if 'text/markdown' in o.get('data', {}): o.data['text/markdown'] = show_doc_md(''.join(o.data['text/markdown']), depth)
+    for cell in nb.cells: quarto_tags(cell)
+    for o in md_outputs(nb): o.data['text/markdown'] = show_doc_md(''.join(o.data['text/markdown']))
     nb.cells = [c for c in nb.cells if c.source or c.get('outputs')]
     return nb
+
+def headings(nb) -> set:
+    "The anchors (lower-case names) that the page's headings, show_doc's included, define"
+    texts = [c.source for c in nb.cells if c.cell_type == 'markdown'] + [o.data['text/markdown'] for o in md_outputs(nb)]
+    return {h.strip().strip('`').lower() for t in texts for h in re.findall(r'^#{1,6}\s+(.+)$', t, flags=re.M)}
+
+def relink(pages: dict):
+    "Rewrite every page's links (markdown cells and outputs) once all pages' headings are known"
+    anchors = {name: headings(nb) for name, nb in pages.items()}
+    for name, nb in pages.items():
+        for c in nb.cells:
+            if c.cell_type == 'markdown': c.source = local_links(c.source, name, anchors)
+        for o in md_outputs(nb): o.data['text/markdown'] = local_links(o.data['text/markdown'], name, anchors)
 
 def add_figure(nb, after: str, png: str, caption: str):
     "Insert a picture cell after the first markdown cell containing `after`"
@@ -90,6 +107,7 @@ def write_pages(panel_png: Path|None, quickstart: Path|None):
     if not nbs or any(p.name.endswith('.failed.ipynb') for p in nbs):
         sys.exit(f'docs: no executed notebooks (or a failed one) in {EXECUTED}: run python docs/execute.py first')
     pages = {page_name(p): process(p) for p in nbs}
+    relink(pages)
     if panel_png and panel_png.exists():
         (SRC/'_static').mkdir(parents=True, exist_ok=True); shutil.copy(panel_png, SRC/'_static'/'panel.png')
         add_figure(pages['panel'], 'The panel', '_static/panel.png', 'The panel in JupyterLab (a screenshot taken by the docs build in Chromium).')
