@@ -128,8 +128,11 @@ def write_pages(panel_png: Path|None, quickstart: Path|None):
 
 def main(panel_png=None, quickstart=None, builder='html'):
     write_pages(panel_png and Path(panel_png), quickstart and Path(quickstart))
-    cmd = [sys.executable, '-m', 'sphinx', '-b', builder, '-q', '-j', '2', '-c', str(ROOT/'docs'), str(SRC), str(SITE)]
+    out = ROOT/'_proc'/'sphinx'/'html'       # myst-nb's scratch (jupyter_execute/) goes beside it, not into the repo
+    cmd = [sys.executable, '-m', 'sphinx', '-b', builder, '-q', '-j', '2', '-c', str(ROOT/'docs'),
+           '-d', str(out.parent/'doctrees'), str(SRC), str(out)]
     subprocess.run(cmd, check=True)
+    shutil.rmtree(SITE, ignore_errors=True); shutil.copytree(out, SITE)
     print(f'docs: {SITE}/index.html')
 
 if __name__ == '__main__':

@@ -7,7 +7,7 @@ traceback. Two differences serve the site: nbdev's `add_show_docs` first adds a 
 definition that has none (so the API reference comes from this run), and the executed notebook, with its
 directives put back, is written to `_proc/nbs/` for `docs/build.py`.
 """
-import argparse, os, sys, time
+import argparse, os, shutil, sys, time
 from pathlib import Path
 
 from execnb.nbio import write_nb
@@ -58,6 +58,7 @@ def main(path=None, flags='', n_workers=2, timing=False):
     cfg = get_config()
     files = [f.absolute() for f in sorted(nbglob(path, as_path=True)) if _keep_file(f, '.notest')]
     if not files: return print('No files were eligible for testing')
+    if path is None: shutil.rmtree(cfg.config_path/OUT, ignore_errors=True)   # no page from a notebook since removed
     sys.path.insert(0, str(Path(__file__).parent))
     from execute import run_nb as job    # by module name: a notebook's IPython shell replaces the worker's __main__
     with working_directory(cfg.nbs_path):
