@@ -79,15 +79,13 @@ def relink(pages: dict):
             if c.cell_type == 'markdown': c.source = local_links(c.source, name, anchors)
         for o in md_outputs(nb): o.data['text/markdown'] = local_links(o.data['text/markdown'], name, anchors)
 
-def add_figure(nb, after: str, png: str, caption: str):
-    "Insert a picture cell after the first markdown cell containing `after`"
-    i = next((i for i, c in enumerate(nb.cells) if c.cell_type == 'markdown' and after in c.source), 0)
-    nb.cells.insert(i + 1, mk_cell(f'```{{figure}} {png}\n:alt: {caption}\n\n{caption}\n```', 'markdown'))
+def insert_after(nb, heading: str, md: str):
+    "Insert a markdown cell after the first markdown cell containing `heading`"
+    i = next((i for i, c in enumerate(nb.cells) if c.cell_type == 'markdown' and heading in c.source), None)
+    if i is None: sys.exit(f'docs: no markdown cell with {heading!r} in {nb.path_}')
+    nb.cells.insert(i + 1, mk_cell(md, 'markdown'))
 
-def add_output(nb, after: str, text: str, title: str):
-    "Insert a command's captured output (markdown cell) after the first markdown cell containing `after`"
-    i = next(i for i, c in enumerate(nb.cells) if c.cell_type == 'markdown' and after in c.source)
-    nb.cells.insert(i + 1, mk_cell(f'{title}\n\n```text\n{text.strip()}\n```', 'markdown'))
+def figure(png: str, caption: str) -> str: return f'```{{figure}} {png}\n:alt: {caption}\n\n{caption}\n```'
 
 LIBRARY = ('One page per notebook of `nbs/`, each the source of one module of the package: prose, the API '
            '(signatures with their parameters), and the examples that are also its tests, with the outputs of the '
@@ -95,6 +93,19 @@ LIBRARY = ('One page per notebook of `nbs/`, each the source of one module of th
 EXPERIMENTS = ("The reference project's studies as recipes. The figures on these pages come from the test run's "
                '**quick mode on a CPU** (a few batches of small data), which checks that every recipe runs: they '
                'show the shape of the comparison, not the results of a full run (that needs a GPU).')
+
+QUICK = ('```{{note}}\n{}\n```')
+QUICK_RAN = ("The figures on this page are **quick-mode CPU results** of this site's test run: a slice of the grid "
+             'on the digits for a few batches. They show that the recipe runs and the shape of the comparison, not '
+             'the reference\'s CIFAR results (`FULL = True`, on a GPU).')
+QUICK_SKIPPED = ("This site was built from a test run without `VISIONLAB_SLOW=1`, so this study's quick mode (its "
+                 '`#| slow` cells, a few minutes on 2 CPU cores) did not run and the page has no comparison plot: '
+                 '`VISIONLAB_SLOW=1 bash docs/build.sh` runs it and shows its quick-mode CPU results here.')
+
+def label_quick_mode(nb):
+    "An experiment page says where its figures come from (or why it has none), under its title"
+    plots = any(k.startswith('image/') for c in nb.cells for o in c.get('outputs', []) for k in o.get('data', {}))
+    nb.cells.insert(1, mk_cell(QUICK.format(QUICK_RAN if plots else QUICK_SKIPPED), 'markdown'))
 
 def toctree(caption: str, pages: list, hidden=True) -> str:
     opts = (':hidden:\n' if hidden else '') + f':caption: {caption}\n:maxdepth: 1\n'
@@ -108,13 +119,17 @@ def write_pages(panel_png: Path|None, quickstart: Path|None):
         sys.exit(f'docs: no executed notebooks (or a failed one) in {EXECUTED}: run python docs/execute.py first')
     pages = {page_name(p): process(p) for p in nbs}
     relink(pages)
+    for name in pages:
+        if name.startswith('experiments/'): label_quick_mode(pages[name])
     if panel_png and panel_png.exists():
         (SRC/'_static').mkdir(parents=True, exist_ok=True); shutil.copy(panel_png, SRC/'_static'/'panel.png')
-        add_figure(pages['panel'], 'The panel', '_static/panel.png', 'The panel in JupyterLab (a screenshot taken by the docs build in Chromium).')
-        add_figure(pages['index'], '## Set up', '_static/panel.png', 'The panel in JupyterLab: configuration widgets, the equivalent command line, Train.')
+        insert_after(pages['panel'], '# The panel', figure('_static/panel.png', 'The panel in JupyterLab, as the docs build '
+                     'opened it in Chromium: the quickstart\'s choices (ResNet18, digits), their command line, Train.'))
+        insert_after(pages['index'], '## Set up', figure('_static/panel.png', 'The panel in JupyterLab: configuration '
+                     'widgets, the same run as a command line, Train (see the panel page).'))
     if quickstart and quickstart.exists():
-        add_output(pages['index'], '## Set up', quickstart.read_text(),
-                   '**The quickstart\'s output**, captured by this site\'s build (`visionlab-train experiment=quickstart`):')
+        insert_after(pages['index'], '## Set up', "**The quickstart's output** in this site's build "
+                     f"(`visionlab-train experiment=quickstart`, on the build machine's CPU):\n\n```text\n{quickstart.read_text().strip()}\n```")
     SRC.mkdir(parents=True, exist_ok=True); (SRC/'experiments').mkdir(exist_ok=True)
     lib = [p for p in pages if '/' not in p and p != 'index']
     exps = [p.split('/', 1)[1] for p in pages if p.startswith('experiments/')]

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SITE, EXECUTED = ROOT/'_docs', ROOT/'_proc'/'nbs'
 CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
                  '--disable-sync', '--no-first-run', '--headless']
-SHOTS = {'index.html': 'front.png', 'models.resnet.html': 'model.png', 'experiments/best_runs.html': 'experiment.png'}
+SHOTS = {'index.html': 'front.png', 'models.resnet.html': 'model.png', 'experiments/optimizer_lr_scheduler.html': 'experiment.png'}
 
 PAGE_FACTS = """() => ({
     text: document.body.innerText,
