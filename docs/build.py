@@ -53,6 +53,12 @@ def show_doc_md(md: str) -> str:
     md = re.sub(r'\[source\]\([^)]*\)\{[^}]*\}\n?', '', md)
     return re.sub(r'^---\s*$', '', md, flags=re.M)
 
+def third_party_warnings_out(o) -> bool:
+    "Drop the lines of a stderr stream that are other packages' warnings (`.../site-packages/...: Warning`); False if none is left"
+    if o.get('output_type') != 'stream' or o.get('name') != 'stderr': return True
+    o['text'] = [l for l in ''.join(o.text).splitlines(True) if '/site-packages/' not in l]
+    return bool(''.join(o['text']).strip())
+
 def md_outputs(nb):
     "The markdown outputs of `nb`'s cells (show_doc's)"
     return [o for c in nb.cells for o in c.get('outputs', []) if 'text/markdown' in o.get('data', {})]
@@ -63,6 +69,8 @@ def process(src: Path):
     nb = NBProcessor(src, procs=procs, process=True).nb
     for cell in nb.cells: quarto_tags(cell)
     for o in md_outputs(nb): o.data['text/markdown'] = show_doc_md(''.join(o.data['text/markdown']))
+    for c in nb.cells:
+        if c.cell_type == 'code': c.outputs = [o for o in c.get('outputs', []) if third_party_warnings_out(o)]
     nb.cells = [c for c in nb.cells if c.source or c.get('outputs')]
     return nb
 
