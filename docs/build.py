@@ -93,7 +93,7 @@ def insert_after(nb, heading: str, md: str):
     if i is None: sys.exit(f'docs: no markdown cell with {heading!r} in {nb.path_}')
     nb.cells.insert(i + 1, mk_cell(md, 'markdown'))
 
-def figure(png: str, caption: str) -> str: return f'```{{figure}} {png}\n:alt: {caption}\n\n{caption}\n```'
+def figure(png: str, caption: str) -> str: return f'```{{figure}} {png}\n:alt: {caption}\n:width: 640px\n\n{caption}\n```'
 
 LIBRARY = ('One page per notebook of `nbs/`, each the source of one module of the package: prose, the API '
            '(signatures with their parameters), and the examples that are also its tests, with the outputs of the '
