@@ -22,9 +22,18 @@ if [ "$(git status --porcelain; [ -n "$before" ] && git diff)" != "$before" ]; t
   git status --porcelain; git --no-pager diff --stat; exit 1
 fi
 
-echo "== nbdev_test (notebooks are the tests; VISIONLAB_SLOW=1 also runs the #| slow cells)"
-nbdev_test --n_workers 2 --timing ${VISIONLAB_SLOW:+--flags slow}
+echo "== notebooks are the tests (nbdev_test's rules; VISIONLAB_SLOW=1 also runs the #| slow cells)"
+# docs/execute.py is nbdev_test that keeps each executed notebook (_proc/nbs/): one execution serves the tests
+# and the docs site's pages
+nb_start=$SECONDS
+python docs/execute.py --n_workers 2 --timing ${VISIONLAB_SLOW:+--flags slow}
+notebooks=$((SECONDS - nb_start))
+
+echo "== docs site from those executed notebooks (checked in Chromium by tests/test_docs_site.py)"
+docs_start=$SECONDS
+bash docs/build.sh --reuse
+docs=$((SECONDS - docs_start))
 
 echo "== pytest tests/ (VISIONLAB_SLOW=1 also runs the tests marked slow)"
 python -m pytest tests/ -q -p no:cacheprovider -o tmp_path_retention_policy=failed   # a passing test's tmp_path (checkpoints) goes at once
-echo "all tests passed in $((SECONDS - start)) s"
+echo "all tests passed in $((SECONDS - start)) s (notebooks ${notebooks} s, docs build ${docs} s)"

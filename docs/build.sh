@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Build the docs site into _docs/ (open _docs/index.html, or serve the folder): bash docs/build.sh [--reuse]
+#   1. every notebook executed once, with nbdev_test's rules (docs/execute.py -> _proc/nbs/); --reuse takes the
+#      executed copies that the test command (tests/run_all.sh) has just written instead of running them again
+#      (VISIONLAB_SLOW=1 also runs the #| slow cells: the experiments' quick-mode studies and their plots)
+#   2. the quickstart command run for real, its output captured for the front page (_proc/quickstart.txt)
+#   3. a screenshot of the panel in JupyterLab (docs/panel_shot.py -> _proc/panel.png)
+#   4. nbdev's processors on the executed notebooks, then Sphinx + myst-nb (docs/build.py -> _docs/)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export WANDB_MODE=${WANDB_MODE:-disabled} PYTHONWARNINGS=${PYTHONWARNINGS:-ignore::DeprecationWarning}
+start=$SECONDS
+if [ "${1:-}" != "--reuse" ]; then python docs/execute.py --n_workers 2 --timing ${VISIONLAB_SLOW:+--flags slow}; fi
+mkdir -p _proc && rm -rf _proc/quickstart
+# the quickstart trains (about a minute) while JupyterLab starts for the panel's screenshot
+( cd _proc && visionlab-train experiment=quickstart exp_dir=quickstart trainer.enable_progress_bar=false ) \
+  > _proc/quickstart.txt 2> _proc/quickstart.log &
+quickstart=$!
+trap 'kill $quickstart 2>/dev/null || true' EXIT   # also when the screenshot fails
+python docs/panel_shot.py _proc/panel.png
+if ! wait $quickstart; then tail -n 30 _proc/quickstart.log; echo "FAILED: the quickstart command (docs/build.sh)"; exit 1; fi
+python docs/build.py --panel-shot _proc/panel.png --quickstart _proc/quickstart.txt
+echo "docs: built in $((SECONDS - start)) s"
