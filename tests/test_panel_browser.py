@@ -6,7 +6,7 @@ one short epoch in the panel's widgets, presses Train and waits for the final me
 confusion matrix to render. The screenshot is saved as `<tmp>/panel.png`. The server (and its
 kernel) is stopped at the end, also when the test fails.
 """
-import os, shutil, signal, socket, subprocess, sys, time, urllib.request
+import os, re, shutil, signal, socket, subprocess, sys, time, urllib.request
 from pathlib import Path
 
 import nbformat
@@ -16,15 +16,12 @@ CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networki
                  '--disable-sync', '--no-first-run', '--headless']
 
 def demo_notebook(exp_dir: Path) -> nbformat.NotebookNode:
-    "A two-cell notebook: import the panel, show it (with tiny epochs, runs under `exp_dir`)."
+    "A two-cell notebook: import the panel, show it on the quick recipe (runs under `exp_dir`)."
     nb = nbformat.v4.new_notebook()
     nb.cells = [
         nbformat.v4.new_markdown_cell('# visionlab panel demo'),
-        nbformat.v4.new_code_cell('import logging\nlogging.getLogger("lightning.pytorch").setLevel(logging.ERROR)\n'
-                                  'from visionlab.panel import ConfigPanel'),
-        nbformat.v4.new_code_cell(f"panel = ConfigPanel.from_overrides(['exp_dir={exp_dir}', "
-                                  "'trainer.limit_train_batches=2', 'trainer.limit_val_batches=2', "
-                                  "'trainer.limit_test_batches=2'])\npanel"),
+        nbformat.v4.new_code_cell('from visionlab.panel import ConfigPanel'),
+        nbformat.v4.new_code_cell(f"panel = ConfigPanel(['experiment=quickstart', 'exp_dir={exp_dir}'])\npanel"),
     ]
     nb.metadata['kernelspec'] = dict(name='python3', display_name='Python 3', language='python')
     return nb
@@ -85,6 +82,39 @@ def run_cells(page, timeout: float = 90_000):
     page.wait_for_function(KERNEL_READY, timeout=timeout)
     page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
 
+def shot(page, tmp_path: Path, name: str) -> Path:
+    path = tmp_path/f'{name}.png'
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+def set_text(page, css: str, value: str):
+    box = page.locator(css)
+    box.fill(value); box.press('Tab')
+
+def check_truthful_widgets(page, expect):
+    "The recipe fills the widgets; a key typed in 'other' moves to its widget."
+    recipe, epochs = page.locator('.vl-experiment select'), page.locator('.vl-trainer-max_epochs input')
+    expect(recipe).to_have_value('quickstart'); expect(epochs).to_have_value('4')
+    recipe.select_option('none'); expect(epochs).to_have_value('200')
+    recipe.select_option('quickstart'); expect(epochs).to_have_value('4')
+    page.locator('.vl-tabs .lm-TabBar-tab', has_text='Optimizer').click()
+    expect(page.locator('.vl-model-lr input')).to_have_value('0.001')
+    set_text(page, '.vl-extra textarea', 'model.lr=0.002')
+    expect(page.locator('.vl-model-lr input')).to_have_value('0.002')
+    expect(page.locator('.vl-extra textarea')).to_have_value('')
+    expect(page.locator('.vl-model-lr')).to_have_attribute('title', re.compile('float, default 0.1'))
+
+def train_and_wait(page, expect, timeout=180_000) -> float:
+    "Press Train; the seconds until the step loss is drawn; wait for the run to end."
+    start = time.monotonic()
+    page.locator('button.vl-train').click()
+    expect(page.locator('.vl-progress')).to_contain_text('it/s', timeout=60_000)
+    page.wait_for_function("() => { const i = document.querySelector('.vl-live img, img.vl-live'); "
+                           "return i && i.complete && i.naturalWidth > 100; }", timeout=60_000)
+    first_loss = time.monotonic() - start
+    expect(page.locator('button.vl-train')).to_be_enabled(timeout=timeout)
+    return first_loss
+
 def test_panel_trains_in_jupyterlab(tmp_path):
     chromium = shutil.which('chromium')
     assert chromium, "Debian's chromium is needed for this test: apt-get install chromium (.ci/run does it)"
@@ -94,6 +124,7 @@ def test_panel_trains_in_jupyterlab(tmp_path):
     nbformat.write(demo_notebook(tmp_path/'exp'), root/'panel_demo.ipynb')
     port = free_port()
     url = f'http://127.0.0.1:{port}'
+    times = {}
     with open(tmp_path/'jupyter.log', 'wb') as log:
         proc = start_lab(root, port, log)
         try:
@@ -105,41 +136,68 @@ def test_panel_trains_in_jupyterlab(tmp_path):
                     page.set_default_timeout(60_000)
                     page.goto(f'{url}/lab/tree/panel_demo.ipynb')
                     page.locator('.jp-Notebook .jp-Cell').first.wait_for()
-                    run_cells(page)
-                    panel = page.locator('.vl-panel')
-                    panel.wait_for(timeout=120_000)
+                    kernel_dialog = page.locator('.jp-Dialog', has_text='Select Kernel')
+                    if kernel_dialog.is_visible(): kernel_dialog.locator('button.jp-mod-accept').click()
+                    page.wait_for_function(KERNEL_READY, timeout=90_000)
+                    t0 = time.monotonic()
+                    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+                    page.locator('.vl-panel').wait_for(timeout=120_000)
+                    times['import_to_visible_s'] = time.monotonic() - t0
+                    shot(page, tmp_path, '1-opened')
+                    check_truthful_widgets(page, expect)
+                    shot(page, tmp_path, '2-other-updates-widget')
 
-                    page.locator('.vl-model-family select').select_option('resnet')
-                    page.locator('.vl-model-arch select').select_option('resnet18')
-                    page.locator('.vl-data-name select').select_option('digits')
-                    page.locator('.vl-tabs .lm-TabBar-tab', has_text='Trainer').click()
-                    epochs = page.locator('.vl-trainer-max_epochs input')
-                    epochs.fill('1'); epochs.press('Tab')
+                    page.locator('.vl-quick input').check()
+                    set_text(page, '.vl-trainer-max_epochs input', '1')
                     command = page.locator('.vl-command')
                     expect(command).to_contain_text('trainer.max_epochs=1')
                     expect(command).to_contain_text('trainer.limit_train_batches=2')
-
-                    train = page.locator('button.vl-train')
-                    expect(train).to_be_enabled()
-                    train.click()
+                    times['step_loss_visible_s'] = train_and_wait(page, expect)
                     status = page.locator('.vl-status')
-                    expect(status).to_contain_text('test_acc=', timeout=180_000)
+                    expect(status).to_contain_text('test_acc=')
                     confusion = page.locator('.vl-figures img[class*="confusion"]').first
                     confusion.wait_for(timeout=60_000)
                     page.wait_for_function('el => el.complete && el.naturalWidth > 100', arg=confusion.element_handle())
-                    expect(page.locator('.vl-history')).to_contain_text('done')
-                    expect(page.locator('button.vl-train')).to_be_enabled()
-                    page.locator('.vl-figures').scroll_into_view_if_needed()
-                    page.screenshot(path=str(tmp_path/'panel.png'))
+                    expect(page.locator('.vl-history')).to_contain_text('finished')
+                    shot(page, tmp_path, 'panel')
+
+                    page.reload()                                    # the widgets come back; Train still works
+                    page.locator('.vl-panel').wait_for(timeout=120_000)
+                    train_and_wait(page, expect)
+                    expect(page.locator('.vl-history')).to_contain_text('2')
+                    shot(page, tmp_path, '3-after-reload')
+
+                    page.evaluate("window.jupyterapp.commands.execute('docmanager:save')")
+                    time.sleep(2)
+                    saved = nbformat.read(root/'panel_demo.ipynb', as_version=4)
+                    html = [o['data'].get('text/html', '') for c in saved.cells if c.cell_type == 'code' for o in c.get('outputs', []) if 'data' in o]
+                    assert any('vl-report' in h and 'data:image/png;base64' in h for h in html), 'no static rendering saved'
+                    viewer = browser.new_page(viewport=dict(width=1400, height=1500))
+                    viewer.route('**/api/kernels**', lambda route: route.abort())      # reopened without a kernel
+                    viewer.goto(f'{url}/lab/tree/panel_demo.ipynb')
+                    viewer.locator('.jp-OutputArea-output img[src^="data:image/png"]').first.wait_for(timeout=60_000)
+                    shot(viewer, tmp_path, '4-reopened-static')
+                    viewer.close()
+
+                    set_text(page, '.vl-trainer-max_epochs input', '200')
+                    page.locator('button.vl-train').click()
+                    expect(page.locator('.vl-progress')).to_contain_text('it/s', timeout=60_000)
+                    t_stop = time.monotonic()
+                    page.locator('button.vl-stop').click()
+                    expect(page.locator('button.vl-train')).to_be_enabled(timeout=60_000)
+                    times['stop_s'] = time.monotonic() - t_stop
+                    shot(page, tmp_path, '5-stopped')
+                    expect(page.locator('.vl-history')).to_contain_text('stopped')     # results.json's status
                 finally:
-                    page_shot = tmp_path/'panel.png'
-                    if not page_shot.exists():
+                    if not (tmp_path/'panel.png').exists():
                         try: page.screenshot(path=str(tmp_path/'panel-failed.png'))
                         except Exception: pass
                     browser.close()
         finally:
             stop_lab(proc)
-    runs = list((tmp_path/'exp').iterdir())
-    assert len(runs) == 1 and (runs[0]/'config.yaml').exists() and (runs[0]/'checkpoints'/'last.ckpt').exists()
+            print(f'times: {times}  screenshots: {tmp_path}')
+    runs = sorted((tmp_path/'exp').iterdir())
+    assert len(runs) == 3 and (runs[0]/'config.yaml').exists() and (runs[0]/'checkpoints'/'last.ckpt').exists()
     assert (tmp_path/'panel.png').stat().st_size > 10_000
-    print(f'screenshot: {tmp_path/"panel.png"}  wall time: {time.monotonic() - start:.1f} s')
+    assert times['import_to_visible_s'] < 30 and times['step_loss_visible_s'] < 30, times
+    print(f'wall time: {time.monotonic() - start:.1f} s')

@@ -5,6 +5,8 @@
 # %% ../nbs/49_fields.ipynb #fd000003
 from __future__ import annotations
 from html import escape
+from pathlib import Path
+import json, re
 from typing import Callable
 import functools
 import yaml
@@ -66,7 +68,7 @@ def key_choices(key: str,  # a dotted schema key, e.g. 'model.optimizer'
                 task: str = 'classification'):  # the task, for the metrics that apply
     "The valid values of `key`, from the fixed tables, the config groups or the registries (None: free value)."
     if key in _GROUP_OF: return group_options(_GROUP_OF[key])
-    if key == 'experiment': return [('none', None), *group_options('experiment')]
+    if key == 'experiment': return ['none', *group_options('experiment')]   # 'none': no recipe (ipywidgets reads None as no selection)
     if key == 'model.metrics': return [m for m in core.METRICS.names() if task in core.METRICS.entry(m).meta.get('tasks', (task,))]
     if key in FIXED_CHOICES: return [c for c in FIXED_CHOICES[key] if c is not None]
     reg = registry_choices().get(key)
@@ -160,7 +162,7 @@ def key_of(override: str) -> str:
     "The key an override sets (`+model.x=1` -> `model.x`)."
     return override.split('=', 1)[0].lstrip('+~')
 
-# %% ../nbs/49_fields.ipynb #555cee9b
+# %% ../nbs/49_fields.ipynb #3b69c252
 def variant_note(arch: str, value: Callable) -> str:  # `value(key)`: the panel's value of a key
     "What `model.depth` / `model.widen_factor` / `model.alpha` make of variant `arch` ('' when they are not set)."
     set_ = {k: value(f'model.{k}') for k in ('depth', 'widen_factor', 'alpha') if value(f'model.{k}') is not None}
@@ -168,3 +170,47 @@ def variant_note(arch: str, value: Callable) -> str:  # `value(key)`: the panel'
     if core.MODELS.entry(arch).meta.get('family') == 'wide_resnet' and {'depth', 'widen_factor'} <= set(set_):
         return f"builds WRN-{set_['depth']}-{set_['widen_factor']} (depth and width override {arch})"
     return f"builds {arch} with " + ', '.join(f'{k}={v}' for k, v in set_.items())
+
+# %% ../nbs/49_fields.ipynb #903326df
+def _markers(key: str) -> list[str]:
+    "Strings that show a message is about `key` (`model.lr`, or `env=` for a group)."
+    groups = [g for g, k in GROUP_KEYS.items() if k == key]
+    return [f'{groups[0]}=', key] if groups else [key]
+
+def _mention(msg: str, marker: str) -> int | None:
+    "Where `marker` first appears in `msg` as a whole key (None: nowhere)."
+    m = re.search(rf'(?<![\w.]){re.escape(marker)}' + ('' if marker.endswith('=') else r'(?![\w.])'), msg)
+    return m.start() if m else None
+
+def _first_mention(msg: str, candidates: dict) -> str | None:
+    "The candidate (name: markers) whose marker appears first in `msg` as a whole key."
+    hits = [(pos, name) for name, markers in candidates.items() for mk in markers if (pos := _mention(msg, mk)) is not None]
+    return min(hits)[1] if hits else None
+
+# %% ../nbs/49_fields.ipynb #0e88a9cf
+def _metrics_text(metrics: dict, std: dict | None = None) -> str:
+    "The test metrics (else the validation ones) as 'k=v' (with '±std' where given)."
+    keys = [k for k in metrics if k.startswith('test_')] or [k for k in metrics if k.startswith('val_')]
+    return '  '.join(f'{k}={metrics[k]:.4f}' + (f'±{std[k]:.4f}' if std and k in std else '') for k in keys)
+
+def _outcome(result) -> dict:
+    "A history row's metrics, run dir, wall time and status (`results.json`'s); a cross-validation: means, summary, total time."
+    if hasattr(result, 'folds'):
+        return dict(metrics=result.mean, run_dir=str(result.summary_file), wall_time=sum(r.wall_time for r in result.folds),
+                    status=_recorded_status(result.folds[-1].run_dir))
+    return dict(metrics=result.metrics, run_dir=str(result.run_dir), wall_time=result.wall_time, status=_recorded_status(result.run_dir))
+
+def _recorded_status(run_dir) -> str:
+    "The status the run recorded in its `results.json` (finished, stopped, ...)."
+    f = Path(run_dir)/'results.json'
+    return json.loads(f.read_text()).get('status', 'unknown') if f.exists() else 'unknown'
+
+def _summary(result, status: str) -> str:
+    "The panel's status line after a run: its recorded status, time, test metrics, where it is."
+    head = status
+    if hasattr(result, 'folds'):
+        return (f"{head} {len(result.folds)} folds in {_outcome(result)['wall_time']:.1f} s: "
+                f"{_metrics_text(result.mean, result.std)}  ·  summary {result.summary_file}")
+    ckpt = result.best_checkpoint or result.last_checkpoint
+    return (f"{head} in {result.wall_time:.1f} s: {_metrics_text(result.metrics)}  ·  run dir {result.run_dir}"
+            + (f"  ·  checkpoint {Path(ckpt).name}" if ckpt else ''))
