@@ -102,7 +102,7 @@ def check_truthful_widgets(page, expect):
     set_text(page, '.vl-extra textarea', 'model.lr=0.002')
     expect(page.locator('.vl-model-lr input')).to_have_value('0.002')
     expect(page.locator('.vl-extra textarea')).to_have_value('')
-    expect(page.locator('.vl-model-lr')).to_have_attribute('title', re.compile('float, default 0.1'))
+    expect(page.locator('.vl-model-lr .widget-label')).to_have_attribute('title', re.compile('float, default 0.1'))   # the schema's description
 
 def train_and_wait(page, expect, timeout=180_000) -> float:
     "Press Train; the seconds until the step loss is drawn; wait for the run to end."

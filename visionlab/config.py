@@ -470,13 +470,14 @@ def to_overrides(cfg: DictConfig) -> list[str]:
     mine = leaves(OmegaConf.to_container(cfg, resolve=False))
     return groups + [f'{k}={format_value(v)}' for k, v in mine.items() if k not in base or base[k] != v]
 
-# %% ../nbs/01_config.ipynb #d54f10f9
+# %% ../nbs/01_config.ipynb #9d4e9e56
 _FIELD_LINE = re.compile(r'\s+(\w+)\s*:[^#]*?(?:#\s*(.*))?$')
 
 def _field_comments(cls) -> dict[str, str]:
     "The comment on each field's line of dataclass `cls` (fields without one are left out)."
-    import inspect
-    found = (_FIELD_LINE.match(l) for l in inspect.getsource(cls).splitlines())
+    import inspect    # the module's source (a class defined in a notebook has none of its own)
+    body = inspect.getsource(importlib.import_module('visionlab.config')).split(f'class {cls.__name__}:', 1)[1].split('\n\n', 1)[0]
+    found = (_FIELD_LINE.match(l) for l in body.splitlines())
     return {m.group(1): m.group(2).strip() for m in found if m and m.group(2)}
 
 def _schema_field(key: str):

@@ -87,6 +87,8 @@ def _value_to_text(v) -> str:
     return format_value(v) if isinstance(v, (list, tuple, bool)) else str(v)
 
 def _same(v): return v
+def _auto_to_none(v): return None if v == 'auto' else v
+def _none_to_auto(v): return 'auto' if v is None else v
 
 def _widget_of(key: str, kind: str, choices: list | None) -> tuple[W.Widget, Callable, Callable]:
     "The widget for `key` of schema type `kind` with `choices` (None: free), and its (get, set) conversions."
@@ -95,7 +97,8 @@ def _widget_of(key: str, kind: str, choices: list | None) -> tuple[W.Widget, Cal
     if key == 'model.metrics': return W.SelectMultiple(options=choices, rows=min(4, len(choices)), **kw), list, tuple
     if choices is not None: return W.Dropdown(options=choices, **kw), _same, _same
     if kind == 'bool': return W.Checkbox(indent=True, **kw), bool, bool
-    if kind == 'Optional[bool]': return W.Dropdown(options=[('auto', None), ('on', True), ('off', False)], **kw), _same, _same
+    if kind == 'Optional[bool]':     # 'auto' stands for None: ipywidgets reads a None value as no selection
+        return W.Dropdown(options=[('auto', 'auto'), ('on', True), ('off', False)], **kw), _auto_to_none, _none_to_auto
     if kind == 'float': return W.FloatText(**kw), float, float
     if kind == 'int': return W.IntText(**kw), int, int
     return W.Text(placeholder='auto', **kw), _text_to_value, _value_to_text   # optional numbers and strings, `Any`
@@ -124,7 +127,7 @@ class OptionField:
     def value(self, v):
         if isinstance(self.widget, (W.Dropdown, W.SelectMultiple)) and self.key not in ('model.metrics',):
             opts = [o[1] if isinstance(o, tuple) else o for o in self.widget.options]
-            if v not in opts: self.widget.options = [*self.widget.options, v]   # a value not (yet) registered
+            if self._set(v) not in opts: self.widget.options = [*self.widget.options, v]   # a value not (yet) registered
         self.widget.value = self._set(v)
 
     def show(self, text: str = '', kind: str = 'error'):
@@ -162,7 +165,7 @@ def key_of(override: str) -> str:
     "The key an override sets (`+model.x=1` -> `model.x`)."
     return override.split('=', 1)[0].lstrip('+~')
 
-# %% ../nbs/49_fields.ipynb #3b69c252
+# %% ../nbs/49_fields.ipynb #be046a39
 def variant_note(arch: str, value: Callable) -> str:  # `value(key)`: the panel's value of a key
     "What `model.depth` / `model.widen_factor` / `model.alpha` make of variant `arch` ('' when they are not set)."
     set_ = {k: value(f'model.{k}') for k in ('depth', 'widen_factor', 'alpha') if value(f'model.{k}') is not None}

@@ -126,7 +126,7 @@ def _sync_widgets(self: ConfigPanel):
     self.fields['model.arch'].widget.options = list_models(self.fields['model.family'].value) or key_choices('model.arch')
     self.fields['model.metrics'].widget.options = key_choices('model.metrics', self.value('model.task'))
     for k, f in self.fields.items():
-        if k in GROUP_KEYS.values(): continue
+        if k in GROUP_KEYS.values() or k == 'experiment': continue
         try: f.value = self._user.get(k, base.get(k))
         except TraitError:             # the user's value is not valid with the new groups: take theirs
             self._user.pop(k, None); f.value = base.get(k)

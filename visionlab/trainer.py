@@ -121,7 +121,7 @@ def wandb_session(cfg: DictConfig, run_dir: Path):
 @contextmanager
 def quiet_fit():
     "Around a run: Lightning's banners and known warnings off (`visionlab.quiet`); the filters end with the run."
-    from .quiet import quiet_lightning
+    from visionlab.quiet import quiet_lightning
     with warnings.catch_warnings():
         quiet_lightning()
         yield
