@@ -20,7 +20,7 @@ from .config import compose, format_value, FIXED_CHOICES, GROUP_KEYS, registry_c
 
 # %% auto #0
 __all__ = ['GROUP_WIDGETS', 'TOP_KEYS', 'PANEL_TABS', 'LABELS', 'APPLIES_WHEN', 'label_of', 'key_choices', 'with_class',
-           'OptionField', 'arch_options', 'tree_values', 'default_groups', 'key_of', 'variant_note']
+           'OptionField', 'arch_options', 'tree_values', 'default_groups', 'key_of', 'variant_note', 'overrides_from']
 
 # %% ../nbs/49_fields.ipynb #23bb235c
 GROUP_WIDGETS = {'model.family': 'model', 'model.arch': 'variant', 'data.name': 'data', 'env.name': 'env',
@@ -165,7 +165,7 @@ def key_of(override: str) -> str:
     "The key an override sets (`+model.x=1` -> `model.x`)."
     return override.split('=', 1)[0].lstrip('+~')
 
-# %% ../nbs/49_fields.ipynb #be046a39
+# %% ../nbs/49_fields.ipynb #48241d1c
 def variant_note(arch: str, value: Callable) -> str:  # `value(key)`: the panel's value of a key
     "What `model.depth` / `model.widen_factor` / `model.alpha` make of variant `arch` ('' when they are not set)."
     set_ = {k: value(f'model.{k}') for k in ('depth', 'widen_factor', 'alpha') if value(f'model.{k}') is not None}
@@ -217,3 +217,21 @@ def _summary(result, status: str) -> str:
     ckpt = result.best_checkpoint or result.last_checkpoint
     return (f"{head} in {result.wall_time:.1f} s: {_metrics_text(result.metrics)}  ·  run dir {result.run_dir}"
             + (f"  ·  checkpoint {Path(ckpt).name}" if ckpt else ''))
+
+# %% ../nbs/49_fields.ipynb #2997fb03
+@functools.lru_cache(maxsize=64)
+def _group_leaves(groups: tuple[str, ...]) -> dict:
+    "Leaves of the tree that the config-group choices `groups` give (cached: composing takes a while)."
+    return tree_values(compose(groups, validate_choices=False))
+
+def _recipe(experiment: str | None) -> list[str]: return [f'experiment={experiment}'] if experiment else []
+def _recipe_name(choice: str) -> str | None: return None if choice in ('none', 'null', '') else choice
+
+def overrides_from(cfg: DictConfig,  # a composed configuration
+                   experiment: str | None = None) -> list[str]:  # the recipe it starts from
+    "The shortest overrides that give `cfg` from recipe `experiment`, a resolved value equal to the recipe's and groups' left out."
+    chosen, sel = default_groups(experiment), {k: OmegaConf.select(cfg, k) for k in GROUP_KEYS.values()}
+    groups = [f'{g}={sel[k]}' for g, k in GROUP_KEYS.items() if sel[k] != chosen[k]]
+    base, mine = _group_leaves(tuple(_recipe(experiment) + [f'{g}={sel[k]}' for g, k in GROUP_KEYS.items()])), tree_values(cfg)
+    changed = [k for k, v in mine.items() if k not in sel and (k not in base or format_value(v) != format_value(base[k]))]
+    return _recipe(experiment) + groups + [f'{k}={format_value(mine[k])}' for k in changed]

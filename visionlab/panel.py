@@ -4,7 +4,7 @@
 
 # %% ../nbs/50_panel.ipynb #b34d3495
 from __future__ import annotations
-import contextlib, functools, json, re, threading
+import contextlib, re, threading
 from html import escape
 from pathlib import Path
 from typing import Sequence
@@ -19,7 +19,8 @@ from .config import compose, schema_keys, format_value, group_options, GROUP_KEY
 from .models.core import list_models, ARCH_OPTIONS
 from .fields import (GROUP_WIDGETS, PANEL_TABS, TOP_KEYS, APPLIES_WHEN, OptionField, key_choices, arch_options,
                               with_class, tree_values, default_groups, key_of, variant_note, _markers, _first_mention,
-                              _outcome, _summary)
+                              _outcome, _summary,
+                              _group_leaves, _recipe, _recipe_name, overrides_from)
 from .plots import figure_png, report_html, show_run
 from .cli import command_line
 # Lightning (callbacks, runs, train, predict) is imported when Train is pressed: the panel shows at once.
@@ -91,14 +92,6 @@ class ConfigPanel:
         if e is not None: raise e
 
 # %% ../nbs/50_panel.ipynb #937d3158
-@functools.lru_cache(maxsize=64)
-def _group_leaves(groups: tuple[str, ...]) -> dict:
-    "Leaves of the tree that the config-group choices `groups` give (cached: composing takes a while)."
-    return tree_values(compose(groups, validate_choices=False))
-
-def _recipe(experiment: str | None) -> list[str]: return [f'experiment={experiment}'] if experiment else []
-def _recipe_name(choice: str) -> str | None: return None if choice in ('none', 'null', '') else choice
-
 @patch
 def _base(self: ConfigPanel) -> dict:
     "Leaves of the tree the recipe and the chosen groups give (no user values)."
@@ -272,11 +265,8 @@ def _ipython_display_(self: ConfigPanel):
 @patch
 def static_html(self: ConfigPanel) -> str:
     "The last run's status, curves, figures and the session's history as plain HTML ('' before any run)."
-    if not getattr(self, '_figure_pngs', None) and not self.live.value: return ''
-    from visionlab.runs import history_table
-    pngs = {'curves': self.live.value, **(self._figure_pngs or {})} if self.live.value else dict(self._figure_pngs)
-    text = re.sub('<[^>]+>', '', self.status.value)
-    return report_html(f'visionlab: {text}', pngs, history_table(self.history))
+    pngs = {**({'curves': self.live.value} if self.live.value else {}), **(getattr(self, '_figure_pngs', None) or {})}
+    return report_html(f"visionlab: {re.sub('<[^>]+>', '', self.status.value)}", pngs, self.history_view.value) if pngs else ''
 
 @patch
 def _show_status(self: ConfigPanel, text: str, kind: str = 'info'):
@@ -286,12 +276,8 @@ def _show_status(self: ConfigPanel, text: str, kind: str = 'info'):
 # %% ../nbs/50_panel.ipynb #09756497
 @patch
 def overrides_of(self: ConfigPanel, cfg: DictConfig, experiment: str | None = None) -> list[str]:
-    "The shortest overrides that give `cfg` from recipe `experiment`, a resolved value equal to the recipe's and groups' left out."
-    chosen, sel = default_groups(experiment), {k: OmegaConf.select(cfg, k) for k in GROUP_KEYS.values()}
-    groups = [f'{g}={sel[k]}' for g, k in GROUP_KEYS.items() if sel[k] != chosen[k]]
-    base, mine = _group_leaves(tuple(_recipe(experiment) + [f'{g}={sel[k]}' for g, k in GROUP_KEYS.items()])), tree_values(cfg)
-    changed = [k for k, v in mine.items() if k not in sel and (k not in base or format_value(v) != format_value(base[k]))]
-    return _recipe(experiment) + groups + [f'{k}={format_value(mine[k])}' for k in changed]
+    "The shortest overrides that give `cfg` from recipe `experiment` (`visionlab.fields.overrides_from`)."
+    return overrides_from(cfg, experiment)
 
 # %% ../nbs/50_panel.ipynb #77ad5816
 @patch
@@ -305,7 +291,6 @@ def load_config(self: ConfigPanel, cfg: DictConfig, experiment: str | None = Non
     self._load(groups, user, [o for o in rest if key_of(o) not in self.fields], experiment)
     return self
 
-# %% ../nbs/50_panel.ipynb #9688e71b
 @patch
 def load_overrides(self: ConfigPanel, overrides: Sequence[str]):
     "Show the configuration of `overrides` (its recipe, if any, in the recipe dropdown)."
@@ -359,7 +344,6 @@ def start(self: ConfigPanel):
         self._thread.start()
     else: self._show_status('training …'); self._run(cfg, overrides)
 
-# %% ../nbs/50_panel.ipynb #8daa220b
 @patch
 def stop(self: ConfigPanel):
     "End the running training after the current batch; its checkpoints are kept."
@@ -404,11 +388,9 @@ def _run(self: ConfigPanel, cfg: DictConfig, overrides: list[str]):
 @patch
 def _show_figures(self: ConfigPanel, pngs: dict):
     "Show the figures `pngs` (name: PNG bytes) below the curves."
-    self._figure_pngs, boxes = dict(pngs), []
-    for name, png in pngs.items():
-        img = with_class(W.Image(value=png, format='png', layout=W.Layout(max_width='520px')), 'vl-figure-' + name.replace('_', '-'))
-        boxes.append(W.VBox([W.HTML(f'<b>{escape(name.replace("_", " "))}</b>'), img]))
-    self.figures.children = boxes
+    self._figure_pngs = dict(pngs)
+    self.figures.children = [W.VBox([W.HTML(f'<b>{escape(name.replace("_", " "))}</b>'), with_class(W.Image(
+        value=png, format='png', layout=W.Layout(max_width='520px')), 'vl-figure-' + name.replace('_', '-'))]) for name, png in pngs.items()]
 
 @patch
 def _show_history(self: ConfigPanel):
