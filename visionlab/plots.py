@@ -107,6 +107,13 @@ def _mark_best(ax, epochs: list[dict], main_metric: str, mode: str):
             label=f"best {best['metric']:.4g} after {best['epoch']} epochs (best-epoch={best['epoch'] - 1})")
     ax.legend(loc='best', fontsize=7)
 
+def _epoch_axis(ax):
+    "An x axis of epochs trained with integer ticks, wide enough to hold two (one epoch alone gets 0, 1, 2)."
+    ax.set_xlabel('epochs trained'); ax.grid(alpha=0.3)
+    lo, hi = ax.get_xlim()
+    if hi - lo < 2: ax.set_xlim((lo + hi) / 2 - 1, (lo + hi) / 2 + 1)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
 def _loss_axis(ax, epochs: list[dict], steps: list[dict], log: bool):
     if steps: ax.plot([s['x'] for s in steps], [s['loss'] for s in steps], '-', lw=0.8, alpha=0.4, color='tab:blue', label='train_loss (step)')
     for k, style in (('train_loss', 'o-'), ('val_loss', 's-')): _curve(ax, epochs, k, style, label=k)
@@ -127,7 +134,7 @@ def progress_figure(epochs: list[dict],  # one row per epoch (see above)
     _mark_best(axes[1], epochs, main_metric, mode)
     _curve(axes[2], epochs, 'lr', 'o-', color='tab:purple'); axes[2].set_title('learning rate')
     for ax in axes:
-        ax.set_xlabel('epochs trained'); ax.grid(alpha=0.3); ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        _epoch_axis(ax)
     fig.tight_layout()
     return fig
 
@@ -252,7 +259,7 @@ def overlay_runs(run_dirs: Sequence,  # run directories
     if log_loss: axes[0].set_yscale('log')
     axes[2].set_title('learning rate')
     for ax in axes:
-        ax.set_xlabel('epochs trained'); ax.grid(alpha=0.3); ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        _epoch_axis(ax)
         if ax.lines: ax.legend(loc='best', fontsize=7)
     fig.tight_layout()
     return fig
