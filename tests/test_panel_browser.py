@@ -167,7 +167,7 @@ def after_reload(page, expect, tmp_path: Path):
     expect(page.locator('.vl-history tr').nth(2)).to_contain_text('finished')
     shot(page, tmp_path, '4-after-reload')
 
-def reopened_static(browser, page, url: str, root: Path, tmp_path: Path):
+def reopened_static(browser, page, expect, url: str, root: Path, tmp_path: Path):
     "The saved notebook keeps a static rendering, which shows when it is opened without a kernel."
     save(page)
     saved = nbformat.read(root/'panel_demo.ipynb', as_version=4)
@@ -178,6 +178,9 @@ def reopened_static(browser, page, url: str, root: Path, tmp_path: Path):
     viewer.route('**/api/sessions**', lambda route: route.abort())
     viewer.goto(f'{url}/lab/tree/panel_demo.ipynb')
     expect_visible(viewer, '.jp-OutputArea-output .vl-report img[src^="data:image/png"]', 'the reopened notebook shows no static results', 120_000)
+    expect(viewer.locator('.jp-OutputArea-output .vl-report').first).to_contain_text('finished')
+    dialog = viewer.locator('.jp-Dialog', has_text='Server Connection Error')    # the kernel API is cut off on purpose
+    if dialog.is_visible(): dialog.locator('button').last.click()
     shot(viewer, tmp_path, '5-reopened-static')
     viewer.close()
 
@@ -223,7 +226,7 @@ def test_panel_trains_in_jupyterlab(tmp_path):
                     shot(page, tmp_path, '2-other-updates-widget')
                     first_run(page, expect, tmp_path, times)
                     after_reload(page, expect, tmp_path)
-                    reopened_static(browser, page, url, root, tmp_path)
+                    reopened_static(browser, page, expect, url, root, tmp_path)
                     stop_run(page, expect, tmp_path, times)
                 except Exception:
                     if page is not None:
@@ -237,5 +240,5 @@ def test_panel_trains_in_jupyterlab(tmp_path):
     runs = sorted((tmp_path/'exp').iterdir()) if (tmp_path/'exp').is_dir() else []
     assert len(runs) == 3 and (runs[0]/'config.yaml').exists() and (runs[0]/'checkpoints'/'last.ckpt').exists()
     assert all((tmp_path/f'{n}.png').stat().st_size > 10_000 for n in ('1-opened', '3-trained', '4-after-reload', '5-reopened-static', '6-stopped'))
-    assert times['import_to_visible_s'] < 60 and times['step_loss_visible_s'] < 60, times    # generous: a loaded CI machine
+    assert times['import_to_visible_s'] < 30 and times['step_loss_visible_s'] < 30, times
     print(f'wall time: {time.monotonic() - start:.1f} s')
