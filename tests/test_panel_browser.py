@@ -11,7 +11,6 @@ import os, re, shutil, signal, socket, subprocess, sys, time, urllib.request
 from pathlib import Path
 
 import nbformat
-import pytest
 
 CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
                  '--disable-sync', '--no-first-run', '--headless']
@@ -205,12 +204,9 @@ def test_panel_trains_in_jupyterlab(tmp_path):
     chromium = shutil.which('chromium')
     assert chromium, "Debian's chromium is needed for this test: apt-get install chromium (.ci/run does it)"
     from playwright.sync_api import sync_playwright, expect
-    start = time.monotonic()
-    root = tmp_path/'lab'; root.mkdir()
-    nbformat.write(demo_notebook(tmp_path/'exp'), root/'panel_demo.ipynb')
-    port = free_port()
+    start, root, port, times = time.monotonic(), tmp_path/'lab', free_port(), {}
+    root.mkdir(); nbformat.write(demo_notebook(tmp_path/'exp'), root/'panel_demo.ipynb')
     url = f'http://127.0.0.1:{port}'
-    times = {}
     with open(tmp_path/'jupyter.log', 'wb') as log:
         proc = start_lab(root, port, log)
         try:
