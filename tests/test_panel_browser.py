@@ -3,28 +3,25 @@
 A temporary folder gets a small demo notebook; JupyterLab serves it on 127.0.0.1 (free port, no
 token, no browser of its own); Chromium opens it, runs the cells, picks a model, `data=digits` and
 one short epoch in the panel's widgets, presses Train and waits for the final metric and the
-confusion matrix to render. The screenshot is saved as `<tmp>/panel.png`. The server (and its
+confusion matrix to render; saves and reloads the page (Train still works), reopens the saved notebook
+without a kernel (static results), and stops a long run. A screenshot of each state is saved as `<tmp>/<n>-<state>.png`. The server (and its
 kernel) is stopped at the end, also when the test fails.
 """
-import os, shutil, signal, socket, subprocess, sys, time, urllib.request
+import os, re, shutil, signal, socket, subprocess, sys, time, urllib.request
 from pathlib import Path
 
 import nbformat
-import pytest
 
 CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
                  '--disable-sync', '--no-first-run', '--headless']
 
 def demo_notebook(exp_dir: Path) -> nbformat.NotebookNode:
-    "A two-cell notebook: import the panel, show it (with tiny epochs, runs under `exp_dir`)."
+    "A two-cell notebook: import the panel, show it on the quick recipe (runs under `exp_dir`)."
     nb = nbformat.v4.new_notebook()
     nb.cells = [
         nbformat.v4.new_markdown_cell('# visionlab panel demo'),
-        nbformat.v4.new_code_cell('import logging\nlogging.getLogger("lightning.pytorch").setLevel(logging.ERROR)\n'
-                                  'from visionlab.panel import ConfigPanel'),
-        nbformat.v4.new_code_cell(f"panel = ConfigPanel.from_overrides(['exp_dir={exp_dir}', "
-                                  "'trainer.limit_train_batches=2', 'trainer.limit_val_batches=2', "
-                                  "'trainer.limit_test_batches=2'])\npanel"),
+        nbformat.v4.new_code_cell('from visionlab.panel import ConfigPanel'),
+        nbformat.v4.new_code_cell(f"panel = ConfigPanel(['experiment=quickstart', 'exp_dir={exp_dir}'])\npanel"),
     ]
     nb.metadata['kernelspec'] = dict(name='python3', display_name='Python 3', language='python')
     return nb
@@ -85,14 +82,130 @@ def run_cells(page, timeout: float = 90_000):
     page.wait_for_function(KERNEL_READY, timeout=timeout)
     page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
 
+def shot(page, tmp_path: Path, name: str) -> Path:
+    path = tmp_path/f'{name}.png'
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+def set_text(page, css: str, value: str):
+    box = page.locator(css)
+    box.fill(value); box.press('Tab')
+
+def check_truthful_widgets(page, expect):
+    "The recipe fills the widgets; a key typed in 'other' moves to its widget."
+    recipe, epochs = page.locator('.vl-experiment select'), page.locator('.vl-trainer-max_epochs input')
+    expect(recipe).to_have_value('quickstart'); expect(epochs).to_have_value('4')
+    recipe.select_option('none'); expect(epochs).to_have_value('200')
+    recipe.select_option('quickstart'); expect(epochs).to_have_value('4')
+    page.locator('.vl-tabs .lm-TabBar-tab', has_text='Optimizer').click()
+    expect(page.locator('.vl-model-lr input')).to_have_value('0.001')
+    kept = page.locator('.vl-extra textarea').input_value()          # exp_dir=<tmp>/exp, which has no widget
+    assert kept.startswith('exp_dir='), kept
+    set_text(page, '.vl-extra textarea', kept + '\nmodel.lr=0.002')
+    expect(page.locator('.vl-model-lr input')).to_have_value('0.002')
+    expect(page.locator('.vl-extra textarea')).to_have_value(kept)      # the line went to its widget, the rest stays
+    expect(page.locator('.vl-model-lr .widget-label')).to_have_attribute('title', re.compile('float, default 0.1'))   # the schema's description
+
+def train_and_wait(page, expect, timeout=300_000) -> float:
+    "Press Train; the seconds until the step loss is drawn; wait for the run to end."
+    start = time.monotonic()
+    page.locator('button.vl-train').click()
+    expect(page.locator('button.vl-train'), 'Train was pressed but no run started').to_be_disabled(timeout=120_000)   # the last run's view is gone
+    expect(page.locator('.vl-progress'), 'no it/s in the progress line: training did not start').to_contain_text('it/s', timeout=180_000)
+    page.wait_for_function("() => { const i = document.querySelector('.vl-live img, img.vl-live'); "
+                           "return i && i.complete && i.naturalWidth > 100; }", timeout=180_000)
+    first_loss = time.monotonic() - start
+    expect(page.locator('button.vl-train'), 'Train did not come back: the run did not end').to_be_enabled(timeout=timeout)
+    return first_loss
+
+def save(page):
+    "Save the notebook through JupyterLab and wait until it is no longer dirty."
+    page.evaluate("window.jupyterapp.commands.execute('docmanager:save')")
+    page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.context.model.dirty", timeout=60_000)
+
+def open_and_run(page, url: str, times: dict):
+    "Open the demo notebook, run its cells and time import-to-visible."
+    page.goto(f'{url}/lab/tree/panel_demo.ipynb')
+    page.locator('.jp-Notebook .jp-Cell').first.wait_for(timeout=120_000)
+    kernel_dialog = page.locator('.jp-Dialog', has_text='Select Kernel')
+    if kernel_dialog.is_visible(): kernel_dialog.locator('button.jp-mod-accept').click()
+    page.wait_for_function(KERNEL_READY, timeout=180_000)
+    t0 = time.monotonic()
+    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    expect_visible(page, '.vl-panel', 'the panel did not show after running the cells', 240_000)
+    times['import_to_visible_s'] = round(time.monotonic() - t0, 1)
+
+def expect_visible(page, css: str, why: str, timeout: float):
+    try: page.locator(css).first.wait_for(timeout=timeout)
+    except Exception as e: raise AssertionError(f'{why} (within {timeout / 1000:.0f} s)') from e
+
+def first_run(page, expect, tmp_path: Path, times: dict):
+    "Quick check, one epoch: the step loss, the test metric, the confusion matrix and the history row."
+    page.locator('.vl-quick input').check()
+    set_text(page, '.vl-trainer-max_epochs input', '1')
+    command = page.locator('.vl-command')
+    expect(command).to_contain_text('trainer.max_epochs=1')
+    expect(command).to_contain_text('trainer.limit_train_batches=2')
+    times['step_loss_visible_s'] = round(train_and_wait(page, expect), 1)
+    expect(page.locator('.vl-status')).to_contain_text('test_acc=')
+    confusion = page.locator('.vl-figures img[class*="confusion"]').first
+    confusion.wait_for(timeout=120_000)
+    page.wait_for_function('el => el.complete && el.naturalWidth > 100', arg=confusion.element_handle())
+    expect(page.locator('.vl-history')).to_contain_text('finished')
+    shot(page, tmp_path, '3-trained')
+
+def after_reload(page, expect, tmp_path: Path):
+    "Save, reload the page: the panel comes back from the kernel with its state, and Train still works."
+    save(page)
+    page.reload()
+    expect_visible(page, '.vl-panel', 'after a page reload the panel did not come back', 240_000)
+    expect(page.locator('.vl-trainer-max_epochs input')).to_have_value('1')      # the kernel's state, not the file's
+    expect(page.locator('.vl-history')).to_contain_text('finished')
+    train_and_wait(page, expect)
+    expect(page.locator('.vl-history tr'), 'the second run is not in the history').to_have_count(3)   # header + 2 runs
+    expect(page.locator('.vl-history tr').nth(2)).to_contain_text('finished')
+    shot(page, tmp_path, '4-after-reload')
+
+def reopened_static(browser, page, expect, url: str, root: Path, tmp_path: Path):
+    "The saved notebook keeps a static rendering, which shows when it is opened without a kernel."
+    save(page)
+    saved = nbformat.read(root/'panel_demo.ipynb', as_version=4)
+    html = [o['data'].get('text/html', '') for c in saved.cells if c.cell_type == 'code' for o in c.get('outputs', []) if 'data' in o]
+    assert any('vl-report' in h and 'data:image/png;base64' in h for h in html), 'no static rendering saved'
+    viewer = browser.new_page(viewport=dict(width=1400, height=1500))
+    viewer.route('**/api/kernels**', lambda route: route.abort())      # reopened without a kernel
+    viewer.route('**/api/sessions**', lambda route: route.abort())
+    viewer.goto(f'{url}/lab/tree/panel_demo.ipynb')
+    expect_visible(viewer, '.jp-OutputArea-output .vl-report img[src^="data:image/png"]', 'the reopened notebook shows no static results', 120_000)
+    expect(viewer.locator('.jp-OutputArea-output .vl-report').first).to_contain_text('finished')
+    time.sleep(2)
+    for _ in range(3):                       # kernel selection or connection-error dialogs: the kernel API is cut off on purpose
+        if viewer.locator('.jp-Dialog').count(): viewer.keyboard.press('Escape'); time.sleep(1)
+    shot(viewer, tmp_path, '5-reopened-static')
+    viewer.close()
+
+def stop_run(page, expect, tmp_path: Path, times: dict):
+    "A long run, stopped: Train comes back and the run is marked stopped."
+    page.bring_to_front()
+    page.locator('.vl-quick input').uncheck()
+    set_text(page, '.vl-trainer-max_epochs input', '200')
+    page.locator('button.vl-train').click()
+    expect(page.locator('button.vl-train'), 'Train was pressed but no run started').to_be_disabled(timeout=120_000)
+    expect(page.locator('.vl-progress'), 'the long run did not start').to_contain_text('it/s', timeout=180_000)
+    t_stop = time.monotonic()
+    page.locator('button.vl-stop').click()
+    expect(page.locator('button.vl-train'), 'Train did not come back after Stop').to_be_enabled(timeout=300_000)
+    times['stop_s'] = round(time.monotonic() - t_stop, 1)
+    expect(page.locator('.vl-status')).to_contain_text('stopped')         # the panel's Stop flag
+    expect(page.locator('.vl-history')).to_contain_text('stopped')
+    shot(page, tmp_path, '6-stopped')
+
 def test_panel_trains_in_jupyterlab(tmp_path):
     chromium = shutil.which('chromium')
     assert chromium, "Debian's chromium is needed for this test: apt-get install chromium (.ci/run does it)"
     from playwright.sync_api import sync_playwright, expect
-    start = time.monotonic()
-    root = tmp_path/'lab'; root.mkdir()
-    nbformat.write(demo_notebook(tmp_path/'exp'), root/'panel_demo.ipynb')
-    port = free_port()
+    start, root, port, times = time.monotonic(), tmp_path/'lab', free_port(), {}
+    root.mkdir(); nbformat.write(demo_notebook(tmp_path/'exp'), root/'panel_demo.ipynb')
     url = f'http://127.0.0.1:{port}'
     with open(tmp_path/'jupyter.log', 'wb') as log:
         proc = start_lab(root, port, log)
@@ -100,46 +213,29 @@ def test_panel_trains_in_jupyterlab(tmp_path):
             wait_for_server(url, proc)
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
+                page = None
                 try:
                     page = browser.new_page(viewport=dict(width=1400, height=1500))
-                    page.set_default_timeout(60_000)
-                    page.goto(f'{url}/lab/tree/panel_demo.ipynb')
-                    page.locator('.jp-Notebook .jp-Cell').first.wait_for()
-                    run_cells(page)
-                    panel = page.locator('.vl-panel')
-                    panel.wait_for(timeout=120_000)
-
-                    page.locator('.vl-model-family select').select_option('resnet')
-                    page.locator('.vl-model-arch select').select_option('resnet18')
-                    page.locator('.vl-data-name select').select_option('digits')
-                    page.locator('.vl-tabs .lm-TabBar-tab', has_text='Trainer').click()
-                    epochs = page.locator('.vl-trainer-max_epochs input')
-                    epochs.fill('1'); epochs.press('Tab')
-                    command = page.locator('.vl-command')
-                    expect(command).to_contain_text('trainer.max_epochs=1')
-                    expect(command).to_contain_text('trainer.limit_train_batches=2')
-
-                    train = page.locator('button.vl-train')
-                    expect(train).to_be_enabled()
-                    train.click()
-                    status = page.locator('.vl-status')
-                    expect(status).to_contain_text('test_acc=', timeout=180_000)
-                    confusion = page.locator('.vl-figures img[class*="confusion"]').first
-                    confusion.wait_for(timeout=60_000)
-                    page.wait_for_function('el => el.complete && el.naturalWidth > 100', arg=confusion.element_handle())
-                    expect(page.locator('.vl-history')).to_contain_text('done')
-                    expect(page.locator('button.vl-train')).to_be_enabled()
-                    page.locator('.vl-figures').scroll_into_view_if_needed()
-                    page.screenshot(path=str(tmp_path/'panel.png'))
-                finally:
-                    page_shot = tmp_path/'panel.png'
-                    if not page_shot.exists():
-                        try: page.screenshot(path=str(tmp_path/'panel-failed.png'))
+                    page.set_default_timeout(120_000)
+                    open_and_run(page, url, times)
+                    shot(page, tmp_path, '1-opened')
+                    check_truthful_widgets(page, expect)
+                    shot(page, tmp_path, '2-other-updates-widget')
+                    first_run(page, expect, tmp_path, times)
+                    after_reload(page, expect, tmp_path)
+                    reopened_static(browser, page, expect, url, root, tmp_path)
+                    stop_run(page, expect, tmp_path, times)
+                except Exception:
+                    if page is not None:
+                        try: page.screenshot(path=str(tmp_path/'failed.png'), full_page=True)
                         except Exception: pass
-                    browser.close()
+                    raise
+                finally: browser.close()
         finally:
             stop_lab(proc)
-    runs = list((tmp_path/'exp').iterdir())
-    assert len(runs) == 1 and (runs[0]/'config.yaml').exists() and (runs[0]/'checkpoints'/'last.ckpt').exists()
-    assert (tmp_path/'panel.png').stat().st_size > 10_000
-    print(f'screenshot: {tmp_path/"panel.png"}  wall time: {time.monotonic() - start:.1f} s')
+            print(f'times: {times}  screenshots: {tmp_path}')
+    runs = sorted((tmp_path/'exp').iterdir()) if (tmp_path/'exp').is_dir() else []
+    assert len(runs) == 3 and (runs[0]/'config.yaml').exists() and (runs[0]/'checkpoints'/'last.ckpt').exists()
+    assert all((tmp_path/f'{n}.png').stat().st_size > 10_000 for n in ('1-opened', '3-trained', '4-after-reload', '5-reopened-static', '6-stopped'))
+    assert times['import_to_visible_s'] < 30 and times['step_loss_visible_s'] < 30, times
+    print(f'wall time: {time.monotonic() - start:.1f} s')

@@ -4,7 +4,7 @@
 
 # %% ../nbs/34_callbacks.ipynb #cb000004
 from __future__ import annotations
-import random, signal, threading
+import random, signal, threading, time
 from html import escape
 from pathlib import Path
 import numpy as np
@@ -21,7 +21,7 @@ from .plots import figure_png, progress_figure
 
 # %% auto #0
 __all__ = ['EpochSeed', 'NonFiniteLossError', 'NonFiniteLoss', 'RunInterrupted', 'InterruptCheckpoint', 'WandbRunId',
-           'LiveProgress', 'LiveProgressBar', 'live_progress']
+           'LiveProgress', 'LiveProgressBar', 'live_progress', 'stop_on_interrupt']
 
 # %% ../nbs/34_callbacks.ipynb #cb000007
 class EpochSeed(L.Callback):
@@ -141,52 +141,91 @@ class WandbRunId(L.Callback):
 def _num(x): return float(x.item() if hasattr(x, 'item') else x)
 
 # %% ../nbs/34_callbacks.ipynb #cb00001a
+def _clock(seconds: float) -> str:
+    m, s = divmod(int(round(seconds)), 60)
+    return f'{m // 60}:{m % 60:02d}:{s:02d}' if m >= 60 else f'{m}:{s:02d}'
+
 class LiveProgress(L.Callback):
-    "Draws train/val loss, the main metric and the LR per epoch into `image`; moves the bars; stops on `stop`."
+    "Draws the step loss and the epoch curves into `image` (throttled), moves the bars, shows speed and ETA; stops on `stop`."
     def __init__(self,
                  main_metric: str,  # the metric drawn beside the losses, e.g. 'val_acc'
                  image=None,  # an ipywidgets Image that shows the curves
                  epoch_bar=None, batch_bar=None,  # ipywidgets IntProgress bars
-                 label=None,  # an ipywidgets HTML that shows the last epoch's numbers
-                 stop: threading.Event | None = None):  # set it to end the fit after the current batch
+                 label=None,  # an ipywidgets HTML: speed, elapsed, ETA, the estimate and the last epoch's numbers
+                 stop: threading.Event | None = None,  # set it to end the fit after the current batch
+                 mode: str = 'max',  # whether a higher main metric is better ('max') or lower ('min')
+                 log_loss: bool = False,  # a log-scale loss axis
+                 redraw_every: float = 1.0,  # seconds between redraws of the curves while steps come in
+                 estimate_after: int = 5):  # steps measured before the run's duration is estimated
         super().__init__()
         self.main_metric, self.image, self.epoch_bar, self.batch_bar, self.label = main_metric, image, epoch_bar, batch_bar, label
-        self.stop = stop or threading.Event()
-        self.epochs: list[dict] = []
-        self.stopped_early = False
+        self.stop, self.mode, self.log_loss, self.redraw_every, self.estimate_after = stop or threading.Event(), mode, log_loss, redraw_every, estimate_after
+        self.epochs, self.steps, self.stopped_early, self.estimate = [], [], False, None
+        self._start, self._drawn, self._n, self._done, self._total = None, 0.0, 1, 0, None
 
     def on_train_start(self, trainer, pl_module):
+        self._start, n = time.perf_counter(), trainer.num_training_batches
+        self._total = None if n == float('inf') or trainer.max_epochs < 0 else int(n) * trainer.max_epochs
         if self.epoch_bar is not None: self.epoch_bar.max, self.epoch_bar.value = max(1, trainer.max_epochs), 0
 
     def on_train_epoch_start(self, trainer, pl_module):
         self._lr = trainer.optimizers[0].param_groups[0]['lr'] if trainer.optimizers else float('nan')   # the epoch's LR
-        if self.batch_bar is not None:
-            n = trainer.num_training_batches
-            self.batch_bar.max, self.batch_bar.value = (int(n) if n != float('inf') else 1), 0
+        n = trainer.num_training_batches
+        self._n = int(n) if n != float('inf') else 1
+        if self.batch_bar is not None: self.batch_bar.max, self.batch_bar.value = self._n, 0
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        self._done += 1
+        loss = outputs.get('loss') if isinstance(outputs, dict) else outputs
+        if loss is not None: self.steps.append(dict(x=trainer.current_epoch + (batch_idx + 1) / self._n, loss=_num(loss)))
         if self.batch_bar is not None: self.batch_bar.value = min(batch_idx + 1, self.batch_bar.max)
         if self.stop.is_set() and not trainer.should_stop:
             trainer.should_stop, self.stopped_early = True, True
+        if self._done == self.estimate_after and self._total: self.estimate = self.elapsed() / self._done * self._total
+        if time.perf_counter() - self._drawn >= self.redraw_every or self._done == 1: self._draw(trainer)
 
     def on_train_epoch_end(self, trainer, pl_module):
         m = trainer.callback_metrics
         row = dict(epoch=trainer.current_epoch + 1, lr=getattr(self, '_lr', float('nan')))
         for k, src in (('train_loss', 'train_loss_epoch'), ('val_loss', 'val_loss'), ('metric', self.main_metric)):
             if src in m: row[k] = _num(m[src])
+        if self.stopped_early: row['partial'] = True
         self.epochs.append(row)
         if self.epoch_bar is not None: self.epoch_bar.value = min(row['epoch'], self.epoch_bar.max)
-        if self.label is not None: self.label.value = escape(self._line(row, trainer.max_epochs))
-        if self.image is not None: self.image.value = figure_png(self.figure())
+        self._draw(trainer)
 
-    def _line(self, row: dict, max_epochs: int) -> str:
-        parts = [f"epoch {row['epoch']}/{max_epochs}"] + [f'{k} {row[k]:.4g}' for k in ('train_loss', 'val_loss') if k in row]
-        if 'metric' in row: parts.append(f"{self.main_metric} {row['metric']:.4g}")
-        return '  ·  '.join(parts + [f"lr {row['lr']:.3g}"])
+# %% ../nbs/34_callbacks.ipynb #f36338f3
+@patch
+def elapsed(self: LiveProgress) -> float: return time.perf_counter() - self._start if self._start else 0.0
 
-    def figure(self) -> Figure:
-        "Loss, main metric and LR against the epoch (`visionlab.plots.progress_figure`)."
-        return progress_figure(self.epochs, self.main_metric)
+@patch
+def speed_text(self: LiveProgress, max_epochs: int) -> str:
+    "'epoch e/E · step s · it/s · elapsed · ETA', and the estimate once measured."
+    t, epoch = self.elapsed(), self.epochs[-1]['epoch'] if self.epochs else 0
+    parts = [f'epoch {epoch}/{max_epochs}', f'step {self._done}', f'{self._done / t:.1f} it/s' if t else '', f'elapsed {_clock(t)}']
+    if self._total and self._done: parts.append(f'ETA {_clock(t / self._done * (self._total - self._done))}')
+    if self.estimate is not None: parts.append(f'estimated {_clock(self.estimate)} for {max_epochs} epochs (from the first {self.estimate_after} steps)')
+    return '  ·  '.join(p for p in parts if p)
+
+@patch
+def _line(self: LiveProgress, row: dict) -> str:
+    parts = [f'{k} {row[k]:.4g}' for k in ('train_loss', 'val_loss') if k in row]
+    if 'metric' in row: parts.append(f"{self.main_metric} {row['metric']:.4g}")
+    return '  ·  '.join(parts + [f"lr {row['lr']:.3g}"] + (['(partial epoch: stopped)'] if row.get('partial') else []))
+
+@patch
+def _draw(self: LiveProgress, trainer):
+    "Redraw the curves and the label (the widgets' values; the frontend shows them)."
+    self._drawn = time.perf_counter()
+    if self.label is not None:
+        last = f'<br>{escape(self._line(self.epochs[-1]))}' if self.epochs else ''
+        self.label.value = escape(self.speed_text(trainer.max_epochs)) + last
+    if self.image is not None: self.image.value = figure_png(self.figure())
+
+@patch
+def figure(self: LiveProgress) -> Figure:
+    "Step loss, epoch losses, main metric (best marked) and LR against the epoch (`visionlab.plots.progress_figure`)."
+    return progress_figure(self.epochs, self.main_metric, self.steps, self.log_loss, self.mode)
 
 # %% ../nbs/34_callbacks.ipynb #cb00001e
 class LiveProgressBar(LiveProgress, ProgressBar):
@@ -197,3 +236,21 @@ class LiveProgressBar(LiveProgress, ProgressBar):
 def live_progress(cfg: DictConfig, *args, **kwargs) -> LiveProgress:
     "The progress callback for a run of `cfg`: the progress bar itself where the run shows one."
     return (LiveProgressBar if cfg.trainer.enable_progress_bar else LiveProgress)(*args, **kwargs)
+
+# %% ../nbs/34_callbacks.ipynb #f6b5026e
+def stop_on_interrupt(stop: threading.Event,  # the run's stop event
+                      alive) -> str:  # `alive()`: whether the run still trains
+    "SIGINT sets `stop` while `alive()` (else does what it did before); '' when installed, else why not."
+    if threading.current_thread() is not threading.main_thread():
+        return "the kernel's interrupt cannot reach this run (its click was handled off the main thread): press Stop"
+    previous = signal.getsignal(signal.SIGINT)
+    def handler(signum, frame):
+        if alive(): stop.set()
+        elif callable(previous): previous(signum, frame)
+    signal.signal(signal.SIGINT, handler)
+    try:
+        from IPython import get_ipython
+        kernel = getattr(get_ipython(), 'kernel', None)
+        if kernel is not None: kernel.saved_sigint_handler = handler    # ipykernel restores this after the message
+    except ImportError: pass
+    return ''

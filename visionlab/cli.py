@@ -4,10 +4,11 @@
 
 # %% ../nbs/45_cli.ipynb #798d70fc
 from __future__ import annotations
-import logging, os, shlex, sys, traceback, warnings
+import os, shlex, sys, traceback, warnings
 from typing import Sequence
 
 from .core import ConfigError, VisionlabError
+from .quiet import quiet_lightning
 
 # %% auto #0
 __all__ = ['USAGE', 'expand_sweep', 'compose_jobs', 'quiet_console', 'run_cli', 'train_main', 'command_line']
@@ -41,9 +42,8 @@ def compose_jobs(jobs: Sequence[Sequence[str]],  # the override list of each job
 
 # %% ../nbs/45_cli.ipynb #23f463e9
 def quiet_console():  # called once by the console entry point, in its own process
-    "What a command-line user should not see: Lightning's info lines and model summary, the libraries' deprecation warnings."
-    for name in ('lightning.pytorch.utilities.rank_zero', 'lightning.pytorch.callbacks.model_summary', 'lightning.fabric.utilities.rank_zero'):
-        logging.getLogger(name).setLevel(logging.WARNING)
+    "What a command-line user should not see: Lightning's banners (`visionlab.quiet`), the libraries' deprecation warnings."
+    quiet_lightning()
     for category in (DeprecationWarning, FutureWarning): warnings.filterwarnings('ignore', category=category)
     warnings.filterwarnings('ignore', message=r'.*is deprecated.*')
 

@@ -21,7 +21,7 @@ __all__ = ['CONFIG_DIR', 'SCHEMA_NAME', 'FIXED_CHOICES', 'COMPONENT_MODULES', 'R
            'TrainerConfig', 'CheckpointConfig', 'VisionlabConfig', 'schema_keys', 'load_components', 'registry_choices',
            'strategy_choices', 'check_accelerator', 'logged_metrics', 'yaml_options', 'family_names', 'import_modules',
            'validate', 'translate_reference', 'yaml_groups', 'group_options', 'unknown_key_error', 'compose',
-           'format_value', 'to_overrides']
+           'format_value', 'to_overrides', 'key_help']
 
 # %% ../nbs/01_config.ipynb #f2e09d05
 @dataclass
@@ -586,3 +586,30 @@ def to_overrides(cfg: DictConfig) -> list[str]:
     base = leaves(OmegaConf.to_container(compose(groups, validate_choices=False), resolve=False))
     mine = leaves(OmegaConf.to_container(cfg, resolve=False))
     return groups + [f'{k}={format_value(v)}' for k, v in mine.items() if k not in base or base[k] != v]
+
+# %% ../nbs/01_config.ipynb #9d4e9e56
+_FIELD_LINE = re.compile(r'\s+(\w+)\s*:[^#]*?(?:#\s*(.*))?$')
+
+def _field_comments(cls) -> dict[str, str]:
+    "The comment on each field's line of dataclass `cls` (fields without one are left out)."
+    import inspect    # the module's source (a class defined in a notebook has none of its own)
+    body = inspect.getsource(importlib.import_module('visionlab.config')).split(f'class {cls.__name__}:', 1)[1].split('\n\n', 1)[0]
+    found = (_FIELD_LINE.match(l) for l in body.splitlines())
+    return {m.group(1): m.group(2).strip() for m in found if m and m.group(2)}
+
+def _schema_field(key: str):
+    "The dataclass holding `key` and the key's `dataclasses.Field`."
+    node, parts = VisionlabConfig, key.split('.')
+    for i, part in enumerate(parts):
+        f = {f.name: f for f in fields(node)}.get(part)
+        if f is None: raise ConfigError(f"unknown key {key!r}: {choices_hint(key, schema_keys())}")
+        if i == len(parts) - 1: return node, f
+        node = f.default_factory
+
+def key_help(key: str) -> str:  # a dotted schema key, e.g. 'model.sam_rho'
+    "The schema's description of `key`: its comment, type and default."
+    node, f = _schema_field(key)
+    default = f.default if f.default is not MISSING else f.default_factory()
+    kind = getattr(f.type, '__name__', None) or str(f.type).replace('typing.', '')
+    desc = _field_comments(node).get(f.name)
+    return (f'{desc} · ' if desc else '') + f'{kind}, default {default}'

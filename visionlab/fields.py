@@ -5,6 +5,8 @@
 # %% ../nbs/49_fields.ipynb #fd000003
 from __future__ import annotations
 from html import escape
+from pathlib import Path
+import json, re
 from typing import Callable
 import functools
 import yaml
@@ -14,15 +16,16 @@ from omegaconf.errors import OmegaConfBaseException
 
 from . import core
 from .core import leaves
-from .config import compose, format_value, FIXED_CHOICES, GROUP_KEYS, registry_choices, group_options
+from .config import compose, format_value, FIXED_CHOICES, GROUP_KEYS, registry_choices, group_options, key_help
 
 # %% auto #0
-__all__ = ['GROUP_WIDGETS', 'PANEL_TABS', 'APPLIES_WHEN', 'key_choices', 'with_class', 'OptionField', 'arch_options',
-           'tree_values', 'default_groups', 'key_of']
+__all__ = ['GROUP_WIDGETS', 'TOP_KEYS', 'PANEL_TABS', 'LABELS', 'APPLIES_WHEN', 'label_of', 'key_choices', 'with_class',
+           'OptionField', 'arch_options', 'tree_values', 'default_groups', 'key_of', 'variant_note', 'overrides_from']
 
 # %% ../nbs/49_fields.ipynb #23bb235c
 GROUP_WIDGETS = {'model.family': 'model', 'model.arch': 'variant', 'data.name': 'data', 'env.name': 'env',
                  'data.train_transforms': 'train policy', 'data.test_transforms': 'test policy'}
+TOP_KEYS = ('experiment', 'trainer.max_epochs')   # in view above the tabs: the recipe and the run's length
 
 PANEL_TABS = {
     'Model': ('model.stochastic_depth', 'model.shakedrop', 'model.squeeze_excitation', 'model.resnet_dropout',
@@ -33,10 +36,30 @@ PANEL_TABS = {
                   'model.undecay_norm', 'model.scheduler', 'model.warmstart', 'model.sam', 'model.adaptive_sam',
                   'model.sam_rho'),
     'Regularization': ('model.mixup', 'model.mixup_alpha', 'model.label_smoothing', 'data.cutout_size'),
-    'Trainer': ('trainer.max_epochs', 'data.batch_size', 'trainer.accelerator', 'trainer.precision',
+    'Trainer': ('data.batch_size', 'trainer.accelerator', 'trainer.precision',
                 'trainer.devices', 'seed', 'data.validation'),
     'Logging': ('logger', 'model.metrics', 'model.result_plot', 'name'),
 }
+
+LABELS = {   # human words, with units; a key not listed shows its last part
+    'experiment': 'recipe', 'trainer.max_epochs': 'epochs', 'trainer.limit_train_batches': 'batches per stage',
+    'model.lr': 'learning rate', 'model.weight_decay': 'weight decay (L2)', 'model.undecay_norm': 'no decay on norms',
+    'model.warmstart': 'warm-up (epochs)', 'model.sam': 'SAM', 'model.adaptive_sam': 'adaptive SAM (ASAM)',
+    'model.sam_rho': 'SAM radius ρ', 'model.mixup_alpha': 'mixup α', 'model.label_smoothing': 'label smoothing (0-1)',
+    'data.cutout_size': 'cutout size (px)', 'data.batch_size': 'batch size (images)', 'seed': 'random seed',
+    'model.stochastic_depth': 'stochastic depth (p)', 'model.resnet_dropout': 'dropout before head (p)',
+    'model.block_dropout': 'dropout in blocks (p)', 'model.depth': 'depth (layers)', 'model.widen_factor': 'width factor (×)',
+    'model.alpha': 'width increase α (channels)', 'model.se_ratio': 'SE ratio (channels)', 'model.cifar_size': 'small-image stem',
+    'model.zero_init_residual': 'zero-init residuals', 'model.squeeze_excitation': 'squeeze-excitation',
+    'model.stochastic_depth_mode': 'stochastic depth mode', 'model.avg_down': 'ResNet-D shortcut',
+    'model.final_norm': 'final BN-ReLU', 'model.preactivation': 'pre-activation', 'model.downsample': 'downsampling',
+    'trainer.precision': 'precision (bits)', 'trainer.devices': 'devices (count or ids)', 'data.validation': 'validate on',
+    'model.result_plot': 'result plots', 'name': 'run name', 'model.metrics': 'metrics', 'logger': 'logger',
+}
+
+def label_of(key: str) -> str:
+    "The widget label of `key`: `LABELS`, else its last part in words."
+    return LABELS.get(key) or GROUP_WIDGETS.get(key) or key.split('.')[-1].replace('_', ' ')
 
 # %% ../nbs/49_fields.ipynb #f710e785
 _GROUP_OF = {v: k for k, v in GROUP_KEYS.items()}   # groups are chosen by config-group name
@@ -45,6 +68,7 @@ def key_choices(key: str,  # a dotted schema key, e.g. 'model.optimizer'
                 task: str = 'classification'):  # the task, for the metrics that apply
     "The valid values of `key`, from the fixed tables, the config groups or the registries (None: free value)."
     if key in _GROUP_OF: return group_options(_GROUP_OF[key])
+    if key == 'experiment': return ['none', *group_options('experiment')]   # 'none': no recipe (ipywidgets reads None as no selection)
     if key == 'model.metrics': return [m for m in core.METRICS.names() if task in core.METRICS.entry(m).meta.get('tasks', (task,))]
     if key in FIXED_CHOICES: return [c for c in FIXED_CHOICES[key] if c is not None]
     reg = registry_choices().get(key)
@@ -63,17 +87,21 @@ def _value_to_text(v) -> str:
     return format_value(v) if isinstance(v, (list, tuple, bool)) else str(v)
 
 def _same(v): return v
+def _auto_to_none(v): return None if v == 'auto' else v
+def _none_to_auto(v): return 'auto' if v is None else v
 
 def _widget_of(key: str, kind: str, choices: list | None) -> tuple[W.Widget, Callable, Callable]:
     "The widget for `key` of schema type `kind` with `choices` (None: free), and its (get, set) conversions."
-    kw = dict(description=key.split('.')[-1].replace('_', ' '), style=dict(description_width='130px'), layout=W.Layout(width='300px'))
+    kw = dict(description=label_of(key), tooltip=key_help(key) if key != 'experiment' else 'a named recipe (experiment/*.yaml)',
+              style=dict(description_width='170px'), layout=W.Layout(width='340px'))
     if key == 'model.metrics': return W.SelectMultiple(options=choices, rows=min(4, len(choices)), **kw), list, tuple
     if choices is not None: return W.Dropdown(options=choices, **kw), _same, _same
     if kind == 'bool': return W.Checkbox(indent=True, **kw), bool, bool
-    if kind == 'Optional[bool]': return W.Dropdown(options=[('default', None), ('on', True), ('off', False)], **kw), _same, _same
+    if kind == 'Optional[bool]':     # 'auto' stands for None: ipywidgets reads a None value as no selection
+        return W.Dropdown(options=[('auto', 'auto'), ('on', True), ('off', False)], **kw), _auto_to_none, _none_to_auto
     if kind == 'float': return W.FloatText(**kw), float, float
     if kind == 'int': return W.IntText(**kw), int, int
-    return W.Text(placeholder='default', **kw), _text_to_value, _value_to_text   # optional numbers and strings, `Any`
+    return W.Text(placeholder='auto', **kw), _text_to_value, _value_to_text   # optional numbers and strings, `Any`
 
 # %% ../nbs/49_fields.ipynb #60b1207e
 def with_class(w: W.Widget, name: str) -> W.Widget:
@@ -99,7 +127,7 @@ class OptionField:
     def value(self, v):
         if isinstance(self.widget, (W.Dropdown, W.SelectMultiple)) and self.key not in ('model.metrics',):
             opts = [o[1] if isinstance(o, tuple) else o for o in self.widget.options]
-            if v not in opts: self.widget.options = [*self.widget.options, v]   # a value not (yet) registered
+            if self._set(v) not in opts: self.widget.options = [*self.widget.options, v]   # a value not (yet) registered
         self.widget.value = self._set(v)
 
     def show(self, text: str = '', kind: str = 'error'):
@@ -127,12 +155,83 @@ def tree_values(cfg: DictConfig) -> dict:
     try: return leaves(OmegaConf.to_container(cfg, resolve=True))
     except OmegaConfBaseException: return leaves(OmegaConf.to_container(cfg, resolve=False))
 
-@functools.lru_cache(maxsize=1)
-def default_groups() -> dict:
-    "The config-group choices of `train.yaml` (`{'env.name': 'local', ...}`)."
-    default = compose(validate_choices=False)
+@functools.lru_cache(maxsize=32)
+def default_groups(experiment: str | None = None) -> dict:  # a recipe (experiment/*.yaml), which may choose groups
+    "The config-group choices of `train.yaml`, or of recipe `experiment` (`{'env.name': 'local', ...}`)."
+    default = compose([f'experiment={experiment}'] if experiment else [], validate_choices=False)
     return {k: OmegaConf.select(default, k) for k in GROUP_KEYS.values()}
 
 def key_of(override: str) -> str:
     "The key an override sets (`+model.x=1` -> `model.x`)."
     return override.split('=', 1)[0].lstrip('+~')
+
+# %% ../nbs/49_fields.ipynb #48241d1c
+def variant_note(arch: str, value: Callable) -> str:  # `value(key)`: the panel's value of a key
+    "What `model.depth` / `model.widen_factor` / `model.alpha` make of variant `arch` ('' when they are not set)."
+    set_ = {k: value(f'model.{k}') for k in ('depth', 'widen_factor', 'alpha') if value(f'model.{k}') is not None}
+    if not set_: return ''
+    if core.MODELS.entry(arch).meta.get('family') == 'wide_resnet' and {'depth', 'widen_factor'} <= set(set_):
+        return f"builds WRN-{set_['depth']}-{set_['widen_factor']} (depth and width override {arch})"
+    return f"builds {arch} with " + ', '.join(f'{k}={v}' for k, v in set_.items())
+
+# %% ../nbs/49_fields.ipynb #903326df
+def _markers(key: str) -> list[str]:
+    "Strings that show a message is about `key` (`model.lr`, or `env=` for a group)."
+    groups = [g for g, k in GROUP_KEYS.items() if k == key]
+    return [f'{groups[0]}=', key] if groups else [key]
+
+def _mention(msg: str, marker: str) -> int | None:
+    "Where `marker` first appears in `msg` as a whole key (None: nowhere)."
+    m = re.search(rf'(?<![\w.]){re.escape(marker)}' + ('' if marker.endswith('=') else r'(?![\w.])'), msg)
+    return m.start() if m else None
+
+def _first_mention(msg: str, candidates: dict) -> str | None:
+    "The candidate (name: markers) whose marker appears first in `msg` as a whole key."
+    hits = [(pos, name) for name, markers in candidates.items() for mk in markers if (pos := _mention(msg, mk)) is not None]
+    return min(hits)[1] if hits else None
+
+# %% ../nbs/49_fields.ipynb #0e88a9cf
+def _metrics_text(metrics: dict, std: dict | None = None) -> str:
+    "The test metrics (else the validation ones) as 'k=v' (with '±std' where given)."
+    keys = [k for k in metrics if k.startswith('test_')] or [k for k in metrics if k.startswith('val_')]
+    return '  '.join(f'{k}={metrics[k]:.4f}' + (f'±{std[k]:.4f}' if std and k in std else '') for k in keys)
+
+def _outcome(result) -> dict:
+    "A history row's metrics, run dir, wall time and status (`results.json`'s); a cross-validation: means, summary, total time."
+    if hasattr(result, 'folds'):
+        return dict(metrics=result.mean, run_dir=str(result.summary_file), wall_time=sum(r.wall_time for r in result.folds),
+                    status=_recorded_status(result.folds[-1].run_dir))
+    return dict(metrics=result.metrics, run_dir=str(result.run_dir), wall_time=result.wall_time, status=_recorded_status(result.run_dir))
+
+def _recorded_status(run_dir) -> str:
+    "The status the run recorded in its `results.json` (finished, stopped, ...)."
+    f = Path(run_dir)/'results.json'
+    return json.loads(f.read_text()).get('status', 'unknown') if f.exists() else 'unknown'
+
+def _summary(result, status: str) -> str:
+    "The panel's status line after a run: its recorded status, time, test metrics, where it is."
+    head = status
+    if hasattr(result, 'folds'):
+        return (f"{head} {len(result.folds)} folds in {_outcome(result)['wall_time']:.1f} s: "
+                f"{_metrics_text(result.mean, result.std)}  ·  summary {result.summary_file}")
+    ckpt = result.best_checkpoint or result.last_checkpoint
+    return (f"{head} in {result.wall_time:.1f} s: {_metrics_text(result.metrics)}  ·  run dir {result.run_dir}"
+            + (f"  ·  checkpoint {Path(ckpt).name}" if ckpt else ''))
+
+# %% ../nbs/49_fields.ipynb #2997fb03
+@functools.lru_cache(maxsize=64)
+def _group_leaves(groups: tuple[str, ...]) -> dict:
+    "Leaves of the tree that the config-group choices `groups` give (cached: composing takes a while)."
+    return tree_values(compose(groups, validate_choices=False))
+
+def _recipe(experiment: str | None) -> list[str]: return [f'experiment={experiment}'] if experiment else []
+def _recipe_name(choice: str) -> str | None: return None if choice in ('none', 'null', '') else choice
+
+def overrides_from(cfg: DictConfig,  # a composed configuration
+                   experiment: str | None = None) -> list[str]:  # the recipe it starts from
+    "The shortest overrides that give `cfg` from recipe `experiment`, a resolved value equal to the recipe's and groups' left out."
+    chosen, sel = default_groups(experiment), {k: OmegaConf.select(cfg, k) for k in GROUP_KEYS.values()}
+    groups = [f'{g}={sel[k]}' for g, k in GROUP_KEYS.items() if sel[k] != chosen[k]]
+    base, mine = _group_leaves(tuple(_recipe(experiment) + [f'{g}={sel[k]}' for g, k in GROUP_KEYS.items()])), tree_values(cfg)
+    changed = [k for k, v in mine.items() if k not in sel and (k not in base or format_value(v) != format_value(base[k]))]
+    return _recipe(experiment) + groups + [f'{k}={format_value(mine[k])}' for k in changed]

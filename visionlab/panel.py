@@ -4,7 +4,7 @@
 
 # %% ../nbs/50_panel.ipynb #b34d3495
 from __future__ import annotations
-import contextlib, functools, re, threading
+import contextlib, re, threading
 from html import escape
 from pathlib import Path
 from typing import Sequence
@@ -15,41 +15,44 @@ from omegaconf import OmegaConf, DictConfig
 from traitlets import TraitError
 
 from .core import ConfigError, MODELS
-from .config import compose, to_overrides, schema_keys, format_value, GROUP_KEYS
+from .config import compose, schema_keys, format_value, group_options, GROUP_KEYS
 from .models.core import list_models, ARCH_OPTIONS
-from .fields import (GROUP_WIDGETS, PANEL_TABS, APPLIES_WHEN, OptionField, key_choices, arch_options, with_class,
-                              tree_values, default_groups, key_of)
-from .callbacks import live_progress
-from .crossval import CVResult
-from .plots import figure_png
-from .predict import result_figures
-from .runs import history_table
-from .trainer import lightning_warnings_only
+from .fields import (GROUP_WIDGETS, PANEL_TABS, TOP_KEYS, APPLIES_WHEN, OptionField, key_choices, arch_options,
+                              with_class, tree_values, default_groups, key_of, variant_note, _markers, _first_mention,
+                              _outcome, _summary,
+                              _group_leaves, _recipe, _recipe_name, overrides_from)
+from .plots import figure_png, report_html, show_run
 from .cli import command_line
+# Lightning (callbacks, runs, train, predict) is imported when Train is pressed: the panel shows at once.
 
 # %% auto #0
-__all__ = ['ConfigPanel']
+__all__ = ['QUICK', 'QUICK_TIP', 'ConfigPanel']
 
 # %% ../nbs/50_panel.ipynb #5b3980b8
+QUICK = ('trainer.limit_train_batches=2', 'trainer.limit_val_batches=2', 'trainer.limit_test_batches=2')
+QUICK_TIP = 'a few batches of each stage (trainer.limit_*_batches=2): checks that the whole run works in seconds'
+
 class ConfigPanel:
     "Widgets over the configuration tree, with a Train button, live progress and a run history."
-    def __init__(self, overrides: Sequence[str] = (),  # a command line to start from, e.g. ['model=wide_resnet', 'model.lr=0.05']
+    def __init__(self, overrides: Sequence[str] = ('experiment=quickstart',),  # a command line to start from (default: the quick recipe)
                  background: bool = True):  # train in a background thread (False: the Train button returns when the run ends)
-        self.background, self.last_error, self.history, self.result = background, None, [], None
+        self.background, self.last_error, self.history, self.result, self.experiment = background, None, [], None, None
         self._user, self._extra, self._syncing, self._thread, self._stop = {}, [], False, None, threading.Event()
-        self._keys, self._default_groups = schema_keys(), default_groups()
+        self._keys, self._static = schema_keys(), None
         self._make_fields(); self._make_controls()
-        self._load({}, [], [])
+        self._load({}, {}, [])
+        if overrides: self.load_overrides(overrides)
         for f in self.fields.values(): f.widget.observe(self._guarded(lambda ch, k=f.key: self._changed(k)), 'value')
         self.extra.observe(self._guarded(lambda ch: self._extra_changed()), 'value')
+        self.quick.observe(self._guarded(lambda ch: self._quick_changed()), 'value')
+        self.log_loss.observe(lambda ch: getattr(self, 'progress', None) and setattr(self.progress, 'log_loss', ch.new), 'value')
         self.train_button.on_click(self._guarded(lambda b: self.start()))
         self.stop_button.on_click(self._guarded(lambda b: self.stop()))
-        if overrides: self.load_overrides(overrides)
 
     def _make_fields(self):
         "One `OptionField` per key of the top rows and the tabs."
-        self.fields = {k: OptionField(k, self._keys[k]) for k in [*GROUP_WIDGETS, *(k for ks in PANEL_TABS.values() for k in ks)]}
-        for k, label in GROUP_WIDGETS.items(): self.fields[k].widget.description = label
+        keys = [*GROUP_WIDGETS, *TOP_KEYS, *(k for ks in PANEL_TABS.values() for k in ks)]
+        self.fields = {k: OptionField(k, self._keys.get(k)) for k in keys}
 
     def _make_controls(self):
         "Other overrides, command, status, Train and Stop, progress bars, live curves, figures and history."
@@ -61,7 +64,9 @@ class ConfigPanel:
         self.epoch_bar, self.batch_bar = (W.IntProgress(value=0, min=0, max=1, description=d, layout=W.Layout(width='300px'))
                                           for d in ('epoch', 'batch'))
         self.epoch_bar.add_class('vl-epoch-bar')
-        self.progress_label = W.HTML()
+        self.quick = with_class(W.Checkbox(description='quick check (2 batches per stage)', indent=False, tooltip=QUICK_TIP), 'vl-quick')
+        self.log_loss = with_class(W.Checkbox(description='log-scale loss', indent=False), 'vl-log-loss')
+        self.progress_label = with_class(W.HTML(), 'vl-progress')
         self.live = with_class(W.Image(format='png', layout=W.Layout(max_width='900px')), 'vl-live')
         self.figures, self.history_view = with_class(W.HBox(), 'vl-figures'), with_class(W.HTML(), 'vl-history')
 
@@ -87,23 +92,20 @@ class ConfigPanel:
         if e is not None: raise e
 
 # %% ../nbs/50_panel.ipynb #937d3158
-@functools.lru_cache(maxsize=64)
-def _group_leaves(groups: tuple[str, ...]) -> dict:
-    "Leaves of the tree that the config-group choices `groups` give (cached: composing takes a while)."
-    return tree_values(compose(groups, validate_choices=False))
-
 @patch
 def _base(self: ConfigPanel) -> dict:
-    "Leaves of the tree the chosen groups give (no user values)."
-    return dict(_group_leaves(tuple(f'{g}={self.fields[k].value}' for g, k in GROUP_KEYS.items())))
+    "Leaves of the tree the recipe and the chosen groups give (no user values)."
+    return dict(_group_leaves(tuple(_recipe(self.experiment) + [f'{g}={self.fields[k].value}' for g, k in GROUP_KEYS.items()])))
 
 @patch
-def _load(self: ConfigPanel, groups: dict, user: dict, extra: list):
+def _load(self: ConfigPanel, groups: dict, user: dict, extra: list, experiment: str | None = None):
     with self._quiet():
-        for k, v in {**self._default_groups, **groups}.items(): self.fields[k].value = v
+        self.experiment, self.fields['experiment'].value = experiment or None, experiment or 'none'
+        for k, v in {**default_groups(experiment), **groups}.items(): self.fields[k].value = v
         self._user, self._extra = dict(user), list(extra)
         self._sync_widgets()
         self.extra.value = '\n'.join(self._extra)
+        self.quick.value = all(q in self._extra for q in QUICK)
     self._validate()
 
 @patch
@@ -111,10 +113,13 @@ def _sync_widgets(self: ConfigPanel):
     "Show the user's value, else the groups' value, in every widget; refresh choices and what applies."
     base = self._base()
     self._base_values = base
+    fam = self.fields['model.family'].value
+    if base.get('model.arch') not in list_models(fam) and 'model.arch' not in self._user:   # a recipe's arch, another family
+        self._user['model.arch'] = _group_leaves((f'model={fam}',))['model.arch']
     self.fields['model.arch'].widget.options = list_models(self.fields['model.family'].value) or key_choices('model.arch')
     self.fields['model.metrics'].widget.options = key_choices('model.metrics', self.value('model.task'))
     for k, f in self.fields.items():
-        if k in GROUP_KEYS.values(): continue
+        if k in GROUP_KEYS.values() or k == 'experiment': continue
         try: f.value = self._user.get(k, base.get(k))
         except TraitError:             # the user's value is not valid with the new groups: take theirs
             self._user.pop(k, None); f.value = base.get(k)
@@ -151,14 +156,14 @@ def _set_applies(self: ConfigPanel, key: str, ok: bool, why: str):
 # %% ../nbs/50_panel.ipynb #7bdbb4a3
 @patch(as_prop=True)
 def overrides(self: ConfigPanel) -> list[str]:
-    "The panel's configuration as overrides: groups, then keys in schema order."
-    groups = [f'{g}={self.fields[k].value}' for g, k in GROUP_KEYS.items() if self.fields[k].value != self._default_groups[k]]
+    "The panel's configuration as overrides: the recipe, groups, then keys in schema order."
+    chosen = default_groups(self.experiment)
+    groups = _recipe(self.experiment) + [f'{g}={self.fields[k].value}' for g, k in GROUP_KEYS.items() if self.fields[k].value != chosen[k]]
     items = {k: f'{k}={format_value(v)}' for k, v in self._user.items()}
     for o in self._extra: items[key_of(o)] = o
     order = {k: i for i, k in enumerate(self._keys)}
     return groups + [items[k] for k in sorted(items, key=lambda k: order.get(k, len(order)))]
 
-# %% ../nbs/50_panel.ipynb #9d70c6f3
 @patch(as_prop=True)
 def config(self: ConfigPanel) -> DictConfig:
     "The composed, validated tree (`compose(panel.overrides)`)."
@@ -168,6 +173,7 @@ def config(self: ConfigPanel) -> DictConfig:
 @patch
 def _changed(self: ConfigPanel, key: str):
     if self._syncing: return
+    if key == 'experiment': return self._load({}, {}, self._extra, _recipe_name(self.fields[key].value))   # the recipe fills the widgets
     if key in GROUP_KEYS.values():
         if key == 'model.family': self._user.pop('model.arch', None)
         with self._quiet(): self._sync_widgets()
@@ -181,7 +187,20 @@ def _changed(self: ConfigPanel, key: str):
 @patch
 def _extra_changed(self: ConfigPanel):
     if self._syncing: return
-    self._extra = [l.strip() for l in self.extra.value.splitlines() if l.strip()]
+    lines = [l.strip() for l in self.extra.value.splitlines() if l.strip()]
+    mine = [o for o in lines if key_of(o) in self.fields or key_of(o) in GROUP_KEYS or key_of(o) == 'experiment']
+    self._extra = [o for o in lines if o not in mine]
+    if not mine: return self._validate()
+    try: self.load_overrides(self.overrides + mine)      # a key with a widget goes to its widget
+    except ConfigError: self._extra = lines; self._validate()   # refused: the line stays, its error beside it
+
+@patch
+def _quick_changed(self: ConfigPanel):
+    "The quick check on: `QUICK` in the other overrides (replacing their limits); off: removed."
+    if self._syncing: return
+    rest = [o for o in self._extra if not key_of(o).startswith('trainer.limit_')]
+    self._extra = rest + (list(QUICK) if self.quick.value else [])
+    with self._quiet(): self.extra.value = '\n'.join(self._extra)
     self._validate()
 
 # %% ../nbs/50_panel.ipynb #276796a4
@@ -195,28 +214,13 @@ def set(self: ConfigPanel, **values):
         self.raise_error()
     return self
 
-# %% ../nbs/50_panel.ipynb #903326df
-def _markers(key: str) -> list[str]:
-    "Strings that show a message is about `key` (`model.lr`, or `env=` for a group)."
-    groups = [g for g, k in GROUP_KEYS.items() if k == key]
-    return [f'{groups[0]}=', key] if groups else [key]
-
-def _mention(msg: str, marker: str) -> int | None:
-    "Where `marker` first appears in `msg` as a whole key (None: nowhere)."
-    m = re.search(rf'(?<![\w.]){re.escape(marker)}' + ('' if marker.endswith('=') else r'(?![\w.])'), msg)
-    return m.start() if m else None
-
-def _first_mention(msg: str, candidates: dict) -> str | None:
-    "The candidate (name: markers) whose marker appears first in `msg` as a whole key."
-    hits = [(pos, name) for name, markers in candidates.items() for mk in markers if (pos := _mention(msg, mk)) is not None]
-    return min(hits)[1] if hits else None
-
 # %% ../nbs/50_panel.ipynb #ccb497a4
 @patch
 def _validate(self: ConfigPanel):
     for f in self.fields.values():
         if not f.widget.disabled: f.show('')
     self.extra_message.value = ''
+    if self.value('model.arch') in MODELS: self.fields['model.arch'].show(variant_note(self.value('model.arch'), self.value), 'note')
     ov = self.overrides
     self.command.value = f'<code style="white-space:pre-wrap">{escape(command_line(ov))}</code>'
     try: self._config = compose(ov); self.errors = {}
@@ -237,14 +241,15 @@ def widget(self: ConfigPanel) -> W.Widget:
     "The panel's widget tree (built once)."
     if getattr(self, '_widget', None) is not None: return self._widget
     f = self.fields
-    top = W.VBox([W.HBox([f['model.family'].box, f['model.arch'].box]), W.HBox([f['data.name'].box, f['env.name'].box]),
+    top = W.VBox([W.HBox([f['experiment'].box, f['trainer.max_epochs'].box, self.quick]),
+                  W.HBox([f['model.family'].box, f['model.arch'].box]), W.HBox([f['data.name'].box, f['env.name'].box]),
                   W.HBox([f['data.train_transforms'].box, f['data.test_transforms'].box])])
     tabs = W.Tab(children=[W.VBox([f[k].box for k in keys]) for keys in PANEL_TABS.values()], titles=list(PANEL_TABS))
     tabs.add_class('vl-tabs')
     self._widget = W.VBox([
         W.HTML('<b>visionlab</b> &mdash; choose a configuration, then press Train'), top, tabs,
         W.HBox([self.extra, self.extra_message]), W.HTML('<b>Command</b>'), self.command,
-        W.HBox([self.train_button, self.stop_button, self.epoch_bar, self.batch_bar]), self.progress_label, self.status,
+        W.HBox([self.train_button, self.stop_button, self.epoch_bar, self.batch_bar, self.log_loss]), self.progress_label, self.status,
         self.live, self.figures, W.HTML('<b>Runs of this session</b>'), self.history_view])
     self._widget.add_class('vl-panel')
     return self._widget
@@ -252,8 +257,16 @@ def widget(self: ConfigPanel) -> W.Widget:
 # %% ../nbs/50_panel.ipynb #885be150
 @patch
 def _ipython_display_(self: ConfigPanel):
-    from IPython.display import display
+    "The widget, and below it a static rendering of the last run (kept in the saved notebook, shown without a kernel)."
+    from IPython.display import display, HTML
     display(self.widget())
+    self._static = display(HTML(self.static_html()), display_id=True)
+
+@patch
+def static_html(self: ConfigPanel) -> str:
+    "The last run's status, curves, figures and the session's history as plain HTML ('' before any run)."
+    pngs = {**({'curves': self.live.value} if self.live.value else {}), **(getattr(self, '_figure_pngs', None) or {})}
+    return report_html(f"visionlab: {re.sub('<[^>]+>', '', self.status.value)}", pngs, self.history_view.value) if pngs else ''
 
 @patch
 def _show_status(self: ConfigPanel, text: str, kind: str = 'info'):
@@ -262,48 +275,51 @@ def _show_status(self: ConfigPanel, text: str, kind: str = 'info'):
 
 # %% ../nbs/50_panel.ipynb #09756497
 @patch
-def overrides_of(self: ConfigPanel, cfg: DictConfig) -> list[str]:
-    "The shortest overrides that give `cfg`, treating a resolved value equal to the groups' as unchanged."
-    ov = to_overrides(cfg)
-    groups = [o for o in ov if key_of(o) in GROUP_KEYS]
-    base = _group_leaves(tuple(f'{g}={OmegaConf.select(cfg, k)}' for g, k in GROUP_KEYS.items()))
-    return groups + [o for o in ov if key_of(o) not in GROUP_KEYS and o != f'{key_of(o)}={format_value(base.get(key_of(o)))}']
+def overrides_of(self: ConfigPanel, cfg: DictConfig, experiment: str | None = None) -> list[str]:
+    "The shortest overrides that give `cfg` from recipe `experiment` (`visionlab.fields.overrides_from`)."
+    return overrides_from(cfg, experiment)
 
 # %% ../nbs/50_panel.ipynb #77ad5816
 @patch
-def load_config(self: ConfigPanel, cfg: DictConfig):
+def load_config(self: ConfigPanel, cfg: DictConfig, experiment: str | None = None):  # the recipe `cfg` starts from
     "Show `cfg` in the panel."
-    ov = self.overrides_of(cfg)
+    ov = self.overrides_of(cfg, experiment)[len(_recipe(experiment)):]
     groups = {GROUP_KEYS[key_of(o)]: OmegaConf.select(cfg, GROUP_KEYS[key_of(o)]) for o in ov if key_of(o) in GROUP_KEYS}
     rest = [o for o in ov if key_of(o) not in GROUP_KEYS]
     user = {key_of(o): OmegaConf.to_container(OmegaConf.create({'v': OmegaConf.select(cfg, key_of(o))}), resolve=True)['v']
             for o in rest if key_of(o) in self.fields}
-    self._load(groups, user, [o for o in rest if key_of(o) not in self.fields])
+    self._load(groups, user, [o for o in rest if key_of(o) not in self.fields], experiment)
     return self
 
-# %% ../nbs/50_panel.ipynb #9688e71b
 @patch
-def load_overrides(self: ConfigPanel, overrides: Sequence[str]): return self.load_config(compose(overrides))
+def load_overrides(self: ConfigPanel, overrides: Sequence[str]):
+    "Show the configuration of `overrides` (its recipe, if any, in the recipe dropdown)."
+    recipe = [o.split('=', 1)[1] for o in overrides if key_of(o) == 'experiment'][-1:]
+    return self.load_config(compose(overrides), _recipe_name(recipe[0]) if recipe else None)
 
-# %% ../nbs/50_panel.ipynb #346fc137
 @patch
 def load_run(self: ConfigPanel, run_dir):
     "Load the configuration of the run in `run_dir` (its `config.yaml`)."
     path = Path(run_dir)/'config.yaml'
     if not path.exists(): raise ConfigError(f"no run configuration at {str(path)!r}: pass a run directory (exp/<run name>)")
-    return self.load_config(OmegaConf.load(path))
+    cfg = OmegaConf.load(path)
+    return self.load_config(cfg, cfg.name if cfg.name in group_options('experiment') else None)
 
 # %% ../nbs/50_panel.ipynb #9e61fdd9
 @patch(cls_method=True)
 def from_overrides(cls: ConfigPanel, overrides: Sequence[str], **kwargs) -> ConfigPanel:
     "A panel showing the configuration of `overrides`."
-    return cls(**kwargs).load_overrides(overrides)
+    return cls(overrides, **kwargs)
 
-# %% ../nbs/50_panel.ipynb #db829f66
 @patch(cls_method=True)
 def from_run(cls: ConfigPanel, run_dir, **kwargs) -> ConfigPanel:
-    "A panel showing the configuration of the run in `run_dir`."
-    return cls(**kwargs).load_run(run_dir)
+    "A panel showing the configuration of the run in `run_dir`, its curves and figures (`visionlab.plots.show_run`)."
+    panel = cls(**kwargs).load_run(run_dir)
+    view = show_run(run_dir)
+    panel.live.value, panel._figure_pngs = view.figures.pop('curves'), view.figures
+    panel._show_figures(view.figures)
+    panel._show_status(f'{Path(run_dir).name}: {view.status}', 'done')
+    return panel
 
 # %% ../nbs/50_panel.ipynb #2d05d02b
 @patch
@@ -311,21 +327,23 @@ def start(self: ConfigPanel):
     "Train the panel's configuration (in a background thread if `background`)."
     if self._thread is not None and self._thread.is_alive(): raise ConfigError('a run is already in progress: press Stop first')
     cfg = self.config
-    self.last_error, self.result = None, None
+    self.last_error, self.result, self._figure_pngs = None, None, {}
     self._stop.clear()
+    from visionlab.callbacks import live_progress, stop_on_interrupt
     from visionlab.trainer import monitor_of
     main = f'val_{cfg.model.metrics[0]}' if len(cfg.model.metrics) else monitor_of(cfg)[0]
-    self.progress = live_progress(cfg, main, self.live, self.epoch_bar, self.batch_bar, self.progress_label, self._stop)
-    self.figures.children, self.live.value = (), b''
+    self.progress = live_progress(cfg, main, self.live, self.epoch_bar, self.batch_bar, self.progress_label, self._stop,
+                                  mode=monitor_of(cfg)[1] if main == monitor_of(cfg)[0] else 'max', log_loss=self.log_loss.value)
+    self.figures.children, self.live.value, self.progress_label.value = (), b'', 'starting …'   # nothing stale
     self.train_button.disabled, self.stop_button.disabled = True, False
-    self._show_status('training …')
     overrides = self.overrides
     if self.background:
         self._thread = threading.Thread(target=self._run, args=(cfg, overrides), daemon=True, name='visionlab-panel')
+        why = stop_on_interrupt(self._stop, self._thread.is_alive)
+        self._show_status('training … (Stop, or the kernel interrupt ■, ends it at the next step)' if not why else f'training … ({why})')
         self._thread.start()
-    else: self._run(cfg, overrides)
+    else: self._show_status('training …'); self._run(cfg, overrides)
 
-# %% ../nbs/50_panel.ipynb #8daa220b
 @patch
 def stop(self: ConfigPanel):
     "End the running training after the current batch; its checkpoints are kept."
@@ -333,7 +351,6 @@ def stop(self: ConfigPanel):
     self.stop_button.disabled = True
     self._show_status('stopping after this batch …')
 
-# %% ../nbs/50_panel.ipynb #5881f814
 @patch
 def wait(self: ConfigPanel, timeout: float | None = 600):
     "Wait for the run to end; raise its error, if any; return its result."
@@ -342,42 +359,23 @@ def wait(self: ConfigPanel, timeout: float | None = 600):
     self.raise_error()
     return self.result
 
-# %% ../nbs/50_panel.ipynb #0e88a9cf
-def _metrics_text(metrics: dict, std: dict | None = None) -> str:
-    "The test metrics (else the validation ones) as 'k=v' (with '±std' where given)."
-    keys = [k for k in metrics if k.startswith('test_')] or [k for k in metrics if k.startswith('val_')]
-    return '  '.join(f'{k}={metrics[k]:.4f}' + (f'±{std[k]:.4f}' if std and k in std else '') for k in keys)
-
-def _outcome(result) -> dict:
-    "A history row's metrics, run dir and wall time (a cross-validation: mean metrics, summary file, total time)."
-    if isinstance(result, CVResult):
-        return dict(metrics=result.mean, run_dir=str(result.summary_file), wall_time=sum(r.wall_time for r in result.folds))
-    return dict(metrics=result.metrics, run_dir=str(result.run_dir), wall_time=result.wall_time)
-
-@patch
-def _summary(self: ConfigPanel, result) -> str:
-    head = 'stopped early' if self.progress.stopped_early else 'finished'
-    if isinstance(result, CVResult):
-        return (f"{head} {len(result.folds)} folds in {_outcome(result)['wall_time']:.1f} s: "
-                f"{_metrics_text(result.mean, result.std)}  ·  summary {result.summary_file}")
-    ckpt = result.best_checkpoint or result.last_checkpoint
-    return (f"{head} in {result.wall_time:.1f} s: {_metrics_text(result.metrics)}  ·  run dir {result.run_dir}"
-            + (f"  ·  checkpoint {Path(ckpt).name}" if ckpt else ''))
-
 # %% ../nbs/50_panel.ipynb #4f9ff599
 @patch
 def _run(self: ConfigPanel, cfg: DictConfig, overrides: list[str]):
     "Train `cfg` (the one path: `visionlab.train.train`); show the status, the history row and the figures."
     from visionlab.train import train
+    from visionlab.predict import result_figures
     entry = dict(run=len(self.history) + 1, overrides=overrides, status='running', metrics={}, run_dir='', wall_time=None)
     self.history.append(entry)
     self._show_history()
     try:
-        with lightning_warnings_only(): self.result = train(cfg, callbacks=[self.progress])
-        entry.update(status='stopped' if self.progress.stopped_early else 'done', **_outcome(self.result))
-        self._show_status(self._summary(self.result), 'done')
+        self.result = train(cfg, callbacks=[self.progress])
+        entry.update(_outcome(self.result))
+        if self.progress.stopped_early and entry['status'] == 'finished': entry['status'] = 'stopped'   # Stop ended the fit
+        self._show_status(_summary(self.result, entry['status']), 'done')
         self._show_history()
-        self._show_figures(result_figures(self.result.folds[-1] if isinstance(self.result, CVResult) else self.result))
+        figs = result_figures(self.result.folds[-1] if hasattr(self.result, 'folds') else self.result)
+        self._show_figures({k: figure_png(v) for k, v in figs.items()})
     except Exception as e:
         self.last_error = e
         entry['status'] = 'failed'
@@ -385,14 +383,16 @@ def _run(self: ConfigPanel, cfg: DictConfig, overrides: list[str]):
     finally:
         self._show_history()
         self.stop_button.disabled, self.train_button.disabled = True, self._config is None
+        if self._static is not None: self._static.update(__import__('IPython.display').display.HTML(self.static_html()))
 
 @patch
-def _show_figures(self: ConfigPanel, figs: dict):
-    boxes = []
-    for name, fig in figs.items():
-        img = with_class(W.Image(value=figure_png(fig), format='png', layout=W.Layout(max_width='520px')), 'vl-figure-' + name.replace('_', '-'))
-        boxes.append(W.VBox([W.HTML(f'<b>{escape(name.replace("_", " "))}</b>'), img]))
-    self.figures.children = boxes
+def _show_figures(self: ConfigPanel, pngs: dict):
+    "Show the figures `pngs` (name: PNG bytes) below the curves."
+    self._figure_pngs = dict(pngs)
+    self.figures.children = [W.VBox([W.HTML(f'<b>{escape(name.replace("_", " "))}</b>'), with_class(W.Image(
+        value=png, format='png', layout=W.Layout(max_width='520px')), 'vl-figure-' + name.replace('_', '-'))]) for name, png in pngs.items()]
 
 @patch
-def _show_history(self: ConfigPanel): self.history_view.value = history_table(self.history)
+def _show_history(self: ConfigPanel):
+    from visionlab.runs import history_table
+    self.history_view.value = history_table(self.history)

@@ -4,17 +4,21 @@
 
 # %% ../nbs/32_plots.ipynb #f3a395e2
 from __future__ import annotations
-import io
+import base64, csv, io, json
+from html import escape
 from pathlib import Path
+from typing import Sequence
 import numpy as np
 import torch
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from .core import ConfigError
 
 # %% auto #0
-__all__ = ['confusion_matrix_figure', 'confusion_counts', 'parity_figure', 'samples_figure', 'progress_figure', 'figure_png',
-           'plot_metric', 'log_figure']
+__all__ = ['confusion_matrix_figure', 'confusion_counts', 'parity_figure', 'samples_figure', 'best_epoch', 'progress_figure',
+           'figure_png', 'plot_metric', 'log_figure', 'run_history', 'report_html', 'RunView', 'show_run',
+           'overlay_runs']
 
 # %% ../nbs/32_plots.ipynb #b09a6005
 def confusion_matrix_figure(cm: torch.Tensor | np.ndarray, title: str = 'Confusion matrix') -> Figure:
@@ -83,19 +87,54 @@ def samples_figure(images: torch.Tensor, targets, preds, task: str = 'classifica
 
 # %% ../nbs/32_plots.ipynb #ca09a808
 def _curve(ax, epochs: list[dict], key: str, style: str, **kw):
-    "Plot `key` of the rows that have it against their epoch."
+    "Plot `key` of the rows that have it against their epoch; a partial epoch hollow."
     pts = [(r['epoch'], r[key]) for r in epochs if key in r]
     if pts: ax.plot(*zip(*pts), style, **kw)
+    for r in epochs:
+        if r.get('partial') and key in r:
+            ax.plot([r['epoch']], [r[key]], 'o', mfc='white', color=kw.get('color', 'gray'), label='partial epoch')
 
-def progress_figure(epochs: list[dict], main_metric: str) -> Figure:
-    "Loss, `main_metric` and learning rate against the epoch, from one dict per epoch."
+def best_epoch(epochs: list[dict], mode: str = 'max') -> dict | None:
+    "The row with the best `metric` (`mode`: 'max' or 'min'); None when none has one."
+    rows = [r for r in epochs if r.get('metric') is not None and r['metric'] == r['metric']]
+    if not rows: return None
+    return (max if mode == 'max' else min)(rows, key=lambda r: r['metric'])
+
+def _mark_best(ax, epochs: list[dict], main_metric: str, mode: str):
+    best = best_epoch(epochs, mode)
+    if best is None: return
+    ax.plot([best['epoch']], [best['metric']], '*', ms=14, color='gold', mec='black',
+            label=f"best {best['metric']:.4g} after {best['epoch']} epochs (best-epoch={best['epoch'] - 1})")
+    ax.legend(loc='best', fontsize=7)
+
+def _epoch_axis(ax):
+    "An x axis of epochs trained with integer ticks, wide enough to hold two (one epoch alone gets 0, 1, 2)."
+    ax.set_xlabel('epochs trained'); ax.grid(alpha=0.3)
+    lo, hi = ax.get_xlim()
+    if hi - lo < 2: ax.set_xlim((lo + hi) / 2 - 1, (lo + hi) / 2 + 1)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+def _loss_axis(ax, epochs: list[dict], steps: list[dict], log: bool):
+    if steps: ax.plot([s['x'] for s in steps], [s['loss'] for s in steps], '-', lw=0.8, alpha=0.4, color='tab:blue', label='train_loss (step)')
+    for k, style in (('train_loss', 'o-'), ('val_loss', 's-')): _curve(ax, epochs, k, style, label=k)
+    ax.set_title('loss' + (' (log)' if log else ''))
+    if log: ax.set_yscale('log')
+    if ax.lines: ax.legend(loc='best', fontsize=7)
+
+def progress_figure(epochs: list[dict],  # one row per epoch (see above)
+                    main_metric: str,  # the name of `metric`, e.g. 'val_acc'
+                    steps: Sequence[dict] = (),  # one row per training step: x (epochs, fractional), loss
+                    log_loss: bool = False,  # a log-scale loss axis (one spike does not flatten the rest)
+                    mode: str = 'max') -> Figure:  # whether a higher `metric` is better ('max') or lower ('min')
+    "Loss, `main_metric` and learning rate against the epoch: steps, epochs, the best epoch marked."
     fig = Figure(figsize=(11, 2.8))
     axes = fig.subplots(1, 3)
-    for k, style in (('train_loss', 'o-'), ('val_loss', 's-')): _curve(axes[0], epochs, k, style, label=k)
-    axes[0].set_title('loss'); axes[0].legend(loc='best', fontsize=8)
+    _loss_axis(axes[0], epochs, list(steps), log_loss)
     _curve(axes[1], epochs, 'metric', 'o-', color='tab:green'); axes[1].set_title(main_metric)
+    _mark_best(axes[1], epochs, main_metric, mode)
     _curve(axes[2], epochs, 'lr', 'o-', color='tab:purple'); axes[2].set_title('learning rate')
-    for ax in axes: ax.set_xlabel('epoch'); ax.grid(alpha=0.3)
+    for ax in axes:
+        _epoch_axis(ax)
     fig.tight_layout()
     return fig
 
@@ -135,3 +174,92 @@ def log_figure(loggers, name: str, fig: Figure, step: int | None = None) -> list
             fig.savefig(path, dpi=100)
             written.append(path)
     return written
+
+# %% ../nbs/32_plots.ipynb #40e811d7
+def _num(s: str): return float(s) if s not in ('', None) else None
+
+def _main_metric(run_dir: Path) -> tuple[str, str]:
+    "The run's main metric (`val_<first metric>`, else val_loss) and whether higher is better."
+    from omegaconf import OmegaConf
+    metrics = OmegaConf.load(run_dir/'config.yaml').model.metrics if (run_dir/'config.yaml').exists() else []
+    main = f'val_{metrics[0]}' if len(metrics) else 'val_loss'
+    return main, 'min' if main.endswith(('loss', 'mse', 'mae')) else 'max'
+
+def _epoch_rows(rows: list[dict], main: str) -> dict[int, dict]:
+    "One row per epoch (keyed by Lightning's 0-based epoch) from the CSV rows; an LR row goes to the next epoch."
+    epochs, lr = {}, None
+    for r in rows:
+        lr = next((_num(v) for k, v in r.items() if k.startswith('lr-') and v), lr)
+        if not r.get('epoch'): continue
+        e = int(r['epoch']); row = epochs.setdefault(e, dict(epoch=e + 1, lr=lr))
+        for k, src in (('train_loss', 'train_loss_epoch'), ('val_loss', 'val_loss'), ('metric', main)):
+            if r.get(src): row[k] = _num(r[src])
+        if r.get('train_loss_epoch'): row['_end'] = int(r['step'])
+    return epochs
+
+def run_history(run_dir) -> tuple[list[dict], list[dict], str, str]:
+    "Epoch rows, step rows, main metric and its mode of the run in `run_dir` (from its metrics.csv)."
+    run_dir = Path(run_dir)
+    main, mode = _main_metric(run_dir)
+    f = run_dir/'metrics.csv'
+    if not f.exists(): raise ConfigError(f"no metrics.csv in {str(run_dir)!r}: pass a run directory (exp/<run name>)")
+    rows = list(csv.DictReader(f.open()))
+    epochs = _epoch_rows(rows, main)
+    ends = {e: r.pop('_end') for e, r in epochs.items() if '_end' in r}
+    steps = []
+    for r in rows:
+        if not (r.get('train_loss_step') and r.get('epoch')): continue
+        e = int(r['epoch']); start = ends.get(e - 1, 0); length = ends.get(e, start + max(1, start // max(e, 1))) - start
+        steps.append(dict(x=e + (int(r['step']) - start) / max(length, 1), loss=_num(r['train_loss_step'])))
+    status = json.loads((run_dir/'results.json').read_text()).get('status') if (run_dir/'results.json').exists() else None
+    if status in ('stopped', 'interrupted') and epochs: epochs[max(epochs)]['partial'] = True
+    return list(epochs.values()), steps, main, mode
+
+# %% ../nbs/32_plots.ipynb #ef033484
+def report_html(title: str, pngs: dict, body: str = '') -> str:
+    "An HTML block: `title`, `body` (already HTML) and the PNG images `pngs` (name: bytes) inline."
+    imgs = ''.join(f'<figure style="display:inline-block;margin:4px"><figcaption><b>{escape(k.replace("_", " "))}</b></figcaption>'
+                   f'<img style="max-width:900px" src="data:image/png;base64,{base64.b64encode(v).decode()}"/></figure>'
+                   for k, v in pngs.items())
+    return f'<div class="vl-report"><p><b>{escape(title)}</b></p>{body}<div>{imgs}</div></div>'
+
+class RunView:
+    "A run drawn from its directory: `figures` (name: PNG bytes), `status`, `metrics`; shown as HTML."
+    def __init__(self, run_dir, log_loss: bool = False):
+        self.run_dir = Path(run_dir)
+        epochs, steps, main, mode = run_history(self.run_dir)
+        res = json.loads((self.run_dir/'results.json').read_text()) if (self.run_dir/'results.json').exists() else {}
+        self.status, self.metrics = res.get('status', 'running or killed'), res.get('metrics', {})
+        self.figures = {'curves': figure_png(progress_figure(epochs, main, steps, log_loss, mode))}
+        self.figures.update({p.stem: p.read_bytes() for p in sorted((self.run_dir/'plots').glob('*.png'))})
+
+    def _repr_html_(self):
+        ms = '  '.join(f'{k}={v:.4f}' for k, v in self.metrics.items() if k.startswith('test_') and isinstance(v, (int, float)))
+        return report_html(f'{self.run_dir.name}: {self.status}', self.figures, f'<p>{escape(ms)}</p>')
+
+def show_run(run_dir,  # a run directory (exp/<run name>)
+             log_loss: bool = False):  # a log-scale loss axis
+    "The curves and figures of the run in `run_dir`, drawn from its files (display it, or use `.figures`)."
+    return RunView(run_dir, log_loss)
+
+# %% ../nbs/32_plots.ipynb #a83c27b4
+def overlay_runs(run_dirs: Sequence,  # run directories
+                 log_loss: bool = False) -> Figure:  # a log-scale loss axis
+    "Train loss (solid), val loss (dashed), the main metric and the LR of several runs against the epoch."
+    fig = Figure(figsize=(11, 3))
+    axes = fig.subplots(1, 3)
+    for i, d in enumerate(run_dirs):
+        epochs, _, main, _ = run_history(d)
+        c, name = f'C{i % 10}', Path(d).name
+        _curve(axes[0], epochs, 'train_loss', 'o-', color=c, label=name)
+        _curve(axes[0], epochs, 'val_loss', 's--', color=c)
+        _curve(axes[1], epochs, 'metric', 'o-', color=c, label=name); axes[1].set_title(main)
+        _curve(axes[2], epochs, 'lr', 'o-', color=c, label=name)
+    axes[0].set_title('loss (solid: train, dashed: val)' + (' (log)' if log_loss else ''))
+    if log_loss: axes[0].set_yscale('log')
+    axes[2].set_title('learning rate')
+    for ax in axes:
+        _epoch_axis(ax)
+        if ax.lines: ax.legend(loc='best', fontsize=7)
+    fig.tight_layout()
+    return fig

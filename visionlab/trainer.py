@@ -4,7 +4,7 @@
 
 # %% ../nbs/35_trainer.ipynb #83b54bdd
 from __future__ import annotations
-import logging, os, warnings
+import os, warnings
 from contextlib import contextmanager
 from pathlib import Path
 import torch
@@ -16,9 +16,8 @@ from omegaconf import OmegaConf, DictConfig
 from .core import ConfigError
 
 # %% auto #0
-__all__ = ['QUIET_WARNINGS', 'resolve_precision', 'n_devices', 'in_notebook', 'ddp_strategy', 'check_sam_settings',
-           'trainer_kwargs', 'monitor_of', 'wandb_mode', 'build_loggers', 'wandb_session', 'quiet_fit',
-           'lightning_warnings_only', 'RunCheckpoint', 'seed_run', 'build_trainer']
+__all__ = ['resolve_precision', 'n_devices', 'in_notebook', 'ddp_strategy', 'check_sam_settings', 'trainer_kwargs', 'monitor_of',
+           'wandb_mode', 'build_loggers', 'wandb_session', 'quiet_fit', 'RunCheckpoint', 'seed_run', 'build_trainer']
 
 # %% ../nbs/35_trainer.ipynb #9d749bba
 def resolve_precision(precision: str, accelerator: str = 'auto') -> str:
@@ -119,26 +118,13 @@ def wandb_session(cfg: DictConfig, run_dir: Path):
             wandb.finish()
 
 # %% ../nbs/35_trainer.ipynb #7e000005
-QUIET_WARNINGS = ('.*does not have many workers.*', '.*is smaller than the logging interval.*',
-                  '.*Experiment logs directory.*exists and is not empty.*')
-
 @contextmanager
 def quiet_fit():
-    "Hide Lightning's warnings that do not apply to visionlab's runs (`QUIET_WARNINGS`), for the duration of a run."
+    "Around a run: Lightning's banners and known warnings off (`visionlab.quiet`); the filters end with the run."
+    from visionlab.quiet import quiet_lightning
     with warnings.catch_warnings():
-        for pattern in QUIET_WARNINGS: warnings.filterwarnings('ignore', pattern)
+        quiet_lightning()
         yield
-
-# %% ../nbs/35_trainer.ipynb #7e000006
-@contextmanager
-def lightning_warnings_only():
-    "Lightning's info lines off for the duration (the panel shows the progress itself)."
-    loggers = [logging.getLogger(n) for n in ('lightning.pytorch', 'lightning.fabric')]
-    levels = [l.level for l in loggers]
-    for l in loggers: l.setLevel(logging.WARNING)
-    try: yield
-    finally:
-        for l, lv in zip(loggers, levels): l.setLevel(lv)
 
 # %% ../nbs/35_trainer.ipynb #970171b6
 class RunCheckpoint(ModelCheckpoint):
