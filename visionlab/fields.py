@@ -20,7 +20,8 @@ from .config import compose, format_value, FIXED_CHOICES, GROUP_KEYS, registry_c
 
 # %% auto #0
 __all__ = ['GROUP_WIDGETS', 'TOP_KEYS', 'PANEL_TABS', 'LABELS', 'APPLIES_WHEN', 'label_of', 'key_choices', 'with_class',
-           'OptionField', 'arch_options', 'tree_values', 'default_groups', 'key_of', 'variant_note', 'overrides_from']
+           'OptionField', 'arch_options', 'tree_values', 'default_groups', 'key_of', 'variant_note', 'key_markers',
+           'first_mention', 'overrides_from']
 
 # %% ../nbs/49_fields.ipynb #23bb235c
 GROUP_WIDGETS = {'model.family': 'model', 'model.arch': 'variant', 'data.name': 'data', 'env.name': 'env',
@@ -175,7 +176,7 @@ def variant_note(arch: str, value: Callable) -> str:  # `value(key)`: the panel'
     return f"builds {arch} with " + ', '.join(f'{k}={v}' for k, v in set_.items())
 
 # %% ../nbs/49_fields.ipynb #903326df
-def _markers(key: str) -> list[str]:
+def key_markers(key: str) -> list[str]:
     "Strings that show a message is about `key` (`model.lr`, or `env=` for a group)."
     groups = [g for g, k in GROUP_KEYS.items() if k == key]
     return [f'{groups[0]}=', key] if groups else [key]
@@ -185,7 +186,7 @@ def _mention(msg: str, marker: str) -> int | None:
     m = re.search(rf'(?<![\w.]){re.escape(marker)}' + ('' if marker.endswith('=') else r'(?![\w.])'), msg)
     return m.start() if m else None
 
-def _first_mention(msg: str, candidates: dict) -> str | None:
+def first_mention(msg: str, candidates: dict) -> str | None:
     "The candidate (name: markers) whose marker appears first in `msg` as a whole key."
     hits = [(pos, name) for name, markers in candidates.items() for mk in markers if (pos := _mention(msg, mk)) is not None]
     return min(hits)[1] if hits else None

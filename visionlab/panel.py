@@ -18,7 +18,7 @@ from .core import ConfigError, MODELS
 from .config import compose, schema_keys, format_value, group_options, GROUP_KEYS
 from .models.core import list_models, ARCH_OPTIONS
 from .fields import (GROUP_WIDGETS, PANEL_TABS, TOP_KEYS, APPLIES_WHEN, OptionField, key_choices, arch_options,
-                              with_class, tree_values, default_groups, key_of, variant_note, _markers, _first_mention,
+                              with_class, default_groups, key_of, variant_note, key_markers, first_mention,
                               _outcome, _summary,
                               _group_leaves, _recipe, _recipe_name, overrides_from)
 from .plots import figure_png, report_html, show_run
@@ -226,8 +226,8 @@ def _validate(self: ConfigPanel):
     try: self._config = compose(ov); self.errors = {}
     except ConfigError as e:
         self._config, msg = None, str(e)
-        candidates = {'other': [key_of(o) for o in self._extra], **{k: _markers(k) for k in self.fields}}
-        key = _first_mention(msg, candidates) or 'other'
+        candidates = {'other': [key_of(o) for o in self._extra], **{k: key_markers(k) for k in self.fields}}
+        key = first_mention(msg, candidates) or 'other'
         self.errors = {key: msg}
         if key in self.fields: self.fields[key].show(msg)
         else: self.extra_message.value = f'<span style="color:#c62828">⚠ {escape(msg)}</span>'
