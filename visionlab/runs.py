@@ -330,7 +330,7 @@ def write_metrics_csv(run_dir: Path, rows: list[dict] | None = None):
 
 # %% ../nbs/36_runs.ipynb #e1a10022
 class RunMetrics(Logger):
-    "Lightning logger appending each row to `<run dir>/metrics.jsonl`; `save` syncs it and rebuilds `metrics.csv`."
+    "Lightning logger appending each row to `<run dir>/metrics.jsonl`; `sync` puts it on disk and rebuilds `metrics.csv`."
     def __init__(self, run_dir: Path,  # the run directory (also where figures go: `log_dir`)
                  first_step: int = 0):  # the step this session starts at (a resume replays from there)
         super().__init__()
@@ -357,14 +357,19 @@ class RunMetrics(Logger):
         self._write(dict(step=step, **{k: (v.item() if torch.is_tensor(v) else v) for k, v in metrics.items()}))
 
     @rank_zero_only
-    def save(self):
+    def save(self):                 # Lightning calls it after every logged row: only hand the rows to the OS
+        if self._fh is not None: self._fh.flush()
+
+    @rank_zero_only
+    def sync(self):
+        "Put the records on the disk and rebuild `metrics.csv` (before a checkpoint is committed, and at the end)."
         if self._fh is None: return
         self._fh.flush(); os.fsync(self._fh.fileno())
         write_metrics_csv(self.run_dir)
 
     @rank_zero_only
     def finalize(self, status: str):
-        self.save()
+        self.sync()
         if self._fh is not None: self._fh.close(); self._fh = None
 
 # %% ../nbs/36_runs.ipynb #e1a0001d

@@ -154,7 +154,10 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     def save_checkpoint(self, checkpoint: dict, path, storage_options=None):
         path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
         bad = nonfinite_tensors(checkpoint.get('state_dict', {}))
-        if bad: raise NonFiniteLossError(f"checkpoint {path} not written: {len(bad)} non-finite tensors (e.g. {bad[0]})")
+        if bad:
+            last = path.parent/'last.ckpt'
+            raise NonFiniteLossError(f"checkpoint {path} not written: {len(bad)} non-finite tensors (e.g. {bad[0]}); "
+                                     + (f"the last good checkpoint is {last}" if last.exists() else "no good checkpoint was written"))
         key, tmp = (checkpoint.get('epoch'), checkpoint.get('global_step'), checkpoint.get('visionlab_mid_epoch')), temp_path(path)
         if self._last is not None and self._last[0] == key and self._last[1].exists(): os.link(self._last[1], tmp)
         else: write_synced(tmp, lambda f: torch.save(checkpoint, f))
@@ -218,7 +221,7 @@ def checkpoint_callbacks(cfg: DictConfig, ckdir: Path) -> list[ModelCheckpoint]:
 def build_trainer(cfg: DictConfig, run_dir: Path, callbacks: list = (), first_step: int = 0) -> tuple[L.Trainer, ModelCheckpoint]:
     "The Trainer of a run in `run_dir` (a session starting at `first_step`), and its best-checkpoint callback."
     loggers, ckpts = build_loggers(cfg, run_dir, first_step), checkpoint_callbacks(cfg, run_dir/'checkpoints')
-    io = AtomicCheckpointIO(before_commit=loggers[0].save)
+    io = AtomicCheckpointIO(before_commit=loggers[0].sync)
     trainer = L.Trainer(**trainer_kwargs(cfg), logger=loggers, default_root_dir=str(run_dir), plugins=[io],
                         callbacks=[*ckpts, LearningRateMonitor(logging_interval='epoch'), CommitCheckpoints(io), *callbacks])
     return trainer, ckpts[0]
