@@ -24,7 +24,7 @@ __all__ = ['LOCK_FILE', 'RUN_DIR_ENV', 'MIN_FREE_MARGIN', 'RESUME_SAFE', 'JOURNA
            'temp_path', 'fsync_dir', 'write_synced', 'write_atomic', 'clean_stale_temps', 'pid_alive', 'run_owner',
            'check_unowned', 'lock_run', 'unlock_run', 'writable_exp_dir', 'run_name', 'make_run_dir', 'is_rank_zero',
            'process_run_dir', 'free_bytes', 'optimizer_slots', 'needed_bytes', 'check_free_space', 'load_run_config',
-           'check_checkpoint', 'check_fits', 'resume_config', 'resume_checkpoint', 'run_status', 'check_unfinished',
+           'check_checkpoint', 'check_fits', 'resume_config', 'run_status', 'resume_checkpoint', 'check_unfinished',
            'RunPlan', 'plan_run', 'read_csv', 'journal_rows', 'final_metrics', 'write_metrics_csv', 'RunMetrics',
            'summary_line', 'RunResult', 'RunRecord', 'write_results', 'RunFiles', 'recorded_run', 'read_run',
            'find_runs', 'RunTable', 'compare_runs', 'history_table']
@@ -239,17 +239,22 @@ def resume_config(cfg: DictConfig) -> tuple[DictConfig, Path]:
     return validate(saved), run_dir
 
 # %% ../nbs/36_runs.ipynb #e1a10010
+def run_status(run_dir: Path) -> str | None:
+    "The `status` that `run_dir`'s `results.json` records (None: none written yet, or unreadable)."
+    try: return json.loads((Path(run_dir)/'results.json').read_text()).get('status')
+    except (OSError, ValueError, AttributeError): return None
+
 def _resumable(path: Path) -> dict | None:
     try: ck = check_checkpoint(path)
     except ConfigError: return None
     return ck if 'optimizer_states' in ck and 'loops' in ck else None
 
 def resume_checkpoint(run_dir: Path) -> tuple[Path, dict]:
-    "The checkpoint a resume of `run_dir` starts from: `last.ckpt`, else the newest intact resumable one (said in one line)."
+    "The checkpoint a resume of `run_dir` starts from: `last.ckpt`, else (unless the run finished) the newest intact resumable one."
     ckdir = Path(run_dir)/'checkpoints'
     last, others = ckdir/'last.ckpt', sorted(ckdir.glob('*.ckpt'), key=lambda p: p.stat().st_mtime, reverse=True)
     if last.exists() and (ck := _resumable(last)) is not None: return last, ck
-    for p in (p for p in others if p != last):
+    for p in (p for p in others if p != last and run_status(run_dir) != 'finished'):
         if (ck := _resumable(p)) is not None:
             logging.getLogger('visionlab').warning(f"resume: {last} is missing or unreadable; resuming from {p} (epoch {ck['epoch']})")
             return p, ck
@@ -260,11 +265,6 @@ def resume_checkpoint(run_dir: Path) -> tuple[Path, dict]:
     raise ConfigError(f"checkpoint {last} is corrupt or not a checkpoint (it holds no optimizer state to resume from)")
 
 # %% ../nbs/36_runs.ipynb #e1a10012
-def run_status(run_dir: Path) -> str | None:
-    "The `status` that `run_dir`'s `results.json` records (None: none written yet, or unreadable)."
-    try: return json.loads((Path(run_dir)/'results.json').read_text()).get('status')
-    except (OSError, ValueError, AttributeError): return None
-
 def check_unfinished(run_dir: Path, cfg: DictConfig, ck: dict):
     "Refuse to resume a finished run whose checkpoint `ck` is its last epoch."
     if run_status(run_dir) == 'finished' and not ck.get('visionlab_mid_epoch') and ck['epoch'] + 1 >= cfg.trainer.max_epochs:
