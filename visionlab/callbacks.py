@@ -20,8 +20,8 @@ from .core import VisionlabError
 from .plots import figure_png, progress_figure
 
 # %% auto #0
-__all__ = ['EpochSeed', 'NonFiniteLossError', 'NonFiniteLoss', 'RunInterrupted', 'InterruptCheckpoint', 'WandbRunId',
-           'LiveProgress', 'LiveProgressBar', 'live_progress', 'stop_on_interrupt']
+__all__ = ['EpochSeed', 'NonFiniteLossError', 'nonfinite_tensors', 'NonFiniteLoss', 'RunInterrupted', 'InterruptCheckpoint',
+           'WandbRunId', 'LiveProgress', 'LiveProgressBar', 'live_progress', 'stop_on_interrupt']
 
 # %% ../nbs/34_callbacks.ipynb #cb000007
 class EpochSeed(L.Callback):
@@ -58,25 +58,45 @@ class EpochSeed(L.Callback):
 class NonFiniteLossError(VisionlabError):
     "The training loss became NaN or infinite."
 
+def nonfinite_tensors(state: dict) -> list[str]:
+    "The names of the floating-point tensors of `state` (a state dict) that hold NaN or inf."
+    return [k for k, v in state.items() if torch.is_tensor(v) and v.is_floating_point() and not torch.isfinite(v).all()]
+
 def _last_good(trainer) -> str:
     cb = trainer.checkpoint_callback
     last = Path(cb.dirpath)/'last.ckpt' if cb is not None and cb.dirpath else None
-    if last is not None and last.exists(): return f"the last good checkpoint is {last}"
-    return "no checkpoint was written yet (no epoch had finished)"
+    if last is None or not last.exists(): return "no checkpoint was written yet (no epoch had finished)"
+    try: epoch = torch.load(last, map_location='cpu', weights_only=False, mmap=True)['epoch']
+    except Exception: return f"the last checkpoint {last} cannot be read"
+    return f"the last good checkpoint is {last} (end of epoch {epoch})"
 
 # %% ../nbs/34_callbacks.ipynb #cb00000c
 class NonFiniteLoss(L.Callback):
-    "Stop at the first non-finite training loss with a message naming the epoch and step."
+    "Stop at the first non-finite training loss, validation loss or model state, before a checkpoint keeps it."
+    def _fail(self, trainer, what: str):
+        raise NonFiniteLossError(f"non-finite {what} at epoch {trainer.current_epoch}, step {trainer.global_step}: "
+                                 f"training stopped, {_last_good(trainer)} (lower model.lr, or set trainer.gradient_clip_val)")
+
     def _check(self, trainer, loss):
         if loss is not None and torch.is_tensor(loss) and not torch.isfinite(loss).all():
-            raise NonFiniteLossError(f"non-finite training loss ({loss.detach().float().item()}) at epoch {trainer.current_epoch}, "
-                                     f"step {trainer.global_step}: training stopped, {_last_good(trainer)} "
-                                     "(lower model.lr, or set trainer.gradient_clip_val)")
+            self._fail(trainer, f"training loss ({loss.detach().float().item()})")
+
+    def _check_state(self, trainer, pl_module):
+        bad = nonfinite_tensors(pl_module.state_dict())
+        if bad: self._fail(trainer, f"model state ({len(bad)} tensors, e.g. {bad[0]})")
 
     def on_before_backward(self, trainer, pl_module, loss): self._check(trainer, loss)
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         self._check(trainer, outputs.get('loss') if isinstance(outputs, dict) else outputs)
+
+    def on_validation_end(self, trainer, pl_module):        # runs before the checkpoint callbacks save
+        if trainer.sanity_checking: return
+        loss = trainer.callback_metrics.get('val_loss')
+        if loss is not None and not torch.isfinite(loss).all(): self._fail(trainer, f"validation loss ({loss.float().item()})")
+        self._check_state(trainer, pl_module)
+
+    def on_train_epoch_end(self, trainer, pl_module): self._check_state(trainer, pl_module)
 
 # %% ../nbs/34_callbacks.ipynb #cb000010
 class RunInterrupted(KeyboardInterrupt):

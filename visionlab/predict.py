@@ -38,17 +38,20 @@ class LoadedRun:
     @property
     def net(self) -> torch.nn.Module: return self.model.net
 
+def _inside(p: Path, d: Path) -> bool:
+    try: p.resolve().relative_to(d.resolve()); return True
+    except ValueError: return False
+
 def find_checkpoint(run_dir, checkpoint: str | Path = 'best') -> Path:
-    "The checkpoint file of `run_dir`: 'best', 'last', or a path."
+    "The checkpoint file of `run_dir`: 'best', 'last' (always inside the run, wherever it moved), or a path."
     run_dir = Path(run_dir)
     if checkpoint not in ('best', 'last'): return Path(checkpoint)
     ckdir = run_dir/'checkpoints'
     if checkpoint == 'best':
-        res = run_dir/'results.json'
-        if res.exists():
-            try: best = json.loads(res.read_text()).get('best_checkpoint')
-            except json.JSONDecodeError: best = None
-            if best and best != 'None' and Path(best).exists(): return Path(best)
+        try: best = json.loads((run_dir/'results.json').read_text()).get('best_checkpoint')
+        except (OSError, ValueError, AttributeError): best = None
+        best = run_dir/best if best and best != 'None' else None           # relative to the run (an absolute one stays absolute)
+        if best is not None and best.exists() and _inside(best, ckdir): return best
         found = sorted(ckdir.glob('best*.ckpt'), key=lambda p: p.stat().st_mtime)
         if found: return found[-1]
     if (ckdir/'last.ckpt').exists(): return ckdir/'last.ckpt'
@@ -96,8 +99,9 @@ def run_dirs(path) -> list[Path]:
     "The run directories that `path` names: itself, or the folds of a cross-validated run."
     p = Path(path).expanduser()
     if p.is_file() and p.name.endswith('-cv.json'):
-        try: return [Path(f['run_dir']) for f in json.loads(p.read_text())['folds']]
+        try: folds = [Path(f['run_dir']) for f in json.loads(p.read_text())['folds']]
         except (json.JSONDecodeError, KeyError, TypeError) as e: raise ConfigError(f"{p} is corrupt: {e}") from None
+        return [d if d.exists() else p.parent/d.name for d in folds]          # moved along with its summary: beside it
     if (p/'config.yaml').exists(): return [p]
     base = p.name[:-len('-cv')] if p.name.endswith('-cv') else p.name
     folds = [d for d in p.parent.glob(f'{base}-fold*') if re.fullmatch(rf'{re.escape(base)}-fold\d+', d.name) and (d/'config.yaml').exists()]

@@ -4,13 +4,15 @@
 
 # %% ../nbs/36_runs.ipynb #ec1c6a4e
 from __future__ import annotations
-import csv, html, json, logging, math, os, shutil, time
+import csv, html, json, logging, math, os, re, shutil, time
 from html import escape
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 import torch
+from lightning.pytorch.loggers import Logger
+from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import OmegaConf, DictConfig
 
 from .core import ConfigError, VisionlabError, OPTIMIZERS, leaves
@@ -18,11 +20,88 @@ from .config import compose, validate
 from .callbacks import RunInterrupted
 
 # %% auto #0
-__all__ = ['RUN_DIR_ENV', 'MIN_FREE_MARGIN', 'RESUME_SAFE', 'SUMMARY_METRICS', 'IGNORED_KEYS', 'writable_exp_dir', 'run_name',
-           'make_run_dir', 'is_rank_zero', 'process_run_dir', 'free_bytes', 'optimizer_slots', 'needed_bytes',
-           'check_free_space', 'load_run_config', 'check_checkpoint', 'resume_config', 'read_csv', 'RunPlan',
-           'plan_run', 'merge_metrics', 'summary_line', 'RunResult', 'RunRecord', 'write_results', 'recorded_run',
-           'read_run', 'find_runs', 'RunTable', 'compare_runs', 'history_table']
+__all__ = ['LOCK_FILE', 'RUN_DIR_ENV', 'MIN_FREE_MARGIN', 'RESUME_SAFE', 'JOURNAL', 'SUMMARY_METRICS', 'IGNORED_KEYS',
+           'temp_path', 'fsync_dir', 'write_synced', 'write_atomic', 'clean_stale_temps', 'pid_alive', 'run_owner',
+           'check_unowned', 'lock_run', 'unlock_run', 'writable_exp_dir', 'run_name', 'make_run_dir', 'is_rank_zero',
+           'process_run_dir', 'free_bytes', 'optimizer_slots', 'needed_bytes', 'check_free_space', 'load_run_config',
+           'check_checkpoint', 'check_fits', 'resume_config', 'run_status', 'resume_checkpoint', 'check_unfinished',
+           'RunPlan', 'plan_run', 'read_csv', 'journal_rows', 'final_metrics', 'write_metrics_csv', 'RunMetrics',
+           'summary_line', 'RunResult', 'RunRecord', 'write_results', 'RunFiles', 'recorded_run', 'read_run',
+           'find_runs', 'RunTable', 'compare_runs', 'history_table']
+
+# %% ../nbs/36_runs.ipynb #e1a10002
+def temp_path(path: Path) -> Path:
+    "The temporary file beside `path` that this process writes before renaming it to `path`."
+    return path.with_name(f'{path.name}.{os.getpid()}.tmp')
+
+def fsync_dir(d: Path):
+    "Make a rename in directory `d` durable."
+    fd = os.open(d, os.O_RDONLY)
+    try: os.fsync(fd)
+    except OSError: pass            # some file systems cannot sync a directory
+    finally: os.close(fd)
+
+def write_synced(path: Path, write: Callable):
+    "Write `path` with `write(file)`, flushed to the disk; removed again if writing fails."
+    try:
+        with open(path, 'wb') as f: write(f); f.flush(); os.fsync(f.fileno())
+    except BaseException: path.unlink(missing_ok=True); raise
+
+def write_atomic(path: Path, data: bytes | Callable):
+    "Replace `path` by `data` (bytes, or a function writing a file) through a synced temporary file and a rename."
+    path = Path(path); tmp = temp_path(path)
+    write_synced(tmp, data if callable(data) else lambda f: f.write(data))
+    os.replace(tmp, path); fsync_dir(path.parent)
+
+def clean_stale_temps(run_dir: Path) -> list[Path]:
+    "Remove the temporary files that killed processes left in `run_dir` (its owner holds the lock)."
+    stale = [p for p in Path(run_dir).rglob('*.tmp') if p.is_file()]
+    for p in stale: p.unlink(missing_ok=True)
+    return stale
+
+# %% ../nbs/36_runs.ipynb #e1a10005
+LOCK_FILE = '.lock'
+
+def pid_alive(pid: int) -> bool:
+    "Whether process `pid` runs (a zombie, killed but not yet reaped, does not)."
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: return True
+    try: return Path(f'/proc/{pid}/stat').read_text().split(') ')[-1][:1] != 'Z'
+    except OSError: return True
+
+def run_owner(run_dir: Path) -> int | None:
+    "The PID of the live process that holds `run_dir`'s lock, else None."
+    try: pid = int((Path(run_dir)/LOCK_FILE).read_text().split()[0])
+    except (OSError, ValueError, IndexError): return None
+    return pid if pid_alive(pid) else None
+
+def check_unowned(run_dir: Path):
+    "Raise a `ConfigError` naming the owner if a live process holds `run_dir`."
+    pid = run_owner(run_dir)
+    if pid is not None:
+        raise ConfigError(f"{run_dir} is in use by process {pid} (lock {Path(run_dir)/LOCK_FILE}): wait for that run to end or stop it")
+
+# %% ../nbs/36_runs.ipynb #e1a10006
+def lock_run(run_dir: Path) -> Path:
+    "Take `run_dir`'s lock for this process (taking over a stale one); a `ConfigError` if a live process holds it."
+    f = Path(run_dir)/LOCK_FILE
+    for _ in range(3):
+        try: fd = os.open(f, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            check_unowned(run_dir)
+            f.unlink(missing_ok=True)             # stale: its owner is gone
+            continue
+        with os.fdopen(fd, 'w') as fh: fh.write(f'{os.getpid()}\n')
+        return f
+    raise ConfigError(f"{run_dir}: cannot take its lock {f}")
+
+def unlock_run(run_dir: Path):
+    "Release `run_dir`'s lock if this process holds it."
+    f = Path(run_dir)/LOCK_FILE
+    try:
+        if int(f.read_text().split()[0]) == os.getpid(): f.unlink()
+    except (OSError, ValueError, IndexError): pass
 
 # %% ../nbs/36_runs.ipynb #d69d1f5a
 def writable_exp_dir(cfg: DictConfig) -> Path:
@@ -45,7 +124,7 @@ def make_run_dir(cfg: DictConfig) -> Path:
         run_dir = root/(base if i == 0 else f'{base}-{i}')
         try: run_dir.mkdir(); break
         except FileExistsError: continue
-    (run_dir/'config.yaml').write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    write_atomic(run_dir/'config.yaml', OmegaConf.to_yaml(cfg, resolve=True).encode())
     return run_dir
 
 # %% ../nbs/36_runs.ipynb #e1a00007
@@ -118,6 +197,18 @@ def check_checkpoint(path) -> dict:
     if not isinstance(ck, dict) or 'state_dict' not in ck: raise ConfigError(f"checkpoint {path} is not a Lightning checkpoint (no state_dict)")
     return ck
 
+# %% ../nbs/36_runs.ipynb #e1a10040
+def _plain_keys(state: dict) -> dict:
+    return {re.sub(r'(^|\.)_orig_mod\.', r'\1', k): v for k, v in state.items() if torch.is_tensor(v)}
+
+def check_fits(module: torch.nn.Module, plan) -> None:
+    "For a resumed `plan`: refuse, before anything is written, a checkpoint whose tensors do not fit `module`."
+    if not plan.resuming: return
+    theirs, mine = _plain_keys(check_checkpoint(plan.checkpoint)['state_dict']), _plain_keys(module.state_dict())
+    wrong = sorted(k for k in theirs.keys() | mine.keys() if k not in theirs or k not in mine or theirs[k].shape != mine[k].shape)
+    if wrong: raise ConfigError(f"resume: checkpoint {plan.checkpoint} does not fit the model of {plan.run_dir/'config.yaml'} "
+                                f"({len(wrong)} tensors differ, e.g. {wrong[0]})")
+
 # %% ../nbs/36_runs.ipynb #7c0c2884
 RESUME_SAFE = ('env.', 'exp_dir', 'data.data_root_dir', 'data.num_workers', 'trainer.accelerator', 'trainer.devices',
                'trainer.num_nodes', 'trainer.strategy', 'trainer.enable_progress_bar', 'trainer.log_every_n_steps',
@@ -134,14 +225,10 @@ def _resume_refusal(key: str, value, saved: DictConfig, before) -> ConfigError:
     return ConfigError(f"resume: {key}={value!r} differs from the run's {before!r} and cannot change on resume ({why}); "
                        f"only {', '.join(s.rstrip('.') for s in RESUME_SAFE if s != 'resume')} may: start a new run instead")
 
-def resume_config(cfg: DictConfig) -> tuple[DictConfig, Path, Path]:
-    "For `cfg` with `resume` set: the run's saved config with the safe changes of `cfg`, its run dir and `last.ckpt`."
+def resume_config(cfg: DictConfig) -> tuple[DictConfig, Path]:
+    "For `cfg` with `resume` set: the run's saved config with the safe changes of `cfg`, and its run dir."
     run_dir = Path(cfg.resume).expanduser()
     saved = load_run_config(run_dir)
-    last = run_dir/'checkpoints'/'last.ckpt'
-    if not last.exists():
-        raise ConfigError(f"resume={str(run_dir)!r}: no checkpoints/last.ckpt to resume from (the run stopped before its "
-                          "first epoch ended, or checkpoint.save_last=false): start it again")
     default, mine, base = _resolved(compose(validate_choices=False)), _resolved(cfg), _resolved(saved)
     for key, v in mine.items():
         if v == default.get(key) or v == base.get(key): continue     # not set on this command line, or unchanged
@@ -149,44 +236,141 @@ def resume_config(cfg: DictConfig) -> tuple[DictConfig, Path, Path]:
         if not (_safe_on_resume(key) or free_epochs): raise _resume_refusal(key, v, saved, base.get(key))
         OmegaConf.update(saved, key, v, merge=False)
     saved.resume = str(run_dir)
-    return validate(saved), run_dir, last
+    return validate(saved), run_dir
+
+# %% ../nbs/36_runs.ipynb #e1a10010
+def run_status(run_dir: Path) -> str | None:
+    "The `status` that `run_dir`'s `results.json` records (None: none written yet, or unreadable)."
+    try: return json.loads((Path(run_dir)/'results.json').read_text()).get('status')
+    except (OSError, ValueError, AttributeError): return None
+
+def _resumable(path: Path) -> dict | None:
+    try: ck = check_checkpoint(path)
+    except ConfigError: return None
+    return ck if 'optimizer_states' in ck and 'loops' in ck else None
+
+def resume_checkpoint(run_dir: Path) -> tuple[Path, dict]:
+    "The checkpoint a resume of `run_dir` starts from: `last.ckpt`, else (unless the run finished) the newest intact resumable one."
+    ckdir = Path(run_dir)/'checkpoints'
+    last, others = ckdir/'last.ckpt', sorted(ckdir.glob('*.ckpt'), key=lambda p: p.stat().st_mtime, reverse=True)
+    if last.exists() and (ck := _resumable(last)) is not None: return last, ck
+    for p in (p for p in others if p != last and run_status(run_dir) != 'finished'):
+        if (ck := _resumable(p)) is not None:
+            logging.getLogger('visionlab').warning(f"resume: {last} is missing or unreadable; resuming from {p} (epoch {ck['epoch']})")
+            return p, ck
+    if not last.exists():
+        raise ConfigError(f"resume={str(run_dir)!r}: no checkpoints/last.ckpt to resume from (the run stopped before its "
+                          "first epoch ended, or checkpoint.save_last=false): start it again")
+    check_checkpoint(last)          # raises the reason it cannot be used
+    raise ConfigError(f"checkpoint {last} is corrupt or not a checkpoint (it holds no optimizer state to resume from)")
+
+# %% ../nbs/36_runs.ipynb #e1a10012
+def check_unfinished(run_dir: Path, cfg: DictConfig, ck: dict):
+    "Refuse to resume a finished run whose checkpoint `ck` is its last epoch."
+    if run_status(run_dir) == 'finished' and not ck.get('visionlab_mid_epoch') and ck['epoch'] + 1 >= cfg.trainer.max_epochs:
+        raise ConfigError(f"resume={str(run_dir)!r}: the run has finished its {cfg.trainer.max_epochs} epochs "
+                          "(results.json: finished): nothing to resume, its files are left as they are")
 
 # %% ../nbs/36_runs.ipynb #e1a00011
-def read_csv(f: Path) -> list[dict]:
-    "The rows of CSV file `f` (none when it does not exist)."
-    if not f.exists(): return []
-    with open(f, newline='') as fh: return list(csv.DictReader(fh))
-
 @dataclass
 class RunPlan:
     "Where a run starts: its config, and for a resumed run its directory, checkpoint, first epoch and step."
     cfg: DictConfig
     run_dir: Path | None = None          # the run to continue; None: a new run dir is made once the checks pass
-    checkpoint: Path | None = None       # the `last.ckpt` to resume from
+    checkpoint: Path | None = None       # the checkpoint to resume from (`last.ckpt`)
     first_epoch: int = 0
     first_step: int = 0
-    old_metrics: list = field(default_factory=list)    # metrics.csv rows before the resume
 
     @property
     def resuming(self) -> bool: return self.run_dir is not None
 
 def plan_run(cfg: DictConfig) -> RunPlan:
-    "The `RunPlan` of `cfg`: a new run, or (with `resume`) the reconciled resume of a saved one."
+    "The `RunPlan` of `cfg`: a new run, or (with `resume`) the reconciled resume of a saved one that no process holds."
     if cfg.resume is None: return RunPlan(cfg)
-    cfg, run_dir, last = resume_config(cfg)
-    ck = check_checkpoint(last)
+    cfg, run_dir = resume_config(cfg)
+    check_unowned(run_dir)
+    path, ck = resume_checkpoint(run_dir)
+    check_unfinished(run_dir, cfg, ck)
     first = ck['epoch'] + (0 if ck.get('visionlab_mid_epoch') else 1)
-    return RunPlan(cfg, run_dir, last, first, ck['global_step'], read_csv(run_dir/'metrics.csv'))
+    return RunPlan(cfg, run_dir, path, first, ck['global_step'])
 
-# %% ../nbs/36_runs.ipynb #e1a00014
-def merge_metrics(f: Path, old: list[dict], from_step: int):
-    "Put back the rows logged before step `from_step` that Lightning's CSV logger removed on resume."
-    keep = [r for r in old if r.get('step') not in (None, '') and int(float(r['step'])) < from_step]
-    if not keep: return
-    new = read_csv(f)
-    cols = list(dict.fromkeys([k for r in keep + new for k in r]))
-    with open(f, 'w', newline='') as fh:
-        w = csv.DictWriter(fh, fieldnames=cols); w.writeheader(); w.writerows(keep + new)
+# %% ../nbs/36_runs.ipynb #e1a10020
+JOURNAL = 'metrics.jsonl'
+
+def read_csv(f: Path) -> list[dict]:
+    "The rows of CSV file `f` (none when it does not exist)."
+    if not f.exists(): return []
+    with open(f, newline='') as fh: return list(csv.DictReader(fh))
+
+def journal_rows(run_dir: Path) -> list[dict]:
+    "The metric rows of `run_dir`'s records, without those that a later session superseded."
+    f, rows = Path(run_dir)/JOURNAL, []
+    if not f.exists(): return []
+    for line in f.read_text().splitlines():
+        try: rec = json.loads(line)
+        except ValueError: continue          # the part of a line a killed process left
+        if 'session' in rec: rows = [r for r in rows if r['step'] < rec['session']]
+        else: rows.append(rec)
+    return rows
+
+def final_metrics(rows: list[dict]) -> dict:
+    "Each metric's last logged value: the metrics a run ends with."
+    return {k: v for r in rows for k, v in r.items() if k not in ('epoch', 'step') and v is not None}
+
+# %% ../nbs/36_runs.ipynb #e1a10021
+def write_metrics_csv(run_dir: Path, rows: list[dict] | None = None):
+    "Rebuild `run_dir/metrics.csv` from its records (columns: epoch, step, then the metrics by name)."
+    rows = journal_rows(run_dir) if rows is None else rows
+    cols = ['epoch', 'step', *sorted({k for r in rows for k in r} - {'epoch', 'step'})]
+    def write(f):
+        import io
+        text = io.StringIO(); w = csv.DictWriter(text, fieldnames=cols, lineterminator='\n')
+        w.writeheader(); w.writerows(rows); f.write(text.getvalue().encode())
+    write_atomic(Path(run_dir)/'metrics.csv', write)
+
+# %% ../nbs/36_runs.ipynb #e1a10022
+class RunMetrics(Logger):
+    "Lightning logger appending each row to `<run dir>/metrics.jsonl`; `sync` puts it on disk and rebuilds `metrics.csv`."
+    def __init__(self, run_dir: Path,  # the run directory (also where figures go: `log_dir`)
+                 first_step: int = 0):  # the step this session starts at (a resume replays from there)
+        super().__init__()
+        self.run_dir, self.first_step, self._fh, self._started = Path(run_dir), first_step, None, False
+    name, version = property(lambda self: ''), property(lambda self: '')
+    @property
+    def log_dir(self) -> str: return str(self.run_dir)
+    @property
+    def save_dir(self) -> str: return str(self.run_dir)
+    def log_hyperparams(self, params, *args, **kwargs): pass
+
+    def _write(self, rec: dict):
+        if self._fh is None:
+            f = self.run_dir/JOURNAL
+            ends_whole = not f.exists() or f.stat().st_size == 0 or f.read_bytes()[-1:] == b'\n'
+            self._fh = open(f, 'a')
+            if not ends_whole: self._fh.write('\n')
+            if not self._started: self._fh.write(json.dumps(dict(session=self.first_step)) + '\n')    # once a session
+            self._started = True
+        self._fh.write(json.dumps(rec) + '\n')
+
+    @rank_zero_only
+    def log_metrics(self, metrics: dict, step: int | None = None):
+        self._write(dict(step=step, **{k: (v.item() if torch.is_tensor(v) else v) for k, v in metrics.items()}))
+
+    @rank_zero_only
+    def save(self):                 # Lightning calls it after every logged row: only hand the rows to the OS
+        if self._fh is not None: self._fh.flush()
+
+    @rank_zero_only
+    def sync(self):
+        "Put the records on the disk and rebuild `metrics.csv` (before a checkpoint is committed, and at the end)."
+        if self._fh is None: return
+        self._fh.flush(); os.fsync(self._fh.fileno())
+        write_metrics_csv(self.run_dir)
+
+    @rank_zero_only
+    def finalize(self, status: str):
+        self.sync()
+        if self._fh is not None: self._fh.close(); self._fh = None
 
 # %% ../nbs/36_runs.ipynb #e1a0001d
 SUMMARY_METRICS = ('test_acc', 'test_loss', 'test_mse', 'test_mae', 'val_acc', 'val_loss')   # the metrics a summary line shows
@@ -207,6 +391,7 @@ class RunResult:
     wall_time: float
     config: DictConfig = field(repr=False)
     figures: dict = field(default_factory=dict, repr=False)   # matplotlib figures the module produced (confusion matrix, ...)
+    status: str = 'finished'         # 'finished', or 'stopped' when a callback (the panel's Stop) ended the fit early
 
     def __getitem__(self, k): return self.metrics[k]
 
@@ -220,6 +405,12 @@ class RunResult:
 # %% ../nbs/36_runs.ipynb #e1a00016
 def _existing(p: Path) -> Path | None: return p if p.exists() else None
 
+def _relative(p, run_dir: Path) -> str | None:
+    "`p` relative to `run_dir` (results.json names files inside its run so that the run can move)."
+    if p is None: return None
+    try: return str(Path(p).resolve().relative_to(Path(run_dir).resolve()))
+    except ValueError: return None
+
 @dataclass
 class RunRecord:
     "The state of a run as it goes, written to `results.json` however the run ends."
@@ -230,53 +421,91 @@ class RunRecord:
     error: str | None = None
     metrics: dict = field(default_factory=dict)
     trainer: object = None
-    checkpoint: object = None            # the run's ModelCheckpoint callback
+    checkpoint: object = None            # the run's ModelCheckpoint callback of the best checkpoint
 
     def best(self) -> dict:
         ck = self.checkpoint
         if ck is None: return {}
         return dict(monitor=ck.monitor, mode=ck.mode, value=ck.best_model_score.item() if ck.best_model_score is not None else None)
 
+    def best_path(self) -> Path | None:
+        "The best checkpoint: the callback's, else the one `best-*.ckpt` of the run (a moved or resumed run)."
+        ck = self.checkpoint
+        if ck is not None and ck.best_model_path and Path(ck.best_model_path).exists(): return Path(ck.best_model_path)
+        found = sorted((self.run_dir/'checkpoints').glob('best*.ckpt'), key=lambda p: p.stat().st_mtime) if self.run_dir else []
+        return found[-1] if found else None
+
     def result(self, figures: dict | None = None) -> RunResult:
         "The `RunResult` of the run so far."
-        best = Path(self.checkpoint.best_model_path) if self.checkpoint is not None and self.checkpoint.best_model_path else None
         last = _existing(self.run_dir/'checkpoints'/'last.ckpt') if self.run_dir is not None else None
-        return RunResult(self.run_dir, self.metrics, self.best(), best, last, time.perf_counter() - self.start,
-                         self.plan.cfg, figures=dict(figures or {}))
+        return RunResult(self.run_dir, self.metrics, self.best(), self.best_path(), last, time.perf_counter() - self.start,
+                         self.plan.cfg, figures=dict(figures or {}), status=self.status)
 
 # %% ../nbs/36_runs.ipynb #e1a00017
 def write_results(rec: RunRecord):
-    "Write `results.json` of the run `rec` describes."
+    "Write `results.json` of the run `rec` describes; its metrics are rebuilt from the run's records."
+    rows = journal_rows(rec.run_dir)
+    if rows: rec.metrics.clear(); rec.metrics.update(final_metrics(rows))
     res, t = rec.result(), rec.trainer
     info = dict(status=rec.status, error=rec.error, metrics=rec.metrics, best=res.best, wall_time=res.wall_time,
-                best_checkpoint=str(res.best_checkpoint), last_checkpoint=str(res.last_checkpoint),
+                best_checkpoint=_relative(res.best_checkpoint, rec.run_dir), last_checkpoint=_relative(res.last_checkpoint, rec.run_dir),
                 epoch=t.current_epoch if t else None, step=t.global_step if t else None)
-    (rec.run_dir/'results.json').write_text(json.dumps(info, indent=2, default=str))
+    write_atomic(rec.run_dir/'results.json', json.dumps(info, indent=2, default=str).encode())
 
 def _refused_early(rec: RunRecord, e: BaseException) -> bool:
     "A `ConfigError` of a new run before any checkpoint: the run leaves nothing behind."
     return isinstance(e, ConfigError) and not rec.plan.resuming and not any((rec.run_dir/'checkpoints').glob('*.ckpt'))
 
+# %% ../nbs/36_runs.ipynb #e1a10030
+@dataclass
+class RunFiles:
+    "What a resume may change: the records, `metrics.csv`, `results.json` and the checkpoint it started from."
+    run_dir: Path
+    saved: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        for n in (JOURNAL, 'metrics.csv', 'results.json'):
+            f = self.run_dir/n
+            self.saved[n] = f.read_bytes() if f.exists() else None
+        last = self.run_dir/'checkpoints'/'last.ckpt'
+        self.last = last.stat().st_ino if last.exists() else None
+
+    def progressed(self) -> bool:
+        "Whether the resumed session saved a checkpoint of its own."
+        last = self.run_dir/'checkpoints'/'last.ckpt'
+        return (last.stat().st_ino if last.exists() else None) != self.last
+
+    def restore(self):
+        "Put the files back as they were before the resume."
+        for n, data in self.saved.items():
+            if data is not None: write_atomic(self.run_dir/n, data)
+            else: (self.run_dir/n).unlink(missing_ok=True)
+
 # %% ../nbs/36_runs.ipynb #e1a00018
+def _ended(rec: RunRecord, e: BaseException, before: RunFiles | None):
+    "Record how the run ended with `e`; clean up what a refused run or a failed resume leaves."
+    if isinstance(e, RunInterrupted):
+        rec.status, rec.error = 'interrupted', str(e)
+        return logging.getLogger('visionlab').warning(str(e))
+    rec.error = f'{type(e).__name__}: {e}'
+    if _refused_early(rec, e): shutil.rmtree(rec.run_dir, ignore_errors=True); rec.run_dir = None
+    elif before is not None and not before.progressed(): before.restore(); rec.run_dir = None   # the resumed run stays as it was
+
 @contextmanager
 def recorded_run(run_dir: Path, plan: RunPlan):
-    "Yield the `RunRecord` of a run in `run_dir`; on exit write its `results.json` with the status it ended with."
-    rec = RunRecord(run_dir, plan)
+    "Hold `run_dir`'s lock and yield the `RunRecord` of the run; on exit write its `results.json` with the status it ended with."
+    rank0 = is_rank_zero()
+    if rank0: lock_run(run_dir); clean_stale_temps(run_dir)
+    rec, before = RunRecord(run_dir, plan), (RunFiles(run_dir) if plan.resuming and rank0 else None)
     try:
         yield rec
-        rec.status = 'finished'
-    except RunInterrupted as e:
-        rec.status, rec.error = 'interrupted', str(e)
-        logging.getLogger('visionlab').warning(str(e))
-        raise
+        if rec.status == 'failed': rec.status = 'finished'
     except BaseException as e:
-        rec.error = f'{type(e).__name__}: {e}'
-        if is_rank_zero() and _refused_early(rec, e): shutil.rmtree(run_dir, ignore_errors=True); rec.run_dir = None
+        if rank0: _ended(rec, e, before)
         raise
     finally:
-        if rec.run_dir is not None and is_rank_zero():
-            if plan.resuming: merge_metrics(rec.run_dir/'metrics.csv', plan.old_metrics, plan.first_step)
-            write_results(rec)
+        if rec.run_dir is not None and rank0: write_results(rec)
+        if rank0: unlock_run(run_dir)
 
 # %% ../nbs/36_runs.ipynb #6897ffdf
 def read_run(run_dir) -> dict:
@@ -288,7 +517,7 @@ def read_run(run_dir) -> dict:
     config = {k: tuple(v) if isinstance(v, list) else v for k, v in flat.items()}     # lists hashable: comparable across runs
     res = json.loads(res_file.read_text()) if res_file.exists() else {}
     return dict(run_dir=run_dir, config=config, metrics=res.get('metrics', {}), wall_time=res.get('wall_time'),
-                finished=res_file.exists())
+                finished=res_file.exists(), status=res.get('status'))
 
 def find_runs(root) -> list[Path]:
     "The run directories below `root` (any depth), oldest first."
@@ -332,9 +561,9 @@ def compare_runs(runs: Iterable | str | Path, metrics: Sequence[str] | None = No
                  and len({repr(r['config'].get(k)) for r in records}) > 1]
     present = {m for r in records for m in r['metrics']}
     metrics = [m for m in (metrics or SUMMARY_METRICS) if m in present]
-    rows = [dict(run=r['run_dir'].name, **{k: r['config'].get(k) for k in differing},
+    rows = [dict(run=r['run_dir'].name, status=r.get('status'), **{k: r['config'].get(k) for k in differing},
                  **{m: r['metrics'].get(m) for m in metrics}, wall_time=r['wall_time']) for r in records]
-    return RunTable(['run', *differing, *metrics, 'wall_time'], rows)
+    return RunTable(['run', 'status', *differing, *metrics, 'wall_time'], rows)
 
 # %% ../nbs/36_runs.ipynb #cabd8cfc
 def history_table(history: list[dict]) -> str:

@@ -16,8 +16,8 @@ from .module import VisionModule
 from .data import datamodule_from_config
 from .trainer import seed_run, build_trainer, wandb_session, quiet_fit
 from .callbacks import EpochSeed, NonFiniteLoss, InterruptCheckpoint, WandbRunId
-from .runs import (RunPlan, RunResult, plan_run, writable_exp_dir, process_run_dir, check_free_space,
-                            recorded_run)
+from .runs import (RunPlan, RunRecord, RunResult, plan_run, writable_exp_dir, process_run_dir, check_free_space,
+                            check_fits, recorded_run)
 from .crossval import CVResult, cross_validating, fold_configs, cv_result
 
 # %% auto #0
@@ -43,29 +43,34 @@ def _scalars(d) -> dict:
     return {k: (v.item() if torch.is_tensor(v) else v) for k, v in d.items() if not torch.is_tensor(v) or v.numel() == 1}
 
 # %% ../nbs/40_train.ipynb #f0000002
-def _test(trainer: L.Trainer, module, datamodule, checkpoint, interrupt: InterruptCheckpoint) -> dict:
+def _test(rec: RunRecord, module, datamodule, interrupt: InterruptCheckpoint) -> dict:
     "The test metrics of the best checkpoint (of the last weights when there is none)."
-    best = 'best' if checkpoint.best_model_path else None
-    return _scalars(interrupt.guard(lambda: trainer.test(module, datamodule=datamodule, verbose=False, ckpt_path=best))[0])
+    best = rec.best_path()
+    return _scalars(interrupt.guard(lambda: rec.trainer.test(module, datamodule=datamodule, verbose=False,
+                                                             ckpt_path=str(best) if best else None))[0])
 
 def fit_run(cfg: DictConfig,  # a validated configuration of one run (the folds are decided by `train`)
-            callbacks: Sequence[L.Callback] = ()  # more Lightning callbacks for the Trainer
+            callbacks: Sequence[L.Callback] = (),  # more Lightning callbacks for the Trainer
+            test_after_stop: bool = False  # test a run that a callback stopped early (by default only finished runs are tested)
            ) -> RunResult:
     "One run of `cfg`, new or resumed: configuration -> datamodule, module, trainer -> fit, test -> result."
     plan = plan_run(cfg)
     cfg = plan.cfg
     seed_run(cfg)
     module = build_module(cfg)                             # bad architecture options fail here, before anything is written
+    check_fits(module, plan)                               # a resume's checkpoint must fit this network
     datamodule = prepare_data(datamodule_from_config(cfg))
     check_free_space(plan.run_dir or writable_exp_dir(cfg), module)
     run_dir = plan.run_dir or process_run_dir(cfg)
     interrupt = InterruptCheckpoint(run_dir)
     with recorded_run(run_dir, plan) as rec, wandb_session(cfg, run_dir), quiet_fit():
-        rec.trainer, rec.checkpoint = build_trainer(cfg, run_dir, [*safety_callbacks(cfg, run_dir, plan, interrupt), *callbacks])
+        rec.trainer, rec.checkpoint = build_trainer(cfg, run_dir, [*safety_callbacks(cfg, run_dir, plan, interrupt), *callbacks],
+                                                    plan.first_step)
         resume_from = str(plan.checkpoint) if plan.checkpoint else None
         interrupt.guard(lambda: rec.trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from))
         rec.metrics.update(_scalars(rec.trainer.callback_metrics))
-        if cfg.test: rec.metrics.update(_test(rec.trainer, module, datamodule, rec.checkpoint, interrupt))
+        if rec.trainer.should_stop: rec.status = 'stopped'   # a callback ended the fit early (the panel's Stop)
+        if cfg.test and (not rec.trainer.should_stop or test_after_stop): rec.metrics.update(_test(rec, module, datamodule, interrupt))
     return rec.result(getattr(module, 'figures', {}))
 
 # %% ../nbs/40_train.ipynb #f0000004
@@ -77,9 +82,10 @@ def as_config(cfg: DictConfig | Sequence[str]) -> DictConfig:
     raise ConfigError(f"train() takes a configuration from compose() or a list of overrides, not a {type(cfg).__name__}{hint}")
 
 def train(cfg: DictConfig | Sequence[str],  # a configuration tree from `compose`, or a list of overrides
-          callbacks: Sequence[L.Callback] = ()  # more Lightning callbacks for the Trainer (of every fold)
+          callbacks: Sequence[L.Callback] = (),  # more Lightning callbacks for the Trainer (of every fold)
+          test_after_stop: bool = False  # test a run that a callback stopped early
          ) -> RunResult | CVResult:
     "Train what `cfg` describes: one run, a resumed run, or with `data.cv.k` every fold and their summary."
     cfg = as_config(cfg)
-    if not cross_validating(cfg): return fit_run(cfg, callbacks)
-    return cv_result([fit_run(fold, callbacks) for fold in fold_configs(cfg)])
+    if not cross_validating(cfg): return fit_run(cfg, callbacks, test_after_stop)
+    return cv_result([fit_run(fold, callbacks, test_after_stop) for fold in fold_configs(cfg)])

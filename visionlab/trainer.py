@@ -10,14 +10,17 @@ from pathlib import Path
 import torch
 import lightning as L
 from lightning.pytorch.callbacks import ModelCheckpoint, LearningRateMonitor
-from lightning.pytorch.loggers import CSVLogger
+from lightning.pytorch.plugins.io import TorchCheckpointIO
 from omegaconf import OmegaConf, DictConfig
 
 from .core import ConfigError
+from .callbacks import NonFiniteLossError, nonfinite_tensors
+from .runs import RunMetrics, temp_path, write_synced, fsync_dir
 
 # %% auto #0
 __all__ = ['resolve_precision', 'n_devices', 'in_notebook', 'ddp_strategy', 'check_sam_settings', 'trainer_kwargs', 'monitor_of',
-           'wandb_mode', 'build_loggers', 'wandb_session', 'quiet_fit', 'RunCheckpoint', 'seed_run', 'build_trainer']
+           'wandb_mode', 'build_loggers', 'wandb_session', 'quiet_fit', 'AtomicCheckpointIO', 'CommitCheckpoints',
+           'rebased', 'RunCheckpoint', 'seed_run', 'checkpoint_callbacks', 'build_trainer']
 
 # %% ../nbs/35_trainer.ipynb #9d749bba
 def resolve_precision(precision: str, accelerator: str = 'auto') -> str:
@@ -90,8 +93,9 @@ def wandb_mode() -> str:
     has_key = bool(os.environ.get('WANDB_API_KEY')) or (netrc.exists() and 'api.wandb.ai' in netrc.read_text(errors='ignore'))
     return 'online' if has_key else 'offline'
 
-def build_loggers(cfg: DictConfig, run_dir: Path) -> list:
-    loggers = [CSVLogger(save_dir=str(run_dir), name='', version='')]
+def build_loggers(cfg: DictConfig, run_dir: Path, first_step: int = 0) -> list:
+    "The run's metric records (first: what `trainer.logger` is), and W&B with `logger=wandb`."
+    loggers = [RunMetrics(run_dir, first_step)]
     if cfg.logger == 'wandb':
         from lightning.pytorch.loggers import WandbLogger
         mode = wandb_mode()
@@ -127,28 +131,83 @@ def quiet_fit():
         yield
 
 # %% ../nbs/35_trainer.ipynb #970171b6
-class RunCheckpoint(ModelCheckpoint):
-    "`ModelCheckpoint` whose `last.ckpt` follows every epoch (Lightning 2.6 rewrites it only along with a new best)."
-    def _keep_last(self, trainer):
-        if self.save_last and not self._should_skip_saving_checkpoint(trainer) and self._last_global_step_saved != trainer.global_step:
-            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
-    def on_validation_end(self, trainer, pl_module):
-        super().on_validation_end(trainer, pl_module)
-        if not self._should_save_on_train_epoch_end(trainer): self._keep_last(trainer)
-    def on_train_epoch_end(self, trainer, pl_module):
-        super().on_train_epoch_end(trainer, pl_module)
-        if self._should_save_on_train_epoch_end(trainer): self._keep_last(trainer)
+class AtomicCheckpointIO(TorchCheckpointIO):
+    "Checkpoints written to a synced temporary file and renamed on `commit`; never one with non-finite tensors."
+    def __init__(self, before_commit=None):  # called before renaming (e.g. sync the metric records)
+        super().__init__()
+        self.before_commit, self.pending, self._last = before_commit, [], None
 
+    def save_checkpoint(self, checkpoint: dict, path, storage_options=None):
+        path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+        bad = nonfinite_tensors(checkpoint.get('state_dict', {}))
+        if bad:
+            last = path.parent/'last.ckpt'
+            raise NonFiniteLossError(f"checkpoint {path} not written: {len(bad)} non-finite tensors (e.g. {bad[0]}); "
+                                     + (f"the last good checkpoint is {last}" if last.exists() else "no good checkpoint was written"))
+        key, tmp = (checkpoint.get('epoch'), checkpoint.get('global_step'), checkpoint.get('visionlab_mid_epoch')), temp_path(path)
+        if self._last is not None and self._last[0] == key and self._last[1].exists(): os.link(self._last[1], tmp)
+        else: write_synced(tmp, lambda f: torch.save(checkpoint, f))
+        self._last = (key, tmp)
+        self.pending.append((tmp, path))
+        if checkpoint.get('visionlab_mid_epoch'): self.commit()
+
+    def remove_checkpoint(self, path): self.pending.append((None, Path(path)))
+
+    def commit(self):
+        "Rename the pending checkpoints to their names and remove the replaced ones, in order."
+        if not self.pending: return
+        if self.before_commit is not None: self.before_commit()
+        for tmp, path in self.pending:
+            if tmp is None: path.unlink(missing_ok=True)
+            else: os.replace(tmp, path)
+        for d in {p.parent for _, p in self.pending}: fsync_dir(d)
+        self.pending, self._last = [], None
+
+    def discard(self):
+        "Drop the pending checkpoints (the run failed before their epoch's records were complete)."
+        for tmp, _ in self.pending:
+            if tmp is not None: tmp.unlink(missing_ok=True)
+        self.pending, self._last = [], None
+
+# %% ../nbs/35_trainer.ipynb #7e100002
+class CommitCheckpoints(L.Callback):
+    "Commit `io`'s checkpoints once their epoch is logged: at the next epoch's start and at the end of the fit."
+    def __init__(self, io: AtomicCheckpointIO): self.io = io
+    def on_train_epoch_start(self, trainer, pl_module): self.io.commit()
+    def on_train_end(self, trainer, pl_module): self.io.commit()
+    def on_exception(self, trainer, pl_module, exception): self.io.discard()
+
+# %% ../nbs/35_trainer.ipynb #7e100005
+def rebased(state, old: str, new: str):
+    "`state` (a callback's saved state) with every path under `old` moved under `new`."
+    if isinstance(state, str): return new + state[len(old):] if state == old or state.startswith(old + os.sep) else state
+    if isinstance(state, dict): return {rebased(k, old, new): rebased(v, old, new) for k, v in state.items()}
+    return state
+
+class RunCheckpoint(ModelCheckpoint):
+    "`ModelCheckpoint` of a run directory that may have moved since the checkpoint it resumes from."
+    def load_state_dict(self, state_dict: dict):
+        old = state_dict.get('dirpath')
+        if old and self.dirpath and str(old) != str(self.dirpath): state_dict = rebased(state_dict, str(old), str(self.dirpath))
+        super().load_state_dict(state_dict)
+
+# %% ../nbs/35_trainer.ipynb #7e100007
 def seed_run(cfg: DictConfig):
     "Seed everything for a deterministic run, or let cuDNN pick the fastest kernels."
     if cfg.seed is not None: L.seed_everything(cfg.seed, workers=True, verbose=False)
     torch.backends.cudnn.benchmark = cfg.seed is None
 
-def build_trainer(cfg: DictConfig, run_dir: Path, callbacks: list = ()) -> tuple[L.Trainer, ModelCheckpoint]:
-    "The Trainer of a run in `run_dir`, and its checkpoint callback (`last.ckpt` + best by the monitored metric)."
+def checkpoint_callbacks(cfg: DictConfig, ckdir: Path) -> list[ModelCheckpoint]:
+    "The best checkpoint by the monitored metric (`best-epoch=<e>.ckpt`) and `last.ckpt`, rewritten every epoch."
     monitor, mode = monitor_of(cfg)
-    ckpt = RunCheckpoint(dirpath=run_dir/'checkpoints', filename='best-{epoch}', monitor=monitor, mode=mode,
-                           save_last=cfg.checkpoint.save_last, save_top_k=1)
-    trainer = L.Trainer(**trainer_kwargs(cfg), logger=build_loggers(cfg, run_dir), default_root_dir=str(run_dir),
-                        callbacks=[ckpt, LearningRateMonitor(logging_interval='epoch'), *callbacks])
-    return trainer, ckpt
+    best = RunCheckpoint(dirpath=ckdir, filename='best-{epoch}', monitor=monitor, mode=mode, save_top_k=1, enable_version_counter=False)
+    last = RunCheckpoint(dirpath=ckdir, filename='last', save_top_k=1, enable_version_counter=False)
+    return [best, last] if cfg.checkpoint.save_last else [best]
+
+def build_trainer(cfg: DictConfig, run_dir: Path, callbacks: list = (), first_step: int = 0) -> tuple[L.Trainer, ModelCheckpoint]:
+    "The Trainer of a run in `run_dir` (a session starting at `first_step`), and its best-checkpoint callback."
+    loggers, ckpts = build_loggers(cfg, run_dir, first_step), checkpoint_callbacks(cfg, run_dir/'checkpoints')
+    io = AtomicCheckpointIO(before_commit=loggers[0].sync)
+    trainer = L.Trainer(**trainer_kwargs(cfg), logger=loggers, default_root_dir=str(run_dir), plugins=[io],
+                        callbacks=[*ckpts, LearningRateMonitor(logging_interval='epoch'), CommitCheckpoints(io), *callbacks])
+    return trainer, ckpts[0]

@@ -1,0 +1,183 @@
+"""Fault injection, as a user meets faults: `visionlab-train` / `visionlab-predict` run as subprocesses, killed with
+SIGKILL at chosen moments, run twice at once, moved, resumed with a foreign checkpoint, poisoned with inf.
+Each test checks the exit status, the whole stderr, and that the run directory holds what it promises."""
+import csv, json, os, shutil, signal, subprocess, sys, time
+from pathlib import Path
+import pytest, torch
+from conftest import cli
+
+ENV = {**os.environ, 'WANDB_MODE': 'disabled', 'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1',
+       'PYTHONPATH': str(Path(__file__).resolve().parents[1])}
+FAST = ['data=digits', 'seed=3', 'data.batch_size=16', 'trainer.limit_train_batches=6', 'trainer.limit_val_batches=2',
+        'trainer.limit_test_batches=2', 'trainer.enable_progress_bar=false', 'model.lr=0.05']
+EPOCHS = 4
+
+def _popen(*args):
+    return subprocess.Popen([cli('visionlab-train'), *FAST, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+
+def _run(*args, tool='visionlab-train', fast=True):
+    return subprocess.run([cli(tool), *(FAST if fast else []), *args], capture_output=True, text=True, timeout=600, env=ENV)
+
+def _resume(run_dir, *args):
+    return subprocess.run([cli('visionlab-train'), f'resume={run_dir}', 'trainer.enable_progress_bar=false', *args],
+                          capture_output=True, text=True, timeout=600, env=ENV)
+
+def _epoch(f):
+    try: return torch.load(f, map_location='cpu', weights_only=False)['epoch']
+    except Exception: return None
+
+def _kill_when(proc, ready, delay=0.0, timeout=600):
+    "SIGKILL `proc` `delay` seconds after `ready()` holds; True if it was still running then."
+    end = time.time() + timeout
+    while time.time() < end:
+        if ready():
+            time.sleep(delay)
+            alive = proc.poll() is None
+            proc.send_signal(signal.SIGKILL); proc.communicate()
+            return alive
+        assert proc.poll() in (None, 0), proc.communicate()
+        time.sleep(0.01)
+    raise TimeoutError('the moment to kill never came')
+
+def _rows(run_dir): return list(csv.DictReader(open(run_dir/'metrics.csv')))
+
+def _temps(root): return sorted(p for p in Path(root).rglob('*.tmp'))
+
+def _snapshot(d: Path) -> dict:
+    return {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(d.rglob('*')) if p.is_file()}
+
+@pytest.fixture(scope='module')
+def reference(tmp_path_factory):
+    "An uninterrupted run of EPOCHS epochs."
+    exp = tmp_path_factory.mktemp('ref')
+    p = _run(f'trainer.max_epochs={EPOCHS}', f'exp_dir={exp}', 'name=ref')
+    assert p.returncode == 0, p.stderr
+    return exp/'ref'
+
+def test_three_kills_two_resumes_keep_every_metric_row(reference, tmp_path):
+    "Killed mid-epoch 1, killed in the resume right after epoch 2's checkpoint, killed after the last checkpoint: every row once."
+    run = tmp_path/'exp'/'k'
+    last = run/'checkpoints'/'last.ckpt'
+    first = _popen(f'trainer.max_epochs={EPOCHS}', f'exp_dir={tmp_path/"exp"}', 'name=k')
+    assert _kill_when(first, lambda: _epoch(last) == 0, delay=1.0)           # epoch 0 is committed once epoch 1 runs
+    resumed = subprocess.Popen([cli('visionlab-train'), f'resume={run}', 'trainer.enable_progress_bar=false'],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    assert _kill_when(resumed, lambda: _epoch(last) == 2)        # just after epoch 2's checkpoint
+    again = subprocess.Popen([cli('visionlab-train'), f'resume={run}', 'trainer.enable_progress_bar=false'],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    assert _kill_when(again, lambda: _epoch(last) == EPOCHS - 1)  # after the last checkpoint, before the results
+    p = _resume(run)
+    assert p.returncode == 0, p.stderr
+    assert _rows(run) == _rows(reference)                                   # every row, once, as uninterrupted
+    a, b = (json.loads((d/'results.json').read_text()) for d in (reference, run))
+    assert (a['status'], a['metrics']) == (b['status'], b['metrics'])
+    assert _temps(run) == [] and not (run/'.lock').exists()
+
+def test_kill_during_checkpoint_write_leaves_no_partial_file(tmp_path):
+    "Killed while a checkpoint is only a temporary file: last.ckpt stays whole; the resume removes the leftover and finishes."
+    run = tmp_path/'exp'/'w'
+    proc = _popen(f'trainer.max_epochs=3', f'exp_dir={tmp_path/"exp"}', 'name=w')
+    ckdir = run/'checkpoints'
+    assert _kill_when(proc, lambda: (ckdir/'last.ckpt').exists() and any(ckdir.glob('*.tmp')))   # epoch 1's, not yet renamed
+    assert _temps(run), 'killed after the temporary file was committed'
+    for f in ckdir.glob('*.ckpt'): assert _epoch(f) is not None, f'{f} is partial'
+    p = _resume(run)
+    assert p.returncode == 0, p.stderr
+    assert _temps(tmp_path) == []
+
+def test_failed_write_keeps_the_old_checkpoint(tmp_path, monkeypatch):
+    "A write that fails half-way (a full disk, a copy that breaks) leaves the previous checkpoint and no temporary file."
+    import visionlab.runs as runs
+    from visionlab.trainer import AtomicCheckpointIO
+    io = AtomicCheckpointIO()
+    io.save_checkpoint(dict(epoch=0, global_step=1, state_dict={'w': torch.zeros(3)}), tmp_path/'last.ckpt'); io.commit()
+    real = torch.save
+    def half(obj, f): f.write(b'PK\x03\x04 half'); raise OSError(28, 'No space left on device')
+    monkeypatch.setattr(torch, 'save', half)
+    with pytest.raises(OSError, match='No space left'):
+        io.save_checkpoint(dict(epoch=1, global_step=2, state_dict={'w': torch.ones(3)}), tmp_path/'last.ckpt')
+    monkeypatch.setattr(torch, 'save', real)
+    assert _epoch(tmp_path/'last.ckpt') == 0 and _temps(tmp_path) == []
+
+def test_nonfinite_state_never_reaches_a_checkpoint(tmp_path):
+    import lightning as L
+    from visionlab.train import train
+    from visionlab.core import VisionlabError
+    class Poison(L.Callback):          # a BatchNorm's running variance turns inf in epoch 1; the training loss stays finite
+        def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
+            if trainer.current_epoch == 1 and batch_idx == 2:
+                bn = next(m for m in module.modules() if isinstance(m, torch.nn.BatchNorm2d))
+                bn.running_var.fill_(float('inf'))
+    os.environ['WANDB_MODE'] = 'disabled'
+    with pytest.raises(VisionlabError) as e:
+        train([*FAST, 'trainer.max_epochs=3', f'exp_dir={tmp_path}', 'name=nan'], callbacks=[Poison()])
+    run = tmp_path/'nan'
+    assert 'non-finite validation loss' in str(e.value) or 'non-finite model state' in str(e.value), e.value
+    assert f"the last good checkpoint is {run/'checkpoints'/'last.ckpt'} (end of epoch 0)" in str(e.value)
+    for f in (run/'checkpoints').glob('*.ckpt'):
+        ck = torch.load(f, weights_only=False)
+        assert all(torch.isfinite(v).all() for v in ck['state_dict'].values() if v.is_floating_point()), f
+    assert json.loads((run/'results.json').read_text())['status'] == 'failed'
+    p = _run(str(run), tool='visionlab-predict', fast=False)                 # the good checkpoint predicts
+    assert p.returncode == 0 and 'test_acc=' in p.stdout, p.stderr
+
+def test_second_resume_of_a_running_run_is_refused(tmp_path):
+    exp = tmp_path/'exp'
+    p = _run('trainer.max_epochs=1', f'exp_dir={exp}', 'name=c', 'model.scheduler=none')
+    assert p.returncode == 0, p.stderr
+    owner = subprocess.Popen([cli('visionlab-train'), f'resume={exp/"c"}', 'trainer.max_epochs=60', 'trainer.enable_progress_bar=false'],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    end = time.time() + 120
+    while not (exp/'c'/'.lock').exists() and time.time() < end: time.sleep(0.02)
+    second = _resume(exp/'c', 'trainer.max_epochs=60')
+    running = owner.poll() is None
+    owner.send_signal(signal.SIGKILL); owner.communicate()
+    assert running, 'the first resume ended before the second one started: this machine is too fast for the test'
+    assert second.returncode == 2 and second.stderr.count('\n') == 1, second.stderr
+    assert second.stderr.startswith('visionlab-train: error: ') and f'in use by process {owner.pid}' in second.stderr, second.stderr
+
+def test_stale_lock_of_a_killed_run_is_taken_over(tmp_path):
+    run = tmp_path/'exp'/'s'
+    proc = _popen('trainer.max_epochs=3', f'exp_dir={tmp_path/"exp"}', 'name=s')
+    assert _kill_when(proc, lambda: (run/'checkpoints'/'last.ckpt').exists())
+    assert (run/'.lock').exists()
+    p = _resume(run)
+    assert p.returncode == 0, p.stderr
+    assert not (run/'.lock').exists() and json.loads((run/'results.json').read_text())['status'] == 'finished'
+
+def test_finished_run_resume_is_refused_untouched(tmp_path):
+    exp = tmp_path/'exp'
+    assert _run('trainer.max_epochs=1', f'exp_dir={exp}', 'name=f').returncode == 0
+    before = _snapshot(exp/'f')
+    for args in ([], ['trainer.max_epochs=200']):
+        p = _resume(exp/'f', *args)
+        assert p.returncode == 2 and p.stderr.count('\n') == 1 and 'nothing to resume' in p.stderr, p.stderr
+    assert _snapshot(exp/'f') == before
+
+def test_resume_with_a_foreign_checkpoint_changes_nothing(tmp_path):
+    exp = tmp_path/'exp'
+    assert _run('trainer.max_epochs=1', f'exp_dir={exp}', 'name=a', 'model.scheduler=none').returncode == 0
+    assert _run('trainer.max_epochs=1', f'exp_dir={exp}', 'name=b', 'model.arch=resnet34').returncode == 0
+    shutil.copy(exp/'b'/'checkpoints'/'last.ckpt', exp/'a'/'checkpoints'/'last.ckpt')
+    before = _snapshot(exp/'a')
+    p = _resume(exp/'a', 'trainer.max_epochs=2')
+    assert p.returncode == 2 and p.stderr.count('\n') == 1 and 'does not fit the model' in p.stderr, p.stderr
+    assert _snapshot(exp/'a') == before
+
+def test_moved_runs_resume_and_predict_from_their_own_files(tmp_path):
+    exp, away = tmp_path/'exp', tmp_path/'elsewhere'
+    proc = _popen('trainer.max_epochs=3', f'exp_dir={exp}', 'name=m')
+    assert _kill_when(proc, lambda: _epoch(exp/'m'/'checkpoints'/'last.ckpt') == 0)
+    away.mkdir(); shutil.move(exp/'m', away/'m')
+    p = _resume(away/'m')
+    assert p.returncode == 0, p.stderr
+    assert sorted(f.name for f in (away/'m'/'checkpoints').iterdir())[-1] == 'last.ckpt'      # no last-v1.ckpt
+    assert _epoch(away/'m'/'checkpoints'/'last.ckpt') == 2
+    info = json.loads((away/'m'/'results.json').read_text())
+    assert info['status'] == 'finished' and info['best_checkpoint'].startswith('checkpoints/best-epoch=')
+    shutil.move(away/'m', exp/'m2')                                            # moved again, finished
+    p = _run(str(exp/'m2'), '--out', str(tmp_path/'p.csv'), tool='visionlab-predict', fast=False)
+    assert p.returncode == 0 and 'test_acc=' in p.stdout, p.stderr
+    shutil.copytree(exp/'m2', exp/'gone'); shutil.rmtree(exp/'gone'/'checkpoints')
+    p = _run(str(exp/'gone'), tool='visionlab-predict', fast=False)            # never another run's checkpoint
+    assert p.returncode == 2 and p.stderr.count('\n') == 1 and 'no checkpoint in' in p.stderr, p.stderr
