@@ -49,7 +49,7 @@ def _multirun(overrides: Sequence[str], show_cfg: bool) -> int:
     cfgs = compose_jobs(plan.jobs)                   # every job is validated before any starts
     if show_cfg: return _show(cfgs)
     folder, jobs = launch_sweep(plan, cfgs[0])
-    text, status = sweep_report(folder, jobs, plan.plugins[0], study_name(plan.hcfg, plan.job_overrides))
+    text, status = sweep_report(folder, jobs, plan.plugins, study_name(plan.hcfg, plan.job_overrides))
     if text: print(text, flush=True)
     return status
 
