@@ -27,6 +27,9 @@ if cfg.get('pip_requirements'): requirements += shlex.split(cfg.get('pip_require
 min_python = cfg['min_python']
 lic = licenses.get(cfg['license'].lower(), (cfg['license'], None))
 dev_requirements = (cfg.get('dev_requirements') or '').split()
+# the extra `sweeps`: Hydra's Optuna sweeper and submitit/joblib launchers (optuna 2.x needs SQLAlchemy 1.4);
+# `dev` includes it, so the test command tests sweeps
+sweeps_requirements = shlex.split(cfg.get('sweeps_requirements', ''))
 
 package_data = dict()
 pkg_data = cfg.get('package_data', None)
@@ -47,7 +50,7 @@ setuptools.setup(
     packages = setuptools.find_packages(),
     include_package_data = True,
     install_requires = requirements,
-    extras_require={ 'dev': dev_requirements },
+    extras_require={ 'dev': dev_requirements + sweeps_requirements, 'sweeps': sweeps_requirements },
     dependency_links = cfg.get('dep_links','').split(),
     python_requires  = '>=' + cfg['min_python'],
     long_description = open('README.md', encoding='utf-8').read(),

@@ -11,24 +11,17 @@ from .core import ConfigError, VisionlabError
 from .quiet import quiet_lightning
 
 # %% auto #0
-__all__ = ['USAGE', 'expand_sweep', 'compose_jobs', 'quiet_console', 'run_cli', 'train_main', 'command_line']
+__all__ = ['USAGE', 'compose_jobs', 'quiet_console', 'run_cli', 'train_main', 'command_line']
 
 # %% ../nbs/45_cli.ipynb #c3d80923
 USAGE = """usage: visionlab-train [-m|--multirun] [--cfg] [override ...]
 
   override   group=option (model=resnet, data=digits, env=cluster) or key=value (model.lr=0.05)
-  -m         sweep: comma lists and range()/choice()/glob() expand into one run each
+  -m         sweep: comma lists and range()/choice()/glob() expand into one run each;
+             hydra/sweeper=optuna searches interval()/choice(), hydra/launcher=joblib|submitit_local|slurm|ray
+             runs the jobs in parallel or on a cluster (pip install "visionlab[sweeps]")
   --cfg      print the composed configuration and exit
 example: visionlab-train model=resnet data=digits model.lr=0.05 trainer.max_epochs=3"""
-
-def expand_sweep(overrides: Sequence[str]) -> list[list[str]]:
-    "Hydra's basic-sweeper expansion of `overrides` into the override list of each job."
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-    from hydra.errors import HydraException
-    try: parsed = OverridesParser.create().parse_overrides(list(overrides))
-    except HydraException as e: raise ConfigError(f"cannot parse overrides: {str(e).splitlines()[0]}") from None
-    return [job for batch in BasicSweeper.split_arguments(parsed, None) for job in batch]
 
 # %% ../nbs/45_cli.ipynb #9a2d6f15
 def compose_jobs(jobs: Sequence[Sequence[str]],  # the override list of each job
@@ -48,6 +41,34 @@ def quiet_console():  # called once by the console entry point, in its own proce
     warnings.filterwarnings('ignore', message=r'.*is deprecated.*')
 
 # %% ../nbs/45_cli.ipynb #5d8be578
+def _multirun(overrides: Sequence[str], show_cfg: bool) -> int:
+    "A sweep: every job validated first, then Hydra's sweeper and launcher run them (`visionlab.sweeps`)."
+    from visionlab.sweeps import plan_sweep, launch_sweep, sweep_report, study_name
+    plan = plan_sweep(overrides)
+    for note in dict.fromkeys(plan.notes): print(f"visionlab-train: note: {note}", file=sys.stderr)
+    cfgs = compose_jobs(plan.jobs)                   # every job is validated before any starts
+    if show_cfg: return _show(cfgs)
+    folder, jobs = launch_sweep(plan, cfgs[0])
+    text, status = sweep_report(folder, jobs, plan.plugins, study_name(plan.hcfg, plan.job_overrides))
+    if text: print(text, flush=True)
+    return status
+
+def _show(cfgs) -> int:
+    from omegaconf import OmegaConf
+    for c in cfgs: print(OmegaConf.to_yaml(c))
+    return 0
+
+def _run(overrides: Sequence[str], show_cfg: bool) -> int:
+    "One run (Hydra's run mode: the task in this process)."
+    from visionlab.sweeps import is_hydra_override
+    hydra_ovs = [o for o in overrides if is_hydra_override(o)]
+    if hydra_ovs: raise ConfigError(f"{hydra_ovs[0]} configures a sweep: add -m")
+    cfg, = compose_jobs([overrides])
+    if show_cfg: return _show([cfg])
+    from visionlab.train import train
+    print(train(cfg).report(), flush=True)           # data.cv.k=5: every fold, then mean and std
+    return 0
+
 def run_cli(argv: Sequence[str]) -> int:
     "Run `visionlab-train` with arguments `argv`; return the exit status."
     args = list(argv)
@@ -58,17 +79,7 @@ def run_cli(argv: Sequence[str]) -> int:
     bad = [a for a in overrides if a.startswith('-')]
     try:
         if bad: raise ConfigError(f"unknown option {bad[0]!r}: options are -m/--multirun, --cfg, -h/--help")
-        jobs = expand_sweep(overrides) if multirun else [overrides]
-        cfgs = compose_jobs(jobs)                    # every job is validated before any starts
-        if show_cfg:
-            from omegaconf import OmegaConf
-            for c in cfgs: print(OmegaConf.to_yaml(c))
-            return 0
-        from visionlab.train import train
-        for i, (job, cfg) in enumerate(zip(jobs, cfgs)):
-            if multirun: print(f"[{i + 1}/{len(jobs)}] {' '.join(job)}", flush=True)
-            print(train(cfg).report(), flush=True)     # data.cv.k=5: every fold, then mean and std
-        return 0
+        return (_multirun if multirun else _run)(overrides, show_cfg)
     except ConfigError as e:
         # a DataLoader worker re-raises our error with its traceback folded into the message: keep the last line
         print(f"visionlab-train: error: {str(e).strip().splitlines()[-1]}", file=sys.stderr); return 2

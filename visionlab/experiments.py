@@ -11,9 +11,10 @@ from typing import Sequence
 from .config import compose, yaml_options
 from .train import train
 from .runs import RunTable, compare_runs
+from .sweeps import run_sweep
 
 # %% auto #0
-__all__ = ['QUICK', 'recipes', 'grid_overrides', 'study']
+__all__ = ['QUICK', 'recipes', 'grid_overrides', 'sweep_grid', 'study']
 
 # %% ../nbs/65_experiments.ipynb #31a84147
 QUICK = ['data=digits', 'data.train_transforms=none', 'data.test_transforms=none', 'data.batch_size=32',
@@ -29,11 +30,33 @@ def grid_overrides(grid: dict[str, Sequence]) -> list[list[str]]:
     keys = list(grid)
     return [[f'{k}={v}' for k, v in zip(keys, vals)] for vals in itertools.product(*(grid[k] for k in keys))]
 
-def study(base: Sequence[str], grid: dict[str, Sequence] | None = None, quick: bool = True,
-          exp_dir: str | Path | None = None, metrics: Sequence[str] | None = None) -> RunTable:
-    "Train `base` overrides once per combination of `grid`; return the table of the runs."
-    jobs = grid_overrides(grid or {}) or [[]]
+def sweep_grid(grid: dict[str, Sequence | str],  # key -> values, or a Hydra sweep such as 'interval(1e-4,0.1)'
+               sweeper: str | None = None,  # 'optuna': lists become choice(...), searched
+              ) -> list[str]:
+    "`grid` as sweep overrides: a list is `k=a,b` (every value) or `k=choice(a,b)` (Optuna); a string stays as written."
+    def one(k, v):
+        if isinstance(v, str): return f'{k}={v}'
+        return f"{k}=choice({','.join(map(str, v))})" if sweeper == 'optuna' else f"{k}={','.join(map(str, v))}"
+    return [one(k, v) for k, v in grid.items()]
+
+def study(base: Sequence[str],  # the recipe's overrides
+          grid: dict[str, Sequence | str] | None = None,  # key -> values (every combination), or a search space (`sweep_grid`)
+          quick: bool = True,  # on digits with a tiny budget (`QUICK`)
+          exp_dir: str | Path | None = None,  # where the runs (or the sweep folder) go
+          metrics: Sequence[str] | None = None,  # the table's metric columns
+          sweeper: str | None = None,  # a Hydra sweeper, e.g. 'optuna' (`visionlab.sweeps`)
+          launcher: str | None = None,  # a Hydra launcher: 'joblib', 'submitit_local', 'slurm', 'ray'
+          n_trials: int | None = None,  # Optuna's trials
+          hydra: Sequence[str] = (),  # more `hydra...` overrides, e.g. ['hydra.launcher.n_jobs=2']
+         ) -> RunTable:
+    "Train `base` once per combination of `grid` (or per trial of a sweeper, on a launcher); return the table of the runs."
     extra = (QUICK if quick else []) + ([f'exp_dir={exp_dir}'] if exp_dir else [])
+    if sweeper or launcher or hydra:              # Hydra's machinery, as `visionlab-train -m` runs it
+        plugins = [f'hydra/sweeper={sweeper}'] * bool(sweeper) + [f'hydra/launcher={launcher}'] * bool(launcher)
+        trials = [f'hydra.sweeper.n_trials={n_trials}'] if n_trials else []
+        folder, jobs = run_sweep([*base, *extra, *sweep_grid(grid or {}, sweeper), *plugins, *trials, *hydra])
+        return compare_runs(folder if folder else [d for j in jobs for d in j['run_dirs']], metrics=metrics)
+    jobs = grid_overrides(grid or {}) or [[]]
     # the grid's values win over quick mode's (a study of policies keeps its policies on digits)
     cfgs = [compose([*base, *extra, *job]) for job in jobs]     # every job is validated before any starts
     return compare_runs([d for c in cfgs for d in train(c).run_dirs], metrics=metrics)   # every fold of a cross-validation

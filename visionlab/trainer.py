@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 import torch
 import lightning as L
-from lightning.pytorch.callbacks import ModelCheckpoint, LearningRateMonitor
+from lightning.pytorch.callbacks import ModelCheckpoint, LearningRateMonitor, ModelSummary, ProgressBar, TQDMProgressBar
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from omegaconf import OmegaConf, DictConfig
 
@@ -20,7 +20,7 @@ from .runs import RunMetrics, temp_path, write_synced, fsync_dir
 # %% auto #0
 __all__ = ['resolve_precision', 'n_devices', 'in_notebook', 'ddp_strategy', 'check_sam_settings', 'trainer_kwargs', 'monitor_of',
            'wandb_mode', 'build_loggers', 'wandb_session', 'quiet_fit', 'AtomicCheckpointIO', 'CommitCheckpoints',
-           'rebased', 'RunCheckpoint', 'seed_run', 'checkpoint_callbacks', 'build_trainer']
+           'rebased', 'RunCheckpoint', 'seed_run', 'checkpoint_callbacks', 'console_callbacks', 'build_trainer']
 
 # %% ../nbs/35_trainer.ipynb #9d749bba
 def resolve_precision(precision: str, accelerator: str = 'auto') -> str:
@@ -204,10 +204,16 @@ def checkpoint_callbacks(cfg: DictConfig, ckdir: Path) -> list[ModelCheckpoint]:
     last = RunCheckpoint(dirpath=ckdir, filename='last', save_top_k=1, enable_version_counter=False)
     return [best, last] if cfg.checkpoint.save_last else [best]
 
+def console_callbacks(cfg: DictConfig, callbacks) -> list:
+    "Lightning's plain-text progress bar and model summary, whether or not `rich` is installed (it would switch both)."
+    bar = [TQDMProgressBar()] if cfg.trainer.enable_progress_bar and not any(isinstance(c, ProgressBar) for c in callbacks) else []
+    return [*bar, ModelSummary()]
+
 def build_trainer(cfg: DictConfig, run_dir: Path, callbacks: list = (), first_step: int = 0) -> tuple[L.Trainer, ModelCheckpoint]:
     "The Trainer of a run in `run_dir` (a session starting at `first_step`), and its best-checkpoint callback."
     loggers, ckpts = build_loggers(cfg, run_dir, first_step), checkpoint_callbacks(cfg, run_dir/'checkpoints')
     io = AtomicCheckpointIO(before_commit=loggers[0].sync)
     trainer = L.Trainer(**trainer_kwargs(cfg), logger=loggers, default_root_dir=str(run_dir), plugins=[io],
-                        callbacks=[*ckpts, LearningRateMonitor(logging_interval='epoch'), CommitCheckpoints(io), *callbacks])
+                        callbacks=[*ckpts, LearningRateMonitor(logging_interval='epoch'), CommitCheckpoints(io),
+                                   *console_callbacks(cfg, callbacks), *callbacks])
     return trainer, ckpts[0]
