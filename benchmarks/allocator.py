@@ -54,25 +54,25 @@ def run_variant(variant: str, model: str, batch: int, steps: int, threads: int) 
 def steps_for(model: str, batch: int, quick: bool) -> int:
     "Fewer steps where a step is long (ResNet18 at batch 128 is seconds on 2 cores)."
     work = batch * (8 if model == 'resnet18' else 1)
-    return 2 if quick else max(3, min(20, 4096 // work))
+    return 2 if quick else max(3, min(10, 1024 // work))
 
-def measure(variants, repeats: int, quick: bool, threads: int) -> dict:
+def measure(variants, workloads, repeats: int, quick: bool, threads: int) -> dict:
     "(variant, model, batch) -> list of per-round results, the variants interleaved within each round."
     seen = {}
     for _ in range(repeats):
-        for model, batch in WORKLOADS:
+        for model, batch in workloads:
             for v in variants:
                 seen.setdefault((v, model, batch), []).append(run_variant(v, model, batch, steps_for(model, batch, quick), threads))
     return seen
 
-def table(seen: dict, variants) -> list[str]:
+def table(seen: dict, variants, workloads) -> list[str]:
     "One row per variant: ms/step and speed-up over plain glibc on each workload, and faults/step."
     med = {k: statistics.median(r['ms'] for r in v) for k, v in seen.items()}
-    head = f"{'allocator':14s}" + ''.join(f"{m + ' b' + str(b):>24s}" for m, b in WORKLOADS)
+    head = f"{'allocator':14s}" + ''.join(f"{m + ' b' + str(b):>24s}" for m, b in workloads)
     rows = [head]
     for v in variants:
         cells = [f"{med[v, m, b]:7.0f} ms {med['glibc', m, b] / med[v, m, b]:4.2f}x "
-                 f"{statistics.median(r['faults'] for r in seen[v, m, b]) / 1000:5.0f}kf" for m, b in WORKLOADS]
+                 f"{statistics.median(r['faults'] for r in seen[v, m, b]) / 1000:5.0f}kf" for m, b in workloads]
         rows.append(f"{v:14s}" + ''.join(f"{c:>24s}" for c in cells))
     return rows
 
@@ -82,14 +82,16 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--repeats', type=int, default=3); ap.add_argument('--quick', action='store_true')
     ap.add_argument('--threads', type=int, default=os.cpu_count())
+    ap.add_argument('--workloads', nargs='*', default=[f'{m}:{b}' for m, b in WORKLOADS], help='model:batch ...')
     a = ap.parse_args()
+    workloads = [(w.split(':')[0], int(w.split(':')[1])) for w in a.workloads]
     variants = [v for v in VARIANTS if v not in LIBS or os.path.exists(LIBS[v])]
     repeats = 1 if a.quick else a.repeats
     t = time.perf_counter()
-    seen = measure(variants, repeats, a.quick, a.threads)
+    seen = measure(variants, workloads, repeats, a.quick, a.threads)
     print(f"median ms/step of {repeats} interleaved round(s), {a.threads} threads; speed-up vs plain glibc; "
           f"minor page faults per step (kf = thousands); load average {os.getloadavg()[0]:.1f}; {time.perf_counter() - t:.0f} s")
-    print('\n'.join(table(seen, variants)))
+    print('\n'.join(table(seen, variants, workloads)))
     return seen
 
 if __name__ == '__main__':
