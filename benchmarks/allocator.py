@@ -57,12 +57,15 @@ def steps_for(model: str, batch: int, quick: bool) -> int:
     return 2 if quick else max(3, min(10, 1024 // work))
 
 def measure(variants, workloads, repeats: int, quick: bool, threads: int) -> dict:
-    "(variant, model, batch) -> list of per-round results, the variants interleaved within each round."
-    seen = {}
-    for _ in range(repeats):
+    "(variant, model, batch) -> list of per-round results, the variants interleaved; the table so far after each round."
+    seen, t = {}, time.perf_counter()
+    for i in range(repeats):
         for model, batch in workloads:
             for v in variants:
                 seen.setdefault((v, model, batch), []).append(run_variant(v, model, batch, steps_for(model, batch, quick), threads))
+        print(f"\nafter round {i + 1} of {repeats}: median ms/step, {threads} thread(s); speed-up vs plain glibc; minor page "
+              f"faults per step (kf = thousands); load average {os.getloadavg()[0]:.1f}; {time.perf_counter() - t:.0f} s")
+        print('\n'.join(table(seen, variants, workloads)), flush=True)
     return seen
 
 def table(seen: dict, variants, workloads) -> list[str]:
@@ -87,12 +90,7 @@ def main():
     workloads = [(w.split(':')[0], int(w.split(':')[1])) for w in a.workloads]
     variants = [v for v in VARIANTS if v not in LIBS or os.path.exists(LIBS[v])]
     repeats = 1 if a.quick else a.repeats
-    t = time.perf_counter()
-    seen = measure(variants, workloads, repeats, a.quick, a.threads)
-    print(f"median ms/step of {repeats} interleaved round(s), {a.threads} threads; speed-up vs plain glibc; "
-          f"minor page faults per step (kf = thousands); load average {os.getloadavg()[0]:.1f}; {time.perf_counter() - t:.0f} s")
-    print('\n'.join(table(seen, variants, workloads)))
-    return seen
+    return measure(variants, workloads, repeats, a.quick, a.threads)
 
 if __name__ == '__main__':
     main()
