@@ -4,6 +4,7 @@ with the same recipe (optimizer, schedule, epochs, batch size, label smoothing) 
 
     python benchmarks/quickstart.py                    # seeds 0-4
     python benchmarks/quickstart.py --seeds 0 --experiment quickstart_resnet18
+    python benchmarks/quickstart.py --threads 1        # on a machine other jobs keep busy
 
 Per seed: the kit's test accuracy, its run time (results.json's wall_time: trainer, fit and test) and its start-up
 (the process's wall time minus that); the plain loop's test accuracy, fit time and the time at which its test accuracy
@@ -24,13 +25,15 @@ from visionlab.baselines import svc_baseline
 CLI = ([shutil.which('visionlab-train')] if shutil.which('visionlab-train') else
        [sys.executable, '-c', 'import sys; from visionlab.cli import train_main; sys.exit(train_main())'])
 
+THREADS = {}   # --threads N: OMP_NUM_THREADS for the CLI, torch.set_num_threads here (on a busy machine, 1 avoids OpenMP spinning)
+
 def kit_run(experiment: str, seed: int, overrides) -> dict:
     "The real CLI in a subprocess: test_acc, run time (results.json) and start-up time (the rest of the process)."
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [*CLI, f'experiment={experiment}', f'seed={seed}', f'exp_dir={tmp}',
                'trainer.enable_progress_bar=false', *overrides]
         t = time.perf_counter()
-        out = subprocess.run(cmd, capture_output=True, text=True)
+        out = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, **THREADS))
         total = time.perf_counter() - t
         if out.returncode: raise RuntimeError(out.stderr[-2000:])
         res = json.loads(next(Path(tmp).rglob('results.json')).read_text())
@@ -77,8 +80,10 @@ def main():
     ap.add_argument('--seeds', type=int, nargs='*', default=[0, 1, 2, 3, 4])
     ap.add_argument('--target', type=float, default=0.99)
     ap.add_argument('--experiment', default='quickstart')
+    ap.add_argument('--threads', type=int, default=None)
     ap.add_argument('overrides', nargs='*', default=[])
     a = ap.parse_args()
+    if a.threads: THREADS.update(OMP_NUM_THREADS=str(a.threads), MKL_NUM_THREADS=str(a.threads)); torch.set_num_threads(a.threads)
     svc = svc_baseline(compose([f'experiment={a.experiment}', f'seed={a.seeds[0]}', *a.overrides]))
     kits, plains = [], []
     for seed in a.seeds:                        # kit and plain loop alternate, so drifting load hits both
