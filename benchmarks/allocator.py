@@ -86,9 +86,10 @@ def main():
     ap.add_argument('--repeats', type=int, default=3); ap.add_argument('--quick', action='store_true')
     ap.add_argument('--threads', type=int, default=os.cpu_count())
     ap.add_argument('--workloads', nargs='*', default=[f'{m}:{b}' for m, b in WORKLOADS], help='model:batch ...')
+    ap.add_argument('--variants', nargs='*', default=list(VARIANTS))
     a = ap.parse_args()
     workloads = [(w.split(':')[0], int(w.split(':')[1])) for w in a.workloads]
-    variants = [v for v in VARIANTS if v not in LIBS or os.path.exists(LIBS[v])]
+    variants = [v for v in a.variants if v not in LIBS or os.path.exists(LIBS[v])]   # plain glibc first: the baseline
     repeats = 1 if a.quick else a.repeats
     return measure(variants, workloads, repeats, a.quick, a.threads)
 
