@@ -49,7 +49,7 @@ class ModelConfig:
     resnet_dropout: Optional[float] = None
     zero_init_residual: Optional[bool] = None
     bottleneck: Optional[bool] = None
-    depth: Optional[int] = None             # WideResNet (6n+4), PyramidNet (6n+2, or 9n+2 with bottleneck)
+    depth: Optional[int] = None             # WideResNet (6n+4), PyramidNet (6n+2, or 9n+2 with bottleneck), CIFAR ResNet (6n+2)
     widen_factor: Optional[int] = None      # WideResNet
     alpha: Optional[float] = None           # PyramidNet: total width increase
     block_dropout: Optional[float] = None   # WideResNet: dropout between the block's convolutions
@@ -59,6 +59,7 @@ class ModelConfig:
     final_norm: Optional[bool] = None       # PreActResNet: BN-ReLU before pooling (default true; the reference: false)
     preactivation: Optional[bool] = None    # WideResNet: pre-activation blocks (default true; the reference: false)
     downsample: Optional[str] = None        # VGG: 'maxpool' (default, the paper) | 'stride' (the reference's strided convs)
+    shortcut: Optional[str] = None          # CIFAR ResNet: 'A' (zero-padding identity, default, the paper) | 'B' (1x1 projection)
     # optimisation
     optimizer: str = 'SGD'          # SGD | Adam | AdamW | Rmsprop (TF-style, as the reference) | Madgrad
     lr: float = 0.1
@@ -176,6 +177,7 @@ FIXED_CHOICES = {
     'data.validation': ('holdout', 'test_set'),
     'model.stochastic_depth_mode': (None, 'linear', 'constant'),
     'model.downsample': (None, 'maxpool', 'stride'),
+    'model.shortcut': (None, 'A', 'B'),
 }
 
 COMPONENT_MODULES = ('visionlab.models', 'visionlab.optim', 'visionlab.metrics', 'visionlab.data', 'visionlab.augment')

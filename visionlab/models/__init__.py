@@ -7,7 +7,7 @@ from __future__ import annotations
 from ..core import MODELS
 from .core import (ARCH_OPTIONS, register_model, build_model, create_model, list_models, check_options,
                    families_supporting, model_from_config, count_params, model_size, check_model, init_weights)
-from . import resnet, preact_resnet, wide_resnet, pyramidnet, vgg, efficientnetv2, convnext
+from . import resnet, preact_resnet, wide_resnet, pyramidnet, vgg, efficientnetv2, convnext, cifar_resnet
 
 _all_ = ['ARCH_OPTIONS', 'register_model', 'build_model', 'create_model', 'list_models', 'check_options',
          'families_supporting', 'model_from_config', 'count_params', 'model_size', 'check_model', 'init_weights']

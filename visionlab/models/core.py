@@ -97,7 +97,8 @@ def create_model(name: str,  # a registered architecture, e.g. 'resnet18' (any c
 # %% ../../nbs/10_models.core.ipynb #f693cc16
 ARCH_OPTIONS = ('input_dim', 'cifar_size', 'stochastic_depth', 'shakedrop', 'squeeze_excitation',
                 'resnet_dropout', 'zero_init_residual', 'bottleneck', 'depth', 'widen_factor', 'alpha', 'block_dropout',
-                'stochastic_depth_mode', 'se_ratio', 'avg_down', 'final_norm', 'preactivation', 'downsample')
+                'stochastic_depth_mode', 'se_ratio', 'avg_down', 'final_norm', 'preactivation', 'downsample',
+                'shortcut')
 
 def model_from_config(model_cfg) -> nn.Module:
     "The network described by the `model` node of a configuration tree."
