@@ -58,5 +58,5 @@ def report_svc(result,  # a `RunResult` of `visionlab.train.train`
               ) -> str | None:
     "The comparison line of a finished run with an SVC on its split; None where an SVC does not apply."
     cfg = getattr(result, 'config', None)     # a cross-validation summary has none: no single split to compare on
-    if cfg is None or cfg.data.name not in REPORT_SVC_FOR or not svc_applies(cfg): return None
+    if cfg is None or not hasattr(result, 'metrics') or cfg.data.name not in REPORT_SVC_FOR or not svc_applies(cfg): return None
     return svc_comparison(result.metrics, result.wall_time, svc_baseline(cfg))

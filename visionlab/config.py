@@ -135,6 +135,7 @@ class VisionlabConfig:
     "The whole tree of one run."
     seed: Optional[int] = None      # set (0 to 2**32 - 1): deterministic run, cudnn.benchmark off
     logger: str = 'csv'             # csv | wandb (CSV metrics are always written)
+    allocator: str = 'auto'         # auto (tcmalloc where installed, Linux command line) | tcmalloc | glibc
     project: Optional[str] = None   # W&B project (reference: trainer.logger.project); None: data.name
     name: Optional[str] = None      # run name; None: <data.name>-<model.arch>-<time>
     exp_dir: str = II('env.exp_dir')
@@ -178,6 +179,7 @@ FIXED_CHOICES = {
     'model.stochastic_depth_mode': (None, 'linear', 'constant'),
     'model.downsample': (None, 'maxpool', 'stride'),
     'model.shortcut': (None, 'A', 'B'),
+    'allocator': ('auto', 'tcmalloc', 'glibc'),
 }
 
 COMPONENT_MODULES = ('visionlab.models', 'visionlab.optim', 'visionlab.metrics', 'visionlab.data', 'visionlab.augment')
@@ -297,7 +299,8 @@ def logged_metrics(cfg: DictConfig,  # a composed configuration tree
     from visionlab.metrics import build_metrics
     m = cfg.model
     names = ['loss', *build_metrics(list(m.metrics), m.task, m.num_classes).keys()]
-    return [f'{s}_{n}{x}' for s in ('val', 'train') for n in names for x in ('', '_epoch', '_step') if s == 'train' or not x]
+    logged = [f'{s}_{n}{x}' for s in ('val', 'train') for n in names for x in ('', '_epoch', '_step') if s == 'train' or not x]
+    return [*logged, 'epoch', 'step']     # Lightning's counters: monitor='epoch' mode=max keeps the last epoch
 
 def _check_metrics(cfg):
     "A `ConfigError` for a metric that does not apply to the task, or a `checkpoint.monitor` that the run does not log."

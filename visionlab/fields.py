@@ -32,7 +32,7 @@ PANEL_TABS = {
     'Model': ('model.stochastic_depth', 'model.shakedrop', 'model.squeeze_excitation', 'model.resnet_dropout',
               'model.zero_init_residual', 'model.bottleneck', 'model.cifar_size', 'model.depth', 'model.widen_factor',
               'model.alpha', 'model.block_dropout', 'model.stochastic_depth_mode', 'model.se_ratio', 'model.avg_down',
-              'model.final_norm', 'model.preactivation', 'model.downsample'),
+              'model.final_norm', 'model.preactivation', 'model.downsample', 'model.shortcut'),
     'Optimizer': ('model.optimizer', 'model.lr', 'model.momentum', 'model.nesterov', 'model.weight_decay',
                   'model.undecay_norm', 'model.scheduler', 'model.warmstart', 'model.sam', 'model.adaptive_sam',
                   'model.sam_rho'),

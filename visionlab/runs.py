@@ -16,6 +16,7 @@ from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import OmegaConf, DictConfig
 
 from .core import ConfigError, VisionlabError, OPTIMIZERS, leaves
+from .allocator import allocator_in_use
 from .config import compose, validate
 from .callbacks import RunInterrupted
 
@@ -449,7 +450,7 @@ def write_results(rec: RunRecord):
     res, t = rec.result(), rec.trainer
     info = dict(status=rec.status, error=rec.error, metrics=rec.metrics, best=res.best, wall_time=res.wall_time,
                 best_checkpoint=_relative(res.best_checkpoint, rec.run_dir), last_checkpoint=_relative(res.last_checkpoint, rec.run_dir),
-                epoch=t.current_epoch if t else None, step=t.global_step if t else None)
+                epoch=t.current_epoch if t else None, step=t.global_step if t else None, allocator=allocator_in_use())
     write_atomic(rec.run_dir/'results.json', json.dumps(info, indent=2, default=str).encode())
 
 def _refused_early(rec: RunRecord, e: BaseException) -> bool:
