@@ -126,7 +126,7 @@ CASES = [
     ('env var of the env group', T, ['env=cluster'], None, 2, 'needs the environment variable'),
     ('env var in a value', T, ['model.lr=${oc.env:NOPE_VISIONLAB}'], None, 2, 'model.lr: the environment variable NOPE_VISIONLAB is not set'),
     ('family option', T, ['model.shakedrop=true'], None, 2, 'shakedrop'),
-    ('width on a resnet', T, ['model.widen_factor=4'], None, 2, 'model.widen_factor=4 is not supported by resnet18 (family resnet); supported by: wide_resnet'),
+    ('width on a resnet', T, ['model.widen_factor=4'], None, 2, 'model.widen_factor=4 is not supported by resnet18 (family resnet); supported by: cifar_resnet, wide_resnet'),
     ('depth the family cannot have', T, ['model=wide_resnet', 'model.depth=27'], None, 2, 'WideResNet depth=27 is not valid: use 6n+4'),
     ('depth out of range', T, ['model=pyramidnet', 'model.depth=2'], None, 2, 'model.depth=2 is out of range'),
     ('cutout larger than image', T, ['data.train_transforms=baseline_cutout', 'data.cutout_size=64'], None, 2, 'data.cutout_size=64 is larger than the 8x8 images'),
