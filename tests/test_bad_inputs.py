@@ -105,7 +105,7 @@ CASES = [
     ('precision choice', T, ['trainer.precision=64bit'], None, 2, "trainer.precision='64bit' is not valid"),
     ('sam and asam', T, ['model.sam=true', 'model.adaptive_sam=true'], None, 2, 'set one, model.sam=true (SAM) or model.adaptive_sam=true (ASAM'),
     ('unknown family', T, ['model=resnett'], None, 2, "unknown model 'resnett'"),
-    ('model group set to nothing', T, ['model='], None, 2, 'model= picks no model config: give one of convnext, efficientnetv2'),
+    ('model group set to nothing', T, ['model='], None, 2, 'model= picks no model config: give one of cifar_resnet, convnext, efficientnetv2'),
     ('data group null', T, ['data=null'], None, 2, 'data=null picks no data config: give one of cifar10, cifar100'),
     ('env group set to nothing', T, ['env='], None, 2, 'env= picks no env config: give one of cluster, local'),
     ('unknown arch', T, ['model.arch=resnet19'], None, 2, "model.arch='resnet19': unknown model"),
