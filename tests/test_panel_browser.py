@@ -93,12 +93,15 @@ def set_text(page, css: str, value: str):
 
 def check_truthful_widgets(page, expect):
     "The recipe fills the widgets; a key typed in 'other' moves to its widget."
+    from visionlab.config import compose
+    recipe_cfg = compose(['experiment=quickstart'])
+    quick, plain = str(recipe_cfg.trainer.max_epochs), str(compose([]).trainer.max_epochs)   # the recipe's, the schema's
     recipe, epochs = page.locator('.vl-experiment select'), page.locator('.vl-trainer-max_epochs input')
-    expect(recipe).to_have_value('quickstart'); expect(epochs).to_have_value('4')
-    recipe.select_option('none'); expect(epochs).to_have_value('200')
-    recipe.select_option('quickstart'); expect(epochs).to_have_value('4')
+    expect(recipe).to_have_value('quickstart'); expect(epochs).to_have_value(quick)
+    recipe.select_option('none'); expect(epochs).to_have_value(plain)
+    recipe.select_option('quickstart'); expect(epochs).to_have_value(quick)
     page.locator('.vl-tabs .lm-TabBar-tab', has_text='Optimizer').click()
-    expect(page.locator('.vl-model-lr input')).to_have_value('0.001')
+    expect(page.locator('.vl-model-lr input')).to_have_value(str(recipe_cfg.model.lr))
     kept = page.locator('.vl-extra textarea').input_value()          # exp_dir=<tmp>/exp, which has no widget
     assert kept.startswith('exp_dir='), kept
     set_text(page, '.vl-extra textarea', kept + '\nmodel.lr=0.002')
