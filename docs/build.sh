@@ -2,7 +2,7 @@
 # Build the docs site into _docs/ (open _docs/index.html, or serve the folder): bash docs/build.sh [--reuse]
 #   1. every notebook executed once, with nbdev_test's rules (docs/execute.py -> _proc/nbs/); --reuse takes the
 #      executed copies that the test command (tests/run_all.sh) has just written instead of running them again
-#      (VISIONLAB_SLOW=1 also runs the #| slow cells: the experiments' quick-mode studies and their plots)
+#      (VISIONLAB_SLOW=1 also runs the #| slow cells)
 #   2. the quickstart command run for real, its output captured for the front page (_proc/quickstart.txt)
 #   3. a screenshot of the panel in JupyterLab (docs/panel_shot.py -> _proc/panel.png)
 #   4. nbdev's processors on the executed notebooks, then Sphinx + myst-nb (docs/build.py -> _docs/)

@@ -4,6 +4,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault('WANDB_MODE', 'disabled')
+if os.environ.get('PYTEST_XDIST_WORKER'):    # `pytest -n 2`: each worker (and every process it starts) gets its share
+    for var in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS'): os.environ[var] = '1'   # of the cores: two 2-thread trainings thrash
 
 def cli(name: str):
     "Path of a console script installed next to this Python (the venv's bin)."
@@ -21,8 +23,14 @@ def run_cli(tmp_path):
 
 def pytest_configure(config):
     config.addinivalue_line('markers', 'slow: minutes-long end-to-end test; runs when VISIONLAB_SLOW=1')
+    config.addinivalue_line('markers', 'serial: measures wall time (how soon the panel shows): the test command '
+                            'runs these alone, after the parallel tests (`-m serial`)')
+
+SERIAL = {'test_panel_browser.py'}   # it asserts how soon the panel shows and draws: run alone, not beside another worker
 
 def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.path.name in SERIAL: item.add_marker(pytest.mark.serial)
     if os.environ.get('VISIONLAB_SLOW'): return
     skip = pytest.mark.skip(reason='slow end-to-end test: set VISIONLAB_SLOW=1 to run it')
     for item in items:

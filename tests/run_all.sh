@@ -35,5 +35,12 @@ bash docs/build.sh --reuse
 docs=$((SECONDS - docs_start))
 
 echo "== pytest tests/ (VISIONLAB_SLOW=1 also runs the tests marked slow)"
-python -m pytest tests/ -q -p no:cacheprovider -o tmp_path_retention_policy=failed   # a passing test's tmp_path (checkpoints) goes at once
-echo "all tests passed in $((SECONDS - start)) s (notebooks ${notebooks} s, docs build ${docs} s)"
+# two workers, one test file each at a time (a file's module fixtures are built once), one thread per worker: most of
+# the time goes into single-threaded work (starting the console scripts, importing torch), which two workers halve.
+# The tests marked serial measure how soon a browser shows things: they run afterwards, alone.
+pytest_args=(-q -p no:cacheprovider -o tmp_path_retention_policy=failed)   # a passing test's tmp_path (checkpoints) goes at once
+py_start=$SECONDS
+python -m pytest tests/ "${pytest_args[@]}" -n 2 --dist loadfile -m "not serial"
+python -m pytest tests/ "${pytest_args[@]}" -m serial
+pytest_s=$((SECONDS - py_start))
+echo "all tests passed in $((SECONDS - start)) s (notebooks ${notebooks} s, docs build ${docs} s, pytest ${pytest_s} s)"
