@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_config.ipynb #33607778
 from __future__ import annotations
-import importlib, importlib.resources, math, os, re, sys
+import functools, importlib, importlib.resources, math, os, re, sys
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -152,7 +152,9 @@ class VisionlabConfig:
 CONFIG_DIR = Path(str(importlib.resources.files('visionlab')))/'configs'
 SCHEMA_NAME = 'visionlab_schema'
 
+@functools.cache
 def _store_schema():
+    "Store the schema in Hydra's `ConfigStore`, once per process (converting the dataclasses takes a while)."
     from hydra.core.config_store import ConfigStore
     ConfigStore.instance().store(name=SCHEMA_NAME, node=VisionlabConfig)
 
@@ -588,6 +590,7 @@ def to_overrides(cfg: DictConfig) -> list[str]:
 # %% ../nbs/01_config.ipynb #9d4e9e56
 _FIELD_LINE = re.compile(r'\s+(\w+)\s*:[^#]*?(?:#\s*(.*))?$')
 
+@functools.cache
 def _field_comments(cls) -> dict[str, str]:
     "The comment on each field's line of dataclass `cls` (fields without one are left out)."
     import inspect    # the module's source (a class defined in a notebook has none of its own)

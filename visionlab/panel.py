@@ -37,7 +37,7 @@ class ConfigPanel:
                  background: bool = True):  # train in a background thread (False: the Train button returns when the run ends)
         self.background, self.last_error, self.history, self.result, self.experiment = background, None, [], None, None
         self._user, self._extra, self._syncing, self._thread, self._stop = {}, [], False, None, threading.Event()
-        self._keys, self._static = schema_keys(), None
+        self._keys, self._static, self._composed = schema_keys(), None, {}
         self._make_fields(); self._make_controls()
         if overrides: self.load_overrides(overrides)   # it fills every widget: composing the defaults first would be wasted
         else: self._load({}, {}, [])
@@ -223,7 +223,7 @@ def _validate(self: ConfigPanel):
     if self.value('model.arch') in LISTED['models']: self.fields['model.arch'].show(variant_note(self.value('model.arch'), self.value), 'note')
     ov = self.overrides
     self.command.value = f'<code style="white-space:pre-wrap">{escape(command_line(ov))}</code>'
-    try: self._config = compose(ov); self.errors = {}
+    try: self._config = self._composed.pop(tuple(ov), None) or compose(ov); self.errors = {}
     except ConfigError as e:
         self._config, msg = None, str(e)
         candidates = {'other': [key_of(o) for o in self._extra], **{k: key_markers(k) for k in self.fields}}
@@ -295,7 +295,8 @@ def load_config(self: ConfigPanel, cfg: DictConfig, experiment: str | None = Non
 def load_overrides(self: ConfigPanel, overrides: Sequence[str]):
     "Show the configuration of `overrides` (its recipe, if any, in the recipe dropdown)."
     recipe = [o.split('=', 1)[1] for o in overrides if key_of(o) == 'experiment'][-1:]
-    return self.load_config(compose(overrides), _recipe_name(recipe[0]) if recipe else None)
+    self._composed = {tuple(overrides): compose(overrides)}   # `_validate` takes it if the panel's overrides come out the same
+    return self.load_config(self._composed[tuple(overrides)], _recipe_name(recipe[0]) if recipe else None)
 
 @patch
 def load_run(self: ConfigPanel, run_dir):
@@ -347,8 +348,7 @@ def start(self: ConfigPanel):
 @patch
 def stop(self: ConfigPanel):
     "End the running training after the current batch; its checkpoints are kept."
-    self._stop.set()
-    self.stop_button.disabled = True
+    self._stop.set(); self.stop_button.disabled = True
     self._show_status('stopping after this batch …')
 
 @patch
