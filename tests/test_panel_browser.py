@@ -3,8 +3,10 @@
 A temporary folder gets a small demo notebook; JupyterLab serves it on 127.0.0.1 (free port, no
 token, no browser of its own); Chromium opens it, runs the cells, picks a model, `data=digits` and
 one short epoch in the panel's widgets, presses Train and waits for the final metric and the
-confusion matrix to render; saves and reloads the page (Train still works), reopens the saved notebook
-without a kernel (static results), and stops a long run. A screenshot of each state is saved as `<tmp>/<n>-<state>.png`. The server (and its
+confusion matrix to render; saves and reloads the page (Train still works, the panel says how to save
+the new run's static copy), reopens the saved notebook without a kernel (static results), and stops a
+long run. Import-to-visible (running the two cells until the panel shows) must take under 2 s
+(IMPORT_TO_VISIBLE_S): torch and Lightning are imported when Train is pressed. A screenshot of each state is saved as `<tmp>/<n>-<state>.png`. The server (and its
 kernel) is stopped at the end, also when the test fails.
 """
 import os, re, shutil, signal, socket, subprocess, sys, time, urllib.request
@@ -14,6 +16,8 @@ import nbformat
 
 CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
                  '--disable-sync', '--no-first-run', '--headless']
+
+IMPORT_TO_VISIBLE_S = 2.0   # issue 13: the panel appears in under 2 s after import
 
 def demo_notebook(exp_dir: Path) -> nbformat.NotebookNode:
     "A two-cell notebook: import the panel, show it on the quick recipe (runs under `exp_dir`)."
@@ -108,6 +112,16 @@ def check_truthful_widgets(page, expect):
     expect(page.locator('.vl-model-lr input')).to_have_value('0.002')
     expect(page.locator('.vl-extra textarea')).to_have_value(kept)      # the line went to its widget, the rest stays
     expect(page.locator('.vl-model-lr .widget-label')).to_have_attribute('title', re.compile('float, default 0.1'))   # the schema's description
+    check_optional_dropdown(page, expect)
+
+def check_optional_dropdown(page, expect):
+    "An optional key with fixed choices (model.shortcut of the recipe's CIFAR ResNet) shows 'auto', never blank; B and back."
+    page.locator('.vl-tabs .lm-TabBar-tab', has_text='Model').click()
+    shortcut, command = page.locator('.vl-model-shortcut select'), page.locator('.vl-command')
+    expect(shortcut).to_have_value('auto')
+    assert shortcut.evaluate('s => s.selectedIndex') >= 0 and shortcut.evaluate('s => s.options[s.selectedIndex].text') == 'auto'
+    shortcut.select_option('B'); expect(command).to_contain_text('model.shortcut=B')
+    shortcut.select_option('auto'); expect(command).not_to_contain_text('model.shortcut')
 
 def train_and_wait(page, expect, timeout=300_000) -> float:
     "Press Train; the seconds until the step loss is drawn; wait for the run to end."
@@ -126,7 +140,7 @@ def save(page):
     page.evaluate("window.jupyterapp.commands.execute('docmanager:save')")
     page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.context.model.dirty", timeout=60_000)
 
-def open_and_run(page, url: str, times: dict):
+def open_and_run(page, expect, url: str, times: dict):
     "Open the demo notebook, run its cells and time import-to-visible."
     page.goto(f'{url}/lab/tree/panel_demo.ipynb')
     page.locator('.jp-Notebook .jp-Cell').first.wait_for(timeout=120_000)
@@ -136,7 +150,8 @@ def open_and_run(page, url: str, times: dict):
     t0 = time.monotonic()
     page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
     expect_visible(page, '.vl-panel', 'the panel did not show after running the cells', 240_000)
-    times['import_to_visible_s'] = round(time.monotonic() - t0, 1)
+    times['import_to_visible_s'] = round(time.monotonic() - t0, 2)
+    expect(page.locator('.vl-live'), 'an empty live image (a broken-image icon) shows before any run').to_be_hidden()
 
 def expect_visible(page, css: str, why: str, timeout: float):
     try: page.locator(css).first.wait_for(timeout=timeout)
@@ -167,6 +182,8 @@ def after_reload(page, expect, tmp_path: Path):
     train_and_wait(page, expect)
     expect(page.locator('.vl-history tr'), 'the second run is not in the history').to_have_count(3)   # header + 2 runs
     expect(page.locator('.vl-history tr').nth(2)).to_contain_text('finished')
+    expect(page.locator('.vl-status'), 'no word that the saved copy cannot follow a reloaded page').to_contain_text('this page was reloaded')
+    expect(page.locator('.jp-OutputArea-output .vl-report').first, 'a static copy shows beside the live panel').to_be_hidden()
     shot(page, tmp_path, '4-after-reload')
 
 def reopened_static(browser, page, expect, url: str, root: Path, tmp_path: Path):
@@ -220,7 +237,7 @@ def test_panel_trains_in_jupyterlab(tmp_path):
                 try:
                     page = browser.new_page(viewport=dict(width=1400, height=1500))
                     page.set_default_timeout(120_000)
-                    open_and_run(page, url, times)
+                    open_and_run(page, expect, url, times)
                     shot(page, tmp_path, '1-opened')
                     check_truthful_widgets(page, expect)
                     shot(page, tmp_path, '2-other-updates-widget')
@@ -240,5 +257,6 @@ def test_panel_trains_in_jupyterlab(tmp_path):
     runs = sorted((tmp_path/'exp').iterdir()) if (tmp_path/'exp').is_dir() else []
     assert len(runs) == 3 and (runs[0]/'config.yaml').exists() and (runs[0]/'checkpoints'/'last.ckpt').exists()
     assert all((tmp_path/f'{n}.png').stat().st_size > 10_000 for n in ('1-opened', '3-trained', '4-after-reload', '5-reopened-static', '6-stopped'))
-    assert times['import_to_visible_s'] < 30 and times['step_loss_visible_s'] < 30, times
+    print(f'load average: {os.getloadavg()}')
+    assert times['import_to_visible_s'] < IMPORT_TO_VISIBLE_S and times['step_loss_visible_s'] < 30, times
     print(f'wall time: {time.monotonic() - start:.1f} s')

@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_config.ipynb #33607778
 from __future__ import annotations
-import importlib, importlib.resources, math, os, re, sys
+import functools, importlib, importlib.resources, math, os, re, sys
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -12,16 +12,16 @@ from typing import Any, Optional, Sequence
 from omegaconf import OmegaConf, DictConfig, ListConfig, II
 from omegaconf.errors import OmegaConfBaseException, InterpolationResolutionError
 
-from .core import (ConfigError, Registry, choices_hint, close_matches, leaves, MODELS, OPTIMIZERS, SCHEDULERS,
-                            METRICS, DATAMODULES, POLICIES)
+from .core import ConfigError, Registry, choices_hint, close_matches, leaves
+from .catalogue import LISTED, ARCH_OPTIONS, check_options, live_strategies, shipped
 
 # %% auto #0
-__all__ = ['CONFIG_DIR', 'SCHEMA_NAME', 'FIXED_CHOICES', 'COMPONENT_MODULES', 'RANGES', 'MAX_NAME', 'REFERENCE_VALUES',
-           'REFERENCE_KEYS', 'REFERENCE_DEFAULTS', 'GROUP_KEYS', 'EnvConfig', 'ModelConfig', 'CVConfig', 'DataConfig',
-           'TrainerConfig', 'CheckpointConfig', 'VisionlabConfig', 'schema_keys', 'load_components', 'registry_choices',
-           'strategy_choices', 'check_accelerator', 'logged_metrics', 'yaml_options', 'family_names', 'import_modules',
-           'validate', 'translate_reference', 'yaml_groups', 'group_options', 'unknown_key_error', 'compose',
-           'format_value', 'to_overrides', 'key_help']
+__all__ = ['CONFIG_DIR', 'SCHEMA_NAME', 'FIXED_CHOICES', 'RANGES', 'MAX_NAME', 'REFERENCE_VALUES', 'REFERENCE_KEYS',
+           'REFERENCE_DEFAULTS', 'GROUP_KEYS', 'EnvConfig', 'ModelConfig', 'CVConfig', 'DataConfig', 'TrainerConfig',
+           'CheckpointConfig', 'VisionlabConfig', 'schema_keys', 'registry_choices', 'strategy_choices',
+           'check_accelerator', 'logged_metrics', 'yaml_options', 'family_names', 'import_modules', 'validate',
+           'translate_reference', 'yaml_groups', 'group_options', 'unknown_key_error', 'compose', 'format_value',
+           'to_overrides', 'key_help']
 
 # %% ../nbs/01_config.ipynb #f2e09d05
 @dataclass
@@ -152,7 +152,9 @@ class VisionlabConfig:
 CONFIG_DIR = Path(str(importlib.resources.files('visionlab')))/'configs'
 SCHEMA_NAME = 'visionlab_schema'
 
+@functools.cache
 def _store_schema():
+    "Store the schema in Hydra's `ConfigStore`, once per process (converting the dataclasses takes a while)."
     from hydra.core.config_store import ConfigStore
     ConfigStore.instance().store(name=SCHEMA_NAME, node=VisionlabConfig)
 
@@ -182,17 +184,10 @@ FIXED_CHOICES = {
     'allocator': ('auto', 'tcmalloc', 'glibc'),
 }
 
-COMPONENT_MODULES = ('visionlab.models', 'visionlab.optim', 'visionlab.metrics', 'visionlab.data', 'visionlab.augment')
-
-def load_components() -> None:
-    "Import the modules that fill the registries (`COMPONENT_MODULES`): the one place the configuration layer does so."
-    for m in COMPONENT_MODULES: importlib.import_module(m)
-
 def registry_choices() -> dict[str, Registry]:
-    "Config key -> the registry its value is looked up in (filled by `load_components`)."
-    load_components()
-    return {'model.arch': MODELS, 'model.optimizer': OPTIMIZERS, 'model.scheduler': SCHEDULERS,
-            'data.name': DATAMODULES, 'data.train_transforms': POLICIES, 'data.test_transforms': POLICIES}
+    "Config key -> the registry its value is looked up in, as the catalogue lists it (`visionlab.catalogue.LISTED`: no imports)."
+    return {'model.arch': LISTED['models'], 'model.optimizer': LISTED['optimizers'], 'model.scheduler': LISTED['schedulers'],
+            'data.name': LISTED['datamodules'], 'data.train_transforms': LISTED['policies'], 'data.test_transforms': LISTED['policies']}
 
 def _finite(v) -> bool: return v is None or math.isfinite(v)
 def _batches(v, least: int) -> bool:
@@ -263,17 +258,17 @@ def _check_paths(cfg):
 
 # %% ../nbs/01_config.ipynb #95fb2a47
 def strategy_choices() -> list[str]:
-    "The values `trainer.strategy` may take: auto and the strategies Lightning's registry knows."
-    from lightning.pytorch.strategies import StrategyRegistry
-    return ['auto', *StrategyRegistry.available_strategies()]
+    "The values `trainer.strategy` may take: auto and the strategies Lightning's registry knows (as the catalogue lists them)."
+    return list(shipped()['strategies'])
 
 # %% ../nbs/01_config.ipynb #4d776245
 def check_accelerator(cfg: DictConfig,  # a composed configuration tree
                      ) -> DictConfig:
     "`cfg` if this machine has its `trainer.accelerator`; else a one-line `ConfigError`."
+    acc = cfg.trainer.accelerator
+    if acc not in ('gpu', 'cuda', 'mps', 'tpu'): return cfg     # auto, cpu: always there (torch is not imported)
     import torch
     from lightning.fabric.accelerators import XLAAccelerator
-    acc = cfg.trainer.accelerator
     have = {'gpu': torch.cuda.is_available(), 'cuda': torch.cuda.is_available(),
             'mps': torch.backends.mps.is_available(), 'tpu': XLAAccelerator.is_available()}
     if not have.get(acc, True):
@@ -286,28 +281,27 @@ _FIT = {'model.input_channels': ('channels', 'images with {} channel(s)'), 'mode
 
 def _check_data_fit(cfg):
     "A `ConfigError` when the model's input channels, input dimensions or task do not fit what its DataModule declares."
-    dm = DATAMODULES.get(cfg.data.name)
+    facts = LISTED['datamodules'].entry(cfg.data.name).meta
     for key, (attr, what) in _FIT.items():
-        theirs, mine = getattr(dm, attr, None), _select(cfg, key)
+        theirs, mine = facts.get(attr), _select(cfg, key)
         if theirs is not None and mine != theirs:
             raise ConfigError(f"{key}={mine} does not fit data.name={cfg.data.name} ({what.format(theirs)}): set {key}={theirs}")
 
 # %% ../nbs/01_config.ipynb #af5c702d
 def logged_metrics(cfg: DictConfig,  # a composed configuration tree
                   ) -> list[str]:
-    "The names of the metrics a run of `cfg` logs: what `checkpoint.monitor` may name."
-    from visionlab.metrics import build_metrics
+    "The names of the metrics a run of `cfg` logs: what `checkpoint.monitor` may name (read from the catalogue, nothing built)."
     m = cfg.model
-    names = ['loss', *build_metrics(list(m.metrics), m.task, m.num_classes).keys()]
+    names = ['loss', *dict.fromkeys(k for n in m.metrics for k in LISTED['metrics'].entry(n).meta['keys'])]
     logged = [f'{s}_{n}{x}' for s in ('val', 'train') for n in names for x in ('', '_epoch', '_step') if s == 'train' or not x]
     return [*logged, 'epoch', 'step']     # Lightning's counters: monitor='epoch' mode=max keeps the last epoch
 
 def _check_metrics(cfg):
     "A `ConfigError` for a metric that does not apply to the task, or a `checkpoint.monitor` that the run does not log."
-    m, monitor = cfg.model, cfg.checkpoint.monitor
+    m, monitor, metrics = cfg.model, cfg.checkpoint.monitor, LISTED['metrics']
     for name in m.metrics:
-        if m.task not in METRICS.entry(name).meta.get('tasks', (m.task,)):
-            valid = [n for n in METRICS.names() if m.task in METRICS.entry(n).meta.get('tasks', (m.task,))]
+        if m.task not in metrics.entry(name).meta.get('tasks', (m.task,)):
+            valid = [n for n in metrics.names() if m.task in metrics.entry(n).meta.get('tasks', (m.task,))]
             raise ConfigError(f"model.metrics: {name!r} does not apply to model.task={m.task}: use {', '.join(valid)}")
     logged = logged_metrics(cfg)
     if monitor is not None and not any(monitor == n or monitor.startswith(n + '_') for n in logged):
@@ -331,11 +325,10 @@ def _check_cross(cfg):
             raise ConfigError(f"data.cv.fold={cfg.data.cv.fold} must be in [0, {cfg.data.cv.k - 1}] for data.cv.k={cfg.data.cv.k}")
     if m.family not in family_names():
         raise ConfigError(f"unknown model family model.family={m.family!r}: {choices_hint(m.family, family_names())}")
-    fam = MODELS.entry(m.arch).meta.get('family')
+    fam = LISTED['models'].entry(m.arch).meta.get('family')
     if fam is not None and fam != m.family:
         raise ConfigError(f"model.arch={m.arch!r} belongs to the {fam!r} family, not model={m.family!r}: "
-                          f"use model={fam} model.arch={m.arch}, or one of {', '.join(MODELS.names(family=m.family))}")
-    from visionlab.models import check_options, ARCH_OPTIONS   # options that do not fit the family: refused now
+                          f"use model={fam} model.arch={m.arch}, or one of {', '.join(LISTED['models'].names(family=m.family))}")
     check_options(m.arch, **{k: m[k] for k in ARCH_OPTIONS})
 
 def yaml_options(group: str) -> list[str]:
@@ -344,8 +337,8 @@ def yaml_options(group: str) -> list[str]:
 
 def family_names() -> list[str]:
     "The model families: the config groups that ship with visionlab and the families of registered models (yours too)."
-    load_components()
-    return sorted(set(yaml_options('model')) | {MODELS.entry(n).meta['family'] for n in MODELS.names()})
+    models = LISTED['models']
+    return sorted(set(yaml_options('model')) | {models.entry(n).meta['family'] for n in models.names()})
 
 def import_modules(modules: Sequence[str]) -> None:
     "Import your modules (the `imports` key) from the working directory or the installed packages, so that what they register exists."
@@ -376,12 +369,14 @@ def validate(cfg: DictConfig) -> DictConfig:
         v = _select(cfg, key)
         if v not in reg: raise ConfigError(f"{key}={v!r}: unknown {reg.kind}, {choices_hint(v, reg.names())}")
     for name in cfg.model.metrics:
-        if name not in METRICS: raise ConfigError(f"model.metrics: unknown metric {name!r}, {choices_hint(name, METRICS.names())}")
+        if name not in LISTED['metrics']:
+            raise ConfigError(f"model.metrics: unknown metric {name!r}, {choices_hint(name, LISTED['metrics'].names())}")
     for key, (ok, what) in RANGES.items():
         v = _select(cfg, key)
         if v is not None and not ok(v): raise ConfigError(f"{key}={v} is out of range: must be {what}")
-    if cfg.trainer.strategy not in strategy_choices():
-        raise ConfigError(f"trainer.strategy={cfg.trainer.strategy!r} is not valid: {choices_hint(cfg.trainer.strategy, strategy_choices())}")
+    strategy = cfg.trainer.strategy
+    if strategy not in strategy_choices() and strategy not in live_strategies():   # not listed: Lightning is asked
+        raise ConfigError(f"trainer.strategy={strategy!r} is not valid: {choices_hint(strategy, live_strategies())}")
     for check in (_check_cross, _check_paths, _check_data_fit, _check_metrics): check(cfg)
     return cfg
 
@@ -496,7 +491,7 @@ def _store_registered_families():
     from hydra.core.config_store import ConfigStore
     families = set(family_names()) - set(yaml_options('model'))
     for fam in _STORED_FAMILIES - families: _unstore('model', fam)   # unregistered since
-    for fam in families: ConfigStore.instance().store(group='model', name=fam, node={'family': fam, 'arch': MODELS.names(family=fam)[0]})
+    for fam in families: ConfigStore.instance().store(group='model', name=fam, node={'family': fam, 'arch': LISTED['models'].names(family=fam)[0]})
     _STORED_FAMILIES.clear(); _STORED_FAMILIES.update(families)
 
 def unknown_key_error(key: str) -> ConfigError:
@@ -595,6 +590,7 @@ def to_overrides(cfg: DictConfig) -> list[str]:
 # %% ../nbs/01_config.ipynb #9d4e9e56
 _FIELD_LINE = re.compile(r'\s+(\w+)\s*:[^#]*?(?:#\s*(.*))?$')
 
+@functools.cache
 def _field_comments(cls) -> dict[str, str]:
     "The comment on each field's line of dataclass `cls` (fields without one are left out)."
     import inspect    # the module's source (a class defined in a notebook has none of its own)

@@ -14,14 +14,14 @@ import ipywidgets as W
 from omegaconf import OmegaConf, DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
-from . import core
 from .core import leaves
+from .catalogue import LISTED
 from .config import compose, format_value, FIXED_CHOICES, GROUP_KEYS, registry_choices, group_options, key_help
 
 # %% auto #0
-__all__ = ['GROUP_WIDGETS', 'TOP_KEYS', 'PANEL_TABS', 'LABELS', 'APPLIES_WHEN', 'label_of', 'key_choices', 'with_class',
-           'OptionField', 'arch_options', 'tree_values', 'default_groups', 'key_of', 'variant_note', 'key_markers',
-           'first_mention', 'overrides_from']
+__all__ = ['GROUP_WIDGETS', 'TOP_KEYS', 'PANEL_TABS', 'LABELS', 'APPLIES_WHEN', 'HIDE_BESIDE_PANEL', 'label_of', 'key_choices',
+           'with_class', 'OptionField', 'arch_options', 'tree_values', 'default_groups', 'key_of', 'variant_note',
+           'key_markers', 'first_mention', 'overrides_from', 'frontend_session', 'reload_note']
 
 # %% ../nbs/49_fields.ipynb #23bb235c
 GROUP_WIDGETS = {'model.family': 'model', 'model.arch': 'variant', 'data.name': 'data', 'env.name': 'env',
@@ -70,8 +70,8 @@ def key_choices(key: str,  # a dotted schema key, e.g. 'model.optimizer'
     "The valid values of `key`, from the fixed tables, the config groups or the registries (None: free value)."
     if key in _GROUP_OF: return group_options(_GROUP_OF[key])
     if key == 'experiment': return ['none', *group_options('experiment')]   # 'none': no recipe (ipywidgets reads None as no selection)
-    if key == 'model.metrics': return [m for m in core.METRICS.names() if task in core.METRICS.entry(m).meta.get('tasks', (task,))]
-    if key in FIXED_CHOICES: return [c for c in FIXED_CHOICES[key] if c is not None]
+    if key == 'model.metrics': return [m for m in LISTED['metrics'].names() if task in LISTED['metrics'].entry(m).meta.get('tasks', (task,))]
+    if key in FIXED_CHOICES: return list(FIXED_CHOICES[key])   # None among them: the key may be left unset
     reg = registry_choices().get(key)
     return reg.names() if reg is not None else None
 
@@ -91,15 +91,19 @@ def _same(v): return v
 def _auto_to_none(v): return None if v == 'auto' else v
 def _none_to_auto(v): return 'auto' if v is None else v
 
+def _auto_dropdown(choices: list[tuple], **kw) -> tuple[W.Widget, Callable, Callable]:
+    "A dropdown of (label, value) `choices` led by 'auto', which stands for None (ipywidgets reads None as no selection)."
+    return W.Dropdown(options=[('auto', 'auto'), *choices], **kw), _auto_to_none, _none_to_auto
+
 def _widget_of(key: str, kind: str, choices: list | None) -> tuple[W.Widget, Callable, Callable]:
     "The widget for `key` of schema type `kind` with `choices` (None: free), and its (get, set) conversions."
     kw = dict(description=label_of(key), tooltip=key_help(key) if key != 'experiment' else 'a named recipe (experiment/*.yaml)',
               style=dict(description_width='170px'), layout=W.Layout(width='340px'))
     if key == 'model.metrics': return W.SelectMultiple(options=choices, rows=min(4, len(choices)), **kw), list, tuple
+    if choices is not None and None in choices: return _auto_dropdown([(c, c) for c in choices if c is not None], **kw)
     if choices is not None: return W.Dropdown(options=choices, **kw), _same, _same
     if kind == 'bool': return W.Checkbox(indent=True, **kw), bool, bool
-    if kind == 'Optional[bool]':     # 'auto' stands for None: ipywidgets reads a None value as no selection
-        return W.Dropdown(options=[('auto', 'auto'), ('on', True), ('off', False)], **kw), _auto_to_none, _none_to_auto
+    if kind == 'Optional[bool]': return _auto_dropdown([('on', True), ('off', False)], **kw)
     if kind == 'float': return W.FloatText(**kw), float, float
     if kind == 'int': return W.IntText(**kw), int, int
     return W.Text(placeholder='auto', **kw), _text_to_value, _value_to_text   # optional numbers and strings, `Any`
@@ -138,8 +142,8 @@ class OptionField:
 
 # %% ../nbs/49_fields.ipynb #5ed62ed4
 APPLIES_WHEN: dict[str, tuple[Callable, str]] = {   # key: (test on a value getter, why not)
-    'model.momentum': (lambda v: getattr(core.OPTIMIZERS.get(v('model.optimizer')), 'momentum', True), 'no momentum for this optimizer'),
-    'model.nesterov': (lambda v: getattr(core.OPTIMIZERS.get(v('model.optimizer')), 'nesterov', True), 'Nesterov only applies to SGD'),
+    'model.momentum': (lambda v: LISTED['optimizers'].entry(v('model.optimizer')).meta.get('momentum', True), 'no momentum for this optimizer'),
+    'model.nesterov': (lambda v: LISTED['optimizers'].entry(v('model.optimizer')).meta.get('nesterov', True), 'Nesterov only applies to SGD'),
     'model.sam_rho': (lambda v: v('model.sam') or v('model.adaptive_sam'), 'set sam or adaptive_sam'),
     'model.mixup_alpha': (lambda v: v('model.mixup'), 'set mixup'),
     'model.label_smoothing': (lambda v: v('model.task') == 'classification', 'classification only'),
@@ -148,7 +152,7 @@ APPLIES_WHEN: dict[str, tuple[Callable, str]] = {   # key: (test on a value gett
 # %% ../nbs/49_fields.ipynb #eff9c319
 def arch_options(arch: str) -> tuple[str, ...]:
     "The architectural options `arch` accepts."
-    return tuple(core.MODELS.entry(arch).meta.get('options', ()))
+    return tuple(LISTED['models'].entry(arch).meta.get('options', ()))
 
 # %% ../nbs/49_fields.ipynb #a9de10cb
 def tree_values(cfg: DictConfig) -> dict:
@@ -171,7 +175,7 @@ def variant_note(arch: str, value: Callable) -> str:  # `value(key)`: the panel'
     "What `model.depth` / `model.widen_factor` / `model.alpha` make of variant `arch` ('' when they are not set)."
     set_ = {k: value(f'model.{k}') for k in ('depth', 'widen_factor', 'alpha') if value(f'model.{k}') is not None}
     if not set_: return ''
-    if core.MODELS.entry(arch).meta.get('family') == 'wide_resnet' and {'depth', 'widen_factor'} <= set(set_):
+    if LISTED['models'].entry(arch).meta.get('family') == 'wide_resnet' and {'depth', 'widen_factor'} <= set(set_):
         return f"builds WRN-{set_['depth']}-{set_['widen_factor']} (depth and width override {arch})"
     return f"builds {arch} with " + ', '.join(f'{k}={v}' for k, v in set_.items())
 
@@ -236,3 +240,20 @@ def overrides_from(cfg: DictConfig,  # a composed configuration
     base, mine = _group_leaves(tuple(_recipe(experiment) + [f'{g}={sel[k]}' for g, k in GROUP_KEYS.items()])), tree_values(cfg)
     changed = [k for k, v in mine.items() if k not in sel and (k not in base or format_value(v) != format_value(base[k]))]
     return _recipe(experiment) + groups + [f'{k}={format_value(mine[k])}' for k in changed]
+
+# %% ../nbs/49_fields.ipynb #206d7fb5
+HIDE_BESIDE_PANEL = '<style>.jp-OutputArea:has(.vl-panel) .vl-report, .output:has(.vl-panel) .vl-report {display: none}</style>'
+
+def frontend_session() -> str | None:
+    "The browser session of the message the kernel is handling (a page reload starts a new one; None outside a kernel)."
+    from IPython import get_ipython
+    kernel = getattr(get_ipython(), 'kernel', None)
+    try: return kernel.get_parent().get('header', {}).get('session') if kernel is not None else None
+    except (AttributeError, TypeError): return None
+
+def reload_note(shown_in: str | None,  # `frontend_session()` when the panel was displayed
+                pressed_in: str | None) -> str:  # ... when Train was pressed
+    "'' unless Train was pressed in another page than the one showing the panel's cell: then how to save the results."
+    if shown_in is None or pressed_in is None or shown_in == pressed_in: return ''
+    return ('<br><span style="color:#777">this page was reloaded after the panel was shown, so the notebook\'s saved copy of '
+            'the results cannot be updated from here: run <code>panel</code> (your panel\'s name) in a cell to write it again</span>')

@@ -14,16 +14,15 @@ from fastcore.basics import patch
 from omegaconf import OmegaConf, DictConfig
 from traitlets import TraitError
 
-from .core import ConfigError, MODELS
+from .core import ConfigError
 from .config import compose, schema_keys, format_value, group_options, GROUP_KEYS
-from .models.core import list_models, ARCH_OPTIONS
+from .catalogue import LISTED, ARCH_OPTIONS
 from .fields import (GROUP_WIDGETS, PANEL_TABS, TOP_KEYS, APPLIES_WHEN, OptionField, key_choices, arch_options,
-                              with_class, default_groups, key_of, variant_note, key_markers, first_mention,
-                              _outcome, _summary,
-                              _group_leaves, _recipe, _recipe_name, overrides_from)
+                              with_class, default_groups, key_of, variant_note, key_markers, first_mention, _outcome, _summary,
+                              _group_leaves, _recipe, _recipe_name, overrides_from, frontend_session, reload_note, HIDE_BESIDE_PANEL)
 from .plots import figure_png, report_html, show_run
 from .cli import command_line
-# Lightning (callbacks, runs, train, predict) is imported when Train is pressed: the panel shows at once.
+# torch, Lightning (callbacks, runs, train, predict) are imported when Train is pressed: the panel shows at once.
 
 # %% auto #0
 __all__ = ['QUICK', 'QUICK_TIP', 'ConfigPanel']
@@ -38,10 +37,10 @@ class ConfigPanel:
                  background: bool = True):  # train in a background thread (False: the Train button returns when the run ends)
         self.background, self.last_error, self.history, self.result, self.experiment = background, None, [], None, None
         self._user, self._extra, self._syncing, self._thread, self._stop = {}, [], False, None, threading.Event()
-        self._keys, self._static = schema_keys(), None
+        self._keys, self._static, self._composed = schema_keys(), None, {}
         self._make_fields(); self._make_controls()
-        self._load({}, {}, [])
-        if overrides: self.load_overrides(overrides)
+        if overrides: self.load_overrides(overrides)   # it fills every widget: composing the defaults first would be wasted
+        else: self._load({}, {}, [])
         for f in self.fields.values(): f.widget.observe(self._guarded(lambda ch, k=f.key: self._changed(k)), 'value')
         self.extra.observe(self._guarded(lambda ch: self._extra_changed()), 'value')
         self.quick.observe(self._guarded(lambda ch: self._quick_changed()), 'value')
@@ -67,7 +66,8 @@ class ConfigPanel:
         self.quick = with_class(W.Checkbox(description='quick check (2 batches per stage)', indent=False, tooltip=QUICK_TIP), 'vl-quick')
         self.log_loss = with_class(W.Checkbox(description='log-scale loss', indent=False), 'vl-log-loss')
         self.progress_label = with_class(W.HTML(), 'vl-progress')
-        self.live = with_class(W.Image(format='png', layout=W.Layout(max_width='900px')), 'vl-live')
+        self.live = with_class(W.Image(format='png', layout=W.Layout(max_width='900px', display='none')), 'vl-live')
+        self.live.observe(lambda ch: setattr(self.live.layout, 'display', '' if ch.new else 'none'), 'value')   # no broken image
         self.figures, self.history_view = with_class(W.HBox(), 'vl-figures'), with_class(W.HTML(), 'vl-history')
 
     def _guarded(self, fn):
@@ -111,12 +111,12 @@ def _load(self: ConfigPanel, groups: dict, user: dict, extra: list, experiment: 
 @patch
 def _sync_widgets(self: ConfigPanel):
     "Show the user's value, else the groups' value, in every widget; refresh choices and what applies."
-    base = self._base()
-    self._base_values = base
+    base = self._base_values = self._base()
     fam = self.fields['model.family'].value
-    if base.get('model.arch') not in list_models(fam) and 'model.arch' not in self._user:   # a recipe's arch, another family
+    archs = LISTED['models'].names(family=fam)
+    if base.get('model.arch') not in archs and 'model.arch' not in self._user:   # a recipe's arch, another family
         self._user['model.arch'] = _group_leaves((f'model={fam}',))['model.arch']
-    self.fields['model.arch'].widget.options = list_models(self.fields['model.family'].value) or key_choices('model.arch')
+    self.fields['model.arch'].widget.options = archs or key_choices('model.arch')
     self.fields['model.metrics'].widget.options = key_choices('model.metrics', self.value('model.task'))
     for k, f in self.fields.items():
         if k in GROUP_KEYS.values() or k == 'experiment': continue
@@ -137,7 +137,7 @@ def value(self: ConfigPanel, key: str):
 def _update_applies(self: ConfigPanel):
     "Disable the options that the architecture or another option makes meaningless, resetting them."
     arch = self.fields['model.arch'].value
-    supported = arch_options(arch) if arch in MODELS else ARCH_OPTIONS
+    supported = arch_options(arch) if arch in LISTED['models'] else ARCH_OPTIONS
     for opt in ARCH_OPTIONS:
         k = f'model.{opt}'
         if k in self.fields: self._set_applies(k, opt in supported, f'not used by {arch}')
@@ -220,10 +220,10 @@ def _validate(self: ConfigPanel):
     for f in self.fields.values():
         if not f.widget.disabled: f.show('')
     self.extra_message.value = ''
-    if self.value('model.arch') in MODELS: self.fields['model.arch'].show(variant_note(self.value('model.arch'), self.value), 'note')
+    if self.value('model.arch') in LISTED['models']: self.fields['model.arch'].show(variant_note(self.value('model.arch'), self.value), 'note')
     ov = self.overrides
     self.command.value = f'<code style="white-space:pre-wrap">{escape(command_line(ov))}</code>'
-    try: self._config = compose(ov); self.errors = {}
+    try: self._config = self._composed.pop(tuple(ov), None) or compose(ov); self.errors = {}
     except ConfigError as e:
         self._config, msg = None, str(e)
         candidates = {'other': [key_of(o) for o in self._extra], **{k: key_markers(k) for k in self.fields}}
@@ -260,13 +260,13 @@ def _ipython_display_(self: ConfigPanel):
     "The widget, and below it a static rendering of the last run (kept in the saved notebook, shown without a kernel)."
     from IPython.display import display, HTML
     display(self.widget())
-    self._static = display(HTML(self.static_html()), display_id=True)
+    self._static, self._shown_in = display(HTML(self.static_html()), display_id=True), frontend_session()
 
 @patch
 def static_html(self: ConfigPanel) -> str:
     "The last run's status, curves, figures and the session's history as plain HTML ('' before any run)."
     pngs = {**({'curves': self.live.value} if self.live.value else {}), **(getattr(self, '_figure_pngs', None) or {})}
-    return report_html(f"visionlab: {re.sub('<[^>]+>', '', self.status.value)}", pngs, self.history_view.value) if pngs else ''
+    return HIDE_BESIDE_PANEL + report_html(f"visionlab: {re.sub('<[^>]+>', '', self.status.value)}", pngs, self.history_view.value) if pngs else ''
 
 @patch
 def _show_status(self: ConfigPanel, text: str, kind: str = 'info'):
@@ -295,7 +295,8 @@ def load_config(self: ConfigPanel, cfg: DictConfig, experiment: str | None = Non
 def load_overrides(self: ConfigPanel, overrides: Sequence[str]):
     "Show the configuration of `overrides` (its recipe, if any, in the recipe dropdown)."
     recipe = [o.split('=', 1)[1] for o in overrides if key_of(o) == 'experiment'][-1:]
-    return self.load_config(compose(overrides), _recipe_name(recipe[0]) if recipe else None)
+    self._composed = {tuple(overrides): compose(overrides)}   # `_validate` takes it if the panel's overrides come out the same
+    return self.load_config(self._composed[tuple(overrides)], _recipe_name(recipe[0]) if recipe else None)
 
 @patch
 def load_run(self: ConfigPanel, run_dir):
@@ -327,7 +328,7 @@ def start(self: ConfigPanel):
     "Train the panel's configuration (in a background thread if `background`)."
     if self._thread is not None and self._thread.is_alive(): raise ConfigError('a run is already in progress: press Stop first')
     cfg = self.config
-    self.last_error, self.result, self._figure_pngs = None, None, {}
+    self.last_error, self.result, self._figure_pngs, self._pressed_in = None, None, {}, frontend_session()
     self._stop.clear()
     from visionlab.callbacks import live_progress, stop_on_interrupt
     from visionlab.trainer import monitor_of
@@ -347,8 +348,7 @@ def start(self: ConfigPanel):
 @patch
 def stop(self: ConfigPanel):
     "End the running training after the current batch; its checkpoints are kept."
-    self._stop.set()
-    self.stop_button.disabled = True
+    self._stop.set(); self.stop_button.disabled = True
     self._show_status('stopping after this batch …')
 
 @patch
@@ -383,6 +383,7 @@ def _run(self: ConfigPanel, cfg: DictConfig, overrides: list[str]):
     finally:
         self._show_history()
         self.stop_button.disabled, self.train_button.disabled = True, self._config is None
+        self.status.value += reload_note(getattr(self, '_shown_in', None), self._pressed_in)
         if self._static is not None: self._static.update(__import__('IPython.display').display.HTML(self.static_html()))
 
 @patch

@@ -7,13 +7,13 @@ from __future__ import annotations
 import base64, csv, io, json
 from html import escape
 from pathlib import Path
-from typing import Sequence
+from typing import Sequence, TYPE_CHECKING
 import numpy as np
-import torch
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 
 from .core import ConfigError
+if TYPE_CHECKING:   # tensors are read through their methods, matplotlib is imported when a figure is made:
+    import torch     # a module that only lists choices (the panel before Train) loads neither
+    from matplotlib.figure import Figure
 
 # %% auto #0
 __all__ = ['confusion_matrix_figure', 'confusion_counts', 'parity_figure', 'samples_figure', 'best_epoch', 'progress_figure',
@@ -21,11 +21,20 @@ __all__ = ['confusion_matrix_figure', 'confusion_counts', 'parity_figure', 'samp
            'overlay_runs']
 
 # %% ../nbs/32_plots.ipynb #b09a6005
+def _figure(**kw) -> Figure:
+    "A new `matplotlib.figure.Figure(**kw)` (matplotlib imported on first use)."
+    from matplotlib.figure import Figure
+    return Figure(**kw)
+
+def _numpy(v) -> np.ndarray:
+    "`v` (a tensor, on any device, of any float type; an array; a list) as a NumPy array."
+    return v.detach().float().cpu().numpy() if hasattr(v, 'detach') else np.asarray(v)
+
 def confusion_matrix_figure(cm: torch.Tensor | np.ndarray, title: str = 'Confusion matrix') -> Figure:
     "A heat map of confusion matrix `cm` (rows: true class, columns: predicted class), counts in the cells."
-    cm = np.asarray(cm.cpu() if torch.is_tensor(cm) else cm)
+    cm = _numpy(cm)
     n = len(cm)
-    fig = Figure(figsize=(max(4, n * 0.45 + 1.5), max(3.5, n * 0.45 + 1)))
+    fig = _figure(figsize=(max(4, n * 0.45 + 1.5), max(3.5, n * 0.45 + 1)))
     ax = fig.add_subplot()
     im = ax.imshow(cm, cmap='Blues')
     fig.colorbar(im, ax=ax)
@@ -49,8 +58,8 @@ def confusion_counts(targets, preds, num_classes: int) -> np.ndarray:
 # %% ../nbs/32_plots.ipynb #d36445df
 def parity_figure(preds: torch.Tensor | np.ndarray, targets: torch.Tensor | np.ndarray, title: str = 'Parity plot') -> Figure:
     "Predicted against true values, with the identity line."
-    p, t = (np.asarray(v.float().cpu() if torch.is_tensor(v) else v).ravel() for v in (preds, targets))
-    fig = Figure(figsize=(4, 4))
+    p, t = (_numpy(v).ravel() for v in (preds, targets))
+    fig = _figure(figsize=(4, 4))
     ax = fig.add_subplot()
     ax.scatter(t, p, s=8, alpha=0.5)
     lo, hi = float(min(t.min(), p.min())), float(max(t.max(), p.max()))
@@ -71,7 +80,7 @@ def samples_figure(images: torch.Tensor, targets, preds, task: str = 'classifica
     "A grid of the first `n` of `images` titled 'true → predicted' (in red where a class is wrong)."
     n = min(n, len(images))
     cols = min(4, n); rows = (n + cols - 1) // cols    # 4 wide: legible in a third of the panel, beside the matrices
-    fig = Figure(figsize=(1.3 * cols, 1.45 * rows))
+    fig = _figure(figsize=(1.3 * cols, 1.45 * rows))
     axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
     for i, ax in enumerate(axes):
         ax.axis('off')
@@ -112,6 +121,7 @@ def _epoch_axis(ax):
     ax.set_xlabel('epochs trained'); ax.grid(alpha=0.3)
     lo, hi = ax.get_xlim()
     if hi - lo < 2: ax.set_xlim((lo + hi) / 2 - 1, (lo + hi) / 2 + 1)
+    from matplotlib.ticker import MaxNLocator
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 def _loss_axis(ax, epochs: list[dict], steps: list[dict], log: bool):
@@ -127,7 +137,7 @@ def progress_figure(epochs: list[dict],  # one row per epoch (see above)
                     log_loss: bool = False,  # a log-scale loss axis (one spike does not flatten the rest)
                     mode: str = 'max') -> Figure:  # whether a higher `metric` is better ('max') or lower ('min')
     "Loss, `main_metric` and learning rate against the epoch: steps, epochs, the best epoch marked."
-    fig = Figure(figsize=(11, 2.8))
+    fig = _figure(figsize=(11, 2.8))
     axes = fig.subplots(1, 3)
     _loss_axis(axes[0], epochs, list(steps), log_loss)
     _curve(axes[1], epochs, 'metric', 'o-', color='tab:green'); axes[1].set_title(main_metric)
@@ -155,7 +165,7 @@ def _tick(v) -> str:
 def plot_metric(table, metric: str, label: str = 'run', ax=None) -> Figure:
     "A bar chart of `metric` across the rows of `table` (a `RunTable`), labelled by column `label`."
     if metric not in table.columns: raise ConfigError(f"no metric {metric!r} in the table: columns are {', '.join(table.columns)}")
-    if ax is None: ax = Figure(figsize=(max(3, 0.8 * len(table)), 2.5)).add_subplot()
+    if ax is None: ax = _figure(figsize=(max(3, 0.8 * len(table)), 2.5)).add_subplot()
     ax.bar(range(len(table)), [v if v is not None else float('nan') for v in table.column(metric)])
     ax.set_xticks(range(len(table)), [_tick(v) for v in table.column(label)], rotation=30, ha='right')
     ax.set_ylabel(metric); ax.set_xlabel(label)
@@ -246,7 +256,7 @@ def show_run(run_dir,  # a run directory (exp/<run name>)
 def overlay_runs(run_dirs: Sequence,  # run directories
                  log_loss: bool = False) -> Figure:  # a log-scale loss axis
     "Train loss (solid), val loss (dashed), the main metric and the LR of several runs against the epoch."
-    fig = Figure(figsize=(11, 3))
+    fig = _figure(figsize=(11, 3))
     axes = fig.subplots(1, 3)
     for i, d in enumerate(run_dirs):
         epochs, _, main, _ = run_history(d)

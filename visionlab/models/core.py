@@ -10,11 +10,11 @@ import torch
 from torch import nn
 
 from ..core import MODELS, ConfigError, choices_hint
+from ..catalogue import ARCH_OPTIONS, families_supporting, check_options   # torch-free: the configuration layer uses them too
 
 # %% auto #0
-__all__ = ['UNIVERSAL', 'ARCH_OPTIONS', 'nd_layers', 'register_model', 'build_model', 'list_models', 'families_supporting',
-           'check_options', 'create_model', 'model_from_config', 'count_params', 'init_weights', 'model_size',
-           'check_model']
+__all__ = ['UNIVERSAL', 'nd_layers', 'register_model', 'build_model', 'list_models', 'create_model', 'model_from_config',
+           'count_params', 'init_weights', 'model_size', 'check_model']
 
 # %% ../../nbs/10_models.core.ipynb #614345e1
 _ND = {
@@ -58,32 +58,6 @@ def list_models(family: str | None = None) -> list[str]:
     "Registered architecture names, optionally of one `family`."
     return MODELS.names(family=family) if family else MODELS.names()
 
-# %% ../../nbs/10_models.core.ipynb #81a53939
-def families_supporting(option: str) -> list[str]:
-    "The families with an architecture that takes `option`."
-    return sorted({MODELS.entry(n).meta['family'] for n in MODELS.names() if option in MODELS.entry(n).meta['options']})
-
-# %% ../../nbs/10_models.core.ipynb #880cbc18
-def _option_hint(option: str) -> str:
-    "'did you mean ...?' among the options that some registered architecture takes."
-    known = {o for n in MODELS.names() for o in MODELS.entry(n).meta['options']}
-    return choices_hint(option, known)
-
-def check_options(name: str, **options) -> dict:
-    "The options that `name` takes (`None` dropped, 'off' values of others ignored); `ConfigError` for the rest."
-    entry = MODELS.entry(name)
-    supported, kwargs = entry.meta['options'], {}
-    for k, v in options.items():
-        if v is None: continue
-        if k in supported: kwargs[k] = v
-        elif k == 'cifar_size' and entry.meta.get('small_image_stem'): continue
-        elif v not in (False, 0, 0.0) and not (k == 'input_dim' and v == 2):
-            fams = families_supporting(k)
-            where = f"supported by: {', '.join(fams)}" if fams else f"no registered family supports it; {_option_hint(k)}"
-            if k == 'cifar_size': where += " (a network with no stem to adapt registers with small_image_stem=True)"
-            raise ConfigError(f"model.{k}={v} is not supported by {entry.name} (family {entry.meta['family']}); {where}")
-    return kwargs
-
 # %% ../../nbs/10_models.core.ipynb #1beb366c
 def create_model(name: str,  # a registered architecture, e.g. 'resnet18' (any case)
                  num_classes: int = 10,  # outputs of the head
@@ -95,11 +69,6 @@ def create_model(name: str,  # a registered architecture, e.g. 'resnet18' (any c
     return MODELS.get(name)(num_classes=num_classes, input_channels=input_channels, **kwargs)
 
 # %% ../../nbs/10_models.core.ipynb #f693cc16
-ARCH_OPTIONS = ('input_dim', 'cifar_size', 'stochastic_depth', 'shakedrop', 'squeeze_excitation',
-                'resnet_dropout', 'zero_init_residual', 'bottleneck', 'depth', 'widen_factor', 'alpha', 'block_dropout',
-                'stochastic_depth_mode', 'se_ratio', 'avg_down', 'final_norm', 'preactivation', 'downsample',
-                'shortcut')
-
 def model_from_config(model_cfg) -> nn.Module:
     "The network described by the `model` node of a configuration tree."
     return create_model(model_cfg.arch, num_classes=model_cfg.num_classes, input_channels=model_cfg.input_channels,
