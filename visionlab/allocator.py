@@ -6,11 +6,12 @@
 from __future__ import annotations
 import os, sys
 from pathlib import Path
+from typing import Sequence
 from .core import ConfigError, choices_hint
 
 # %% auto #0
-__all__ = ['TCMALLOC', 'ALLOCATORS', 'REEXEC_FLAG', 'find_tcmalloc', 'allocator_in_use', 'allocator_env', 'reexec_with_allocator',
-           'configure_allocator']
+__all__ = ['TCMALLOC', 'ALLOCATORS', 'REEXEC_FLAG', 'UNDONE', 'find_tcmalloc', 'allocator_in_use', 'allocator_env',
+           'reexec_with_allocator', 'configure_allocator', 'allocator_override', 'preload_allocator']
 
 # %% ../nbs/43_allocator.ipynb #8a076d9e
 TCMALLOC = ('/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4', '/usr/lib/aarch64-linux-gnu/libtcmalloc_minimal.so.4',
@@ -36,16 +37,29 @@ def allocator_in_use(maps: str | None = None,  # the text of /proc/self/maps (No
 # %% ../nbs/43_allocator.ipynb #71b85cd9
 ALLOCATORS = ('auto', 'tcmalloc', 'glibc')
 REEXEC_FLAG = 'VISIONLAB_ALLOCATOR_SET'   # set in the re-executed process: it never re-executes again
+UNDONE = 'undone'                          # REEXEC_FLAG's value once a preload of ours was taken back for `glibc`
 
+# %% ../nbs/43_allocator.ipynb #32d8a9d9
+def _without_preload(environ: dict, library: str) -> dict:
+    "`environ` with `library` taken out of `LD_PRELOAD` (a user's own preloads stay), marked `UNDONE`."
+    rest = ' '.join(p for p in environ.get('LD_PRELOAD', '').split() if p != library)
+    env = {k: v for k, v in environ.items() if k != 'LD_PRELOAD'}
+    return {**env, **({'LD_PRELOAD': rest} if rest else {}), REEXEC_FLAG: UNDONE}
+
+# %% ../nbs/43_allocator.ipynb #0f58ac43
 def allocator_env(choice: str = 'auto',  # `allocator`: auto (tcmalloc where installed) | tcmalloc | glibc
                   environ: dict | None = None,  # the current environment (None: os.environ)
                   library: str | None = None,  # the tcmalloc library (None: `find_tcmalloc()`)
                  ) -> dict | None:
-    "The environment to re-execute with so that tcmalloc is preloaded; None when nothing is to change."
+    "The environment to re-execute with tcmalloc preloaded (`glibc`: our preload taken back); None: nothing to change."
     if choice not in ALLOCATORS: raise ConfigError(f"allocator={choice!r} is not valid: {choices_hint(choice, ALLOCATORS)}")
     environ = dict(os.environ if environ is None else environ)
     library = library or find_tcmalloc()
-    if choice == 'glibc' or environ.get(REEXEC_FLAG) or library is None: return None
+    if library is None: return None
+    if choice == 'glibc':   # only a preload of ours is taken back: the command line's, which a configuration file overrules
+        ours = environ.get(REEXEC_FLAG) == '1' and library in environ.get('LD_PRELOAD', '').split()
+        return _without_preload(environ, library) if ours else None
+    if environ.get(REEXEC_FLAG): return None
     if library in environ.get('LD_PRELOAD', ''): return None
     if choice == 'tcmalloc' or 'LD_PRELOAD' not in environ:   # auto leaves a user's own preload alone
         return {**environ, 'LD_PRELOAD': ' '.join(filter(None, [library, environ.get('LD_PRELOAD')])), REEXEC_FLAG: '1'}
@@ -57,7 +71,8 @@ def reexec_with_allocator(choice: str = 'auto',  # `allocator` of the run's conf
                          ) -> None:
     "Replace this process by the same command line with tcmalloc preloaded (Linux, installed, not yet loaded); else return."
     env = allocator_env(choice)
-    if env is None or allocator_in_use()['allocator'] == 'tcmalloc': return
+    if env is None: return
+    if env[REEXEC_FLAG] != UNDONE and allocator_in_use()['allocator'] == 'tcmalloc': return   # preloaded some other way
     argv = list(sys.argv if argv is None else argv)
     sys.stdout.flush(); sys.stderr.flush()
     os.execve(sys.executable, [sys.executable, *argv], env)
@@ -71,3 +86,20 @@ def configure_allocator(cfg,  # a composed configuration; its `allocator` key (a
     choice = OmegaConf.select(cfg, 'allocator', default='auto')
     if reexec: reexec_with_allocator(choice)
     return {**allocator_in_use(), 'requested': choice}
+
+# %% ../nbs/43_allocator.ipynb #045bcc29
+def allocator_override(overrides: Sequence[str],  # a command line's overrides
+                      ) -> str:
+    "The allocator the `allocator=` overrides name, the last one winning; 'auto' when none does (or `~allocator` drops it)."
+    choice = 'auto'
+    for o in overrides:
+        key, _, value = o.partition('=')
+        if key.lstrip('+~') == 'allocator': choice = 'auto' if key.startswith('~') else value
+    return choice
+
+# %% ../nbs/43_allocator.ipynb #d4645aae
+def preload_allocator(overrides: Sequence[str],  # the overrides of one run's command line
+                     ) -> None:
+    "Re-execute the command line now with the allocator its overrides name (a value that is not valid waits for validation)."
+    choice = allocator_override(overrides)
+    if choice in ALLOCATORS: reexec_with_allocator(choice)

@@ -46,8 +46,9 @@ def _scalars(d) -> dict:
 def _test(rec: RunRecord, module, datamodule, interrupt: InterruptCheckpoint) -> dict:
     "The test metrics of the best checkpoint (of the last weights when there is none)."
     best = rec.best_path()
-    return _scalars(interrupt.guard(lambda: rec.trainer.test(module, datamodule=datamodule, verbose=False,
-                                                             ckpt_path=str(best) if best else None))[0])
+    with rec.timed('test'):
+        return _scalars(interrupt.guard(lambda: rec.trainer.test(module, datamodule=datamodule, verbose=False,
+                                                                 ckpt_path=str(best) if best else None))[0])
 
 def fit_run(cfg: DictConfig,  # a validated configuration of one run (the folds are decided by `train`)
             callbacks: Sequence[L.Callback] = (),  # more Lightning callbacks for the Trainer
@@ -67,7 +68,7 @@ def fit_run(cfg: DictConfig,  # a validated configuration of one run (the folds 
         rec.trainer, rec.checkpoint = build_trainer(cfg, run_dir, [*safety_callbacks(cfg, run_dir, plan, interrupt), *callbacks],
                                                     plan.first_step)
         resume_from = str(plan.checkpoint) if plan.checkpoint else None
-        interrupt.guard(lambda: rec.trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from))
+        with rec.timed('fit'): interrupt.guard(lambda: rec.trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from))
         rec.metrics.update(_scalars(rec.trainer.callback_metrics))
         if rec.trainer.should_stop: rec.status = 'stopped'   # a callback ended the fit early (the panel's Stop)
         if cfg.test and (not rec.trainer.should_stop or test_after_stop): rec.metrics.update(_test(rec, module, datamodule, interrupt))
