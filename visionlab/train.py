@@ -19,6 +19,7 @@ from .callbacks import EpochSeed, NonFiniteLoss, InterruptCheckpoint, WandbRunId
 from .runs import (RunPlan, RunRecord, RunResult, plan_run, writable_exp_dir, process_run_dir, check_free_space,
                             check_fits, recorded_run)
 from .crossval import CVResult, cross_validating, fold_configs, cv_result
+from .allocator import note_allocator
 
 # %% auto #0
 __all__ = ['build_module', 'prepare_data', 'safety_callbacks', 'fit_run', 'as_config', 'train']
@@ -88,5 +89,6 @@ def train(cfg: DictConfig | Sequence[str],  # a configuration tree from `compose
          ) -> RunResult | CVResult:
     "Train what `cfg` describes: one run, a resumed run, or with `data.cv.k` every fold and their summary."
     cfg = as_config(cfg)
+    note_allocator(cfg)                                    # without tcmalloc (a notebook, a script): once, how to get it
     if not cross_validating(cfg): return fit_run(cfg, callbacks, test_after_stop)
     return cv_result([fit_run(fold, callbacks, test_after_stop) for fold in fold_configs(cfg)])
