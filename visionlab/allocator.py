@@ -154,7 +154,9 @@ def allocator_note(choice: str = 'auto',  # the run's `allocator`
            f'or LD_PRELOAD={find_tcmalloc()} python ...') if find_tcmalloc() else 'apt-get install libtcmalloc-minimal4'
     return f"this process trains on glibc's allocator; tcmalloc makes CPU training steps up to 2.5x faster: {how}"
 
-def note_allocator(cfg) -> None:
+# %% ../nbs/43_allocator.ipynb #357e6b72
+def note_allocator(cfg,  # a composed configuration; its `allocator` (absent: 'auto')
+                  ) -> None:
     "Say `allocator_note` once per process, on the `visionlab` logger (stderr unless configured otherwise)."
     from omegaconf import OmegaConf
     note = allocator_note(OmegaConf.select(cfg, 'allocator', default='auto'))
