@@ -117,9 +117,8 @@ def install_kernel(prefix: str | None = None,  # under `<prefix>/share/jupyter/k
     if library is None:
         raise ConfigError("tcmalloc is not installed: apt-get install libtcmalloc-minimal4 (Debian, Ubuntu), then again")
     if prefix is not None: data = Path(prefix).expanduser()/'share'/'jupyter'
-    else:
-        from jupyter_core.paths import jupyter_data_dir     # Jupyter's own answer (XDG, JUPYTER_DATA_DIR, macOS, Windows)
-        data = Path(jupyter_data_dir())
+    elif os.environ.get('JUPYTER_DATA_DIR'): data = Path(os.environ['JUPYTER_DATA_DIR'])    # as `jupyter --data-dir` on Linux
+    else: data = Path(os.environ.get('XDG_DATA_HOME') or Path.home()/'.local'/'share')/'jupyter'
     folder = data/'kernels'/KERNEL_NAME
     folder.mkdir(parents=True, exist_ok=True)
     spec = dict(argv=[sys.executable, '-m', 'ipykernel_launcher', '-f', '{connection_file}'], display_name=KERNEL_DISPLAY,
