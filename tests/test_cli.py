@@ -1,5 +1,5 @@
 "The command line as a user runs it: a subprocess, real exit codes, real run directories."
-import csv, subprocess
+import csv, json, re, subprocess
 from pathlib import Path
 from omegaconf import OmegaConf
 from conftest import cli
@@ -12,6 +12,9 @@ def test_one_epoch_writes_a_run_dir(run_cli, tmp_path):
     assert p.returncode == 0, p.stderr
     run = tmp_path/'exp'/'one'
     assert 'test_acc=' in p.stdout and str(run) in p.stdout
+    assert re.search(r'test_acc=\S+ .*\(\d+\.\d s, fit \d+\.\d s\)  run dir: ', p.stdout), p.stdout   # the run's time and the fit's
+    info = json.loads((run/'results.json').read_text())
+    assert 0 < info['fit_time'] + info['test_time'] < info['wall_time']
     cfg = OmegaConf.load(run/'config.yaml')
     assert cfg.model.lr == 0.05 and cfg.data.name == 'digits'
     rows = list(csv.DictReader(open(run/'metrics.csv')))
@@ -22,12 +25,24 @@ def test_bad_override_exits_2_with_one_line(run_cli, tmp_path):
     for args, phrase in [(['model.lrr=0.1'], "unknown key 'model.lrr': did you mean 'model.lr'?"),
                          (['model.optimizer=sgdd'], "did you mean 'SGD'"),
                          (['model=resnett'], "unknown model 'resnett'"),
-                         (['model.lr=abc'], "model.lr='abc' is not a valid float")]:
+                         (['model.lr=abc'], "model.lr='abc' is not a valid float"),
+                         (['allocator=tcmaloc'], "allocator='tcmaloc' is not valid: did you mean 'tcmalloc'?")]:
         p = run_cli(*args)
         assert p.returncode == 2, (args, p.stderr)
         assert p.stderr.count('\n') == 1 and phrase in p.stderr and 'Traceback' not in p.stderr, p.stderr
         assert p.stdout == ''
     assert not (tmp_path/'exp').exists()      # nothing written for a refused run
+
+def test_allocator_is_chosen_before_torch_is_imported(run_cli, tmp_path, monkeypatch):
+    "One run re-executes itself with tcmalloc before its heavy imports (torch is imported once); allocator=glibc stays."
+    from visionlab.allocator import find_tcmalloc, REEXEC_FLAG
+    for var in ('LD_PRELOAD', REEXEC_FLAG): monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv('PYTHONPROFILEIMPORTTIME', '1')           # inherited by the re-executed process: both report
+    for name, extra, used in [('auto', [], 'tcmalloc' if find_tcmalloc() else 'glibc'), ('glibc', ['allocator=glibc'], 'glibc')]:
+        p = run_cli(*FAST, f'name={name}', *extra)
+        assert p.returncode == 0, p.stderr[-2000:]
+        assert len(re.findall(r'\|\s+torch$', p.stderr, flags=re.M)) == 1, name
+        assert json.loads((tmp_path/'exp'/name/'results.json').read_text())['allocator']['allocator'] == used
 
 def test_multirun_makes_one_run_dir_per_value(run_cli, tmp_path):
     p = run_cli('-m', *FAST, 'model.lr=0.01,0.1')

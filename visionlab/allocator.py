@@ -4,13 +4,16 @@
 
 # %% ../nbs/43_allocator.ipynb #5f4f9e94
 from __future__ import annotations
-import os, sys
+import argparse, json, logging, os, sys
 from pathlib import Path
+from typing import Sequence
+from fastcore.imports import in_ipython
 from .core import ConfigError, choices_hint
 
 # %% auto #0
-__all__ = ['TCMALLOC', 'ALLOCATORS', 'REEXEC_FLAG', 'find_tcmalloc', 'allocator_in_use', 'allocator_env', 'reexec_with_allocator',
-           'configure_allocator']
+__all__ = ['TCMALLOC', 'ALLOCATORS', 'REEXEC_FLAG', 'UNDONE', 'KERNEL_NAME', 'KERNEL_DISPLAY', 'find_tcmalloc',
+           'allocator_in_use', 'allocator_env', 'reexec_with_allocator', 'configure_allocator', 'allocator_override',
+           'preload_allocator', 'install_kernel', 'main', 'allocator_note', 'note_allocator']
 
 # %% ../nbs/43_allocator.ipynb #8a076d9e
 TCMALLOC = ('/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4', '/usr/lib/aarch64-linux-gnu/libtcmalloc_minimal.so.4',
@@ -36,16 +39,29 @@ def allocator_in_use(maps: str | None = None,  # the text of /proc/self/maps (No
 # %% ../nbs/43_allocator.ipynb #71b85cd9
 ALLOCATORS = ('auto', 'tcmalloc', 'glibc')
 REEXEC_FLAG = 'VISIONLAB_ALLOCATOR_SET'   # set in the re-executed process: it never re-executes again
+UNDONE = 'undone'                          # REEXEC_FLAG's value once a preload of ours was taken back for `glibc`
 
+# %% ../nbs/43_allocator.ipynb #6aaf6a89
+def _without_preload(environ: dict, library: str) -> dict:
+    "`environ` with `library` taken out of `LD_PRELOAD` (a user's own preloads stay), marked `UNDONE`."
+    rest = ' '.join(p for p in environ.get('LD_PRELOAD', '').split() if p != library)
+    env = {k: v for k, v in environ.items() if k != 'LD_PRELOAD'}
+    return {**env, **({'LD_PRELOAD': rest} if rest else {}), REEXEC_FLAG: UNDONE}
+
+# %% ../nbs/43_allocator.ipynb #7acb7038
 def allocator_env(choice: str = 'auto',  # `allocator`: auto (tcmalloc where installed) | tcmalloc | glibc
                   environ: dict | None = None,  # the current environment (None: os.environ)
                   library: str | None = None,  # the tcmalloc library (None: `find_tcmalloc()`)
                  ) -> dict | None:
-    "The environment to re-execute with so that tcmalloc is preloaded; None when nothing is to change."
+    "The environment to re-execute with tcmalloc preloaded (`glibc`: our preload taken back); None: nothing to change."
     if choice not in ALLOCATORS: raise ConfigError(f"allocator={choice!r} is not valid: {choices_hint(choice, ALLOCATORS)}")
     environ = dict(os.environ if environ is None else environ)
     library = library or find_tcmalloc()
-    if choice == 'glibc' or environ.get(REEXEC_FLAG) or library is None: return None
+    if library is None: return None
+    if choice == 'glibc':   # only a preload of ours is taken back: the command line's, which a configuration file overrules
+        ours = environ.get(REEXEC_FLAG) == '1' and library in environ.get('LD_PRELOAD', '').split()
+        return _without_preload(environ, library) if ours else None
+    if environ.get(REEXEC_FLAG): return None
     if library in environ.get('LD_PRELOAD', ''): return None
     if choice == 'tcmalloc' or 'LD_PRELOAD' not in environ:   # auto leaves a user's own preload alone
         return {**environ, 'LD_PRELOAD': ' '.join(filter(None, [library, environ.get('LD_PRELOAD')])), REEXEC_FLAG: '1'}
@@ -57,7 +73,8 @@ def reexec_with_allocator(choice: str = 'auto',  # `allocator` of the run's conf
                          ) -> None:
     "Replace this process by the same command line with tcmalloc preloaded (Linux, installed, not yet loaded); else return."
     env = allocator_env(choice)
-    if env is None or allocator_in_use()['allocator'] == 'tcmalloc': return
+    if env is None: return
+    if env[REEXEC_FLAG] != UNDONE and allocator_in_use()['allocator'] == 'tcmalloc': return   # preloaded some other way
     argv = list(sys.argv if argv is None else argv)
     sys.stdout.flush(); sys.stderr.flush()
     os.execve(sys.executable, [sys.executable, *argv], env)
@@ -71,3 +88,75 @@ def configure_allocator(cfg,  # a composed configuration; its `allocator` key (a
     choice = OmegaConf.select(cfg, 'allocator', default='auto')
     if reexec: reexec_with_allocator(choice)
     return {**allocator_in_use(), 'requested': choice}
+
+# %% ../nbs/43_allocator.ipynb #bde12c7d
+def allocator_override(overrides: Sequence[str],  # a command line's overrides
+                      ) -> str:
+    "The allocator the `allocator=` overrides name, the last one winning; 'auto' when none does (or `~allocator` drops it)."
+    choice = 'auto'
+    for o in overrides:
+        key, _, value = o.partition('=')
+        if key.lstrip('+~') == 'allocator': choice = 'auto' if key.startswith('~') else value
+    return choice
+
+# %% ../nbs/43_allocator.ipynb #f21f9cad
+def preload_allocator(overrides: Sequence[str],  # the overrides of one run's command line
+                     ) -> None:
+    "Re-execute the command line now with the allocator its overrides name (a value that is not valid waits for validation)."
+    choice = allocator_override(overrides)
+    if choice in ALLOCATORS: reexec_with_allocator(choice)
+
+# %% ../nbs/43_allocator.ipynb #edf1d6f9
+KERNEL_NAME, KERNEL_DISPLAY = 'visionlab-tcmalloc', 'Python 3 (visionlab, tcmalloc)'
+
+def install_kernel(prefix: str | None = None,  # under `<prefix>/share/jupyter/kernels` (None: the user's Jupyter data dir)
+                   library: str | None = None,  # the tcmalloc library (None: `find_tcmalloc()`)
+                  ) -> Path:
+    "Write the kernelspec of this Python with tcmalloc preloaded; its folder."
+    library = library or find_tcmalloc()
+    if library is None:
+        raise ConfigError("tcmalloc is not installed: apt-get install libtcmalloc-minimal4 (Debian, Ubuntu), then again")
+    if prefix is not None: data = Path(prefix).expanduser()/'share'/'jupyter'
+    elif os.environ.get('JUPYTER_DATA_DIR'): data = Path(os.environ['JUPYTER_DATA_DIR'])    # as `jupyter --data-dir` on Linux
+    else: data = Path(os.environ.get('XDG_DATA_HOME') or Path.home()/'.local'/'share')/'jupyter'
+    folder = data/'kernels'/KERNEL_NAME
+    folder.mkdir(parents=True, exist_ok=True)
+    spec = dict(argv=[sys.executable, '-m', 'ipykernel_launcher', '-f', '{connection_file}'], display_name=KERNEL_DISPLAY,
+                language='python', env={'LD_PRELOAD': library}, metadata={'debugger': True})
+    (folder/'kernel.json').write_text(json.dumps(spec, indent=1))
+    return folder
+
+# %% ../nbs/43_allocator.ipynb #8b546f38
+def main(argv: Sequence[str] | None = None,  # the arguments (None: the command line's)
+        ) -> int:
+    "`python -m visionlab.allocator --install-kernel [--prefix P]`: install the tcmalloc Jupyter kernel; else say what this process uses."
+    ap = argparse.ArgumentParser(prog='python -m visionlab.allocator', description=main.__doc__)
+    ap.add_argument('--install-kernel', action='store_true', help=f'install the Jupyter kernel "{KERNEL_DISPLAY}"')
+    ap.add_argument('--prefix', default=None, help='install under PREFIX/share/jupyter/kernels (default: your Jupyter data dir)')
+    a = ap.parse_args(argv)
+    if not a.install_kernel: print(json.dumps(allocator_in_use())); return 0
+    try: print(f'installed the Jupyter kernel "{KERNEL_DISPLAY}": {install_kernel(a.prefix)}'); return 0
+    except ConfigError as e: print(f'python -m visionlab.allocator: error: {e}', file=sys.stderr); return 2
+
+if __name__ == '__main__' and not in_ipython(): sys.exit(main())   # a notebook's __main__ is no command line
+
+# %% ../nbs/43_allocator.ipynb #9936544a
+_NOTED: set = set()   # the processes (pids) already told
+
+def allocator_note(choice: str = 'auto',  # the run's `allocator`
+                   in_use: dict | None = None,  # `allocator_in_use()` (None: this process's)
+                  ) -> str | None:
+    "The one line that tells a run without tcmalloc how to get it; None when it runs on tcmalloc, or glibc was chosen."
+    in_use = allocator_in_use() if in_use is None else in_use
+    if choice == 'glibc' or in_use['allocator'] != 'glibc': return None
+    how = (f'the Jupyter kernel "{KERNEL_DISPLAY}" (python -m visionlab.allocator --install-kernel), '
+           f'or LD_PRELOAD={find_tcmalloc()} python ...') if find_tcmalloc() else 'apt-get install libtcmalloc-minimal4'
+    return f"this process trains on glibc's allocator; tcmalloc makes CPU training steps up to 2.5x faster: {how}"
+
+# %% ../nbs/43_allocator.ipynb #357e6b72
+def note_allocator(cfg,  # a composed configuration; its `allocator` (absent: 'auto')
+                  ) -> None:
+    "Say `allocator_note` once per process, on the `visionlab` logger (stderr unless configured otherwise)."
+    from omegaconf import OmegaConf
+    note = allocator_note(OmegaConf.select(cfg, 'allocator', default='auto'))
+    if note and os.getpid() not in _NOTED: _NOTED.add(os.getpid()); logging.getLogger('visionlab').warning(note)

@@ -18,10 +18,10 @@ from .core import POLICIES, ConfigError
 # %% auto #0
 __all__ = ['REFERENCE_RANGES', 'REFERENCE_OPS', 'AUTOAUGMENT_CIFAR10', 'ImageStats', 'register_policy', 'resolve_policy',
            'build_policy', 'build_batched', 'Cutout', 'BatchAugment', 'reference_magnitude', 'apply_reference_op',
-           'SubPolicyAugment', 'reference_randaugment', 'no_augmentation', 'cifar_baseline', 'cifar_baseline_cutout',
-           'cifar_autoaugment', 'cifar_randaugment', 'cifar_reference_randaugment', 'cifar_test', 'imagenet_baseline',
-           'imagenet_autoaugment', 'imagenet_randaugment', 'imagenet_reference_randaugment', 'imagenet_test',
-           'compare_paths']
+           'SubPolicyAugment', 'reference_randaugment', 'no_augmentation', 'cifar_baseline', 'cifar_crop',
+           'cifar_baseline_cutout', 'cifar_autoaugment', 'cifar_randaugment', 'cifar_reference_randaugment',
+           'cifar_test', 'imagenet_baseline', 'imagenet_autoaugment', 'imagenet_randaugment',
+           'imagenet_reference_randaugment', 'imagenet_test', 'compare_paths']
 
 # %% ../nbs/20_augment.ipynb #47a343d8
 @dataclass(frozen=True)
@@ -288,10 +288,10 @@ def _cutout(stats: ImageStats, default: int | None = None) -> list:
     return [Cutout(size)] if size else []
 
 # %% ../nbs/20_augment.ipynb #a2c0e026
-def _batched(crop: bool = False, cutout_default: int | None = None) -> Callable:
-    "Factory of the batched twin of a CIFAR-style policy."
+def _batched(crop: bool = False, flip: bool | None = None, cutout_default: int | None = None) -> Callable:
+    "Factory of the batched twin of a CIFAR-style policy (`flip`: as `crop` unless said)."
     def make(stats: ImageStats) -> BatchAugment:
-        return BatchAugment(stats.mean, stats.std, padding=stats.padding if crop else 0, flip=crop,
+        return BatchAugment(stats.mean, stats.std, padding=stats.padding if crop else 0, flip=crop if flip is None else flip,
                             cutout=_cutout_size(stats, cutout_default) if cutout_default is not None else 0)
     return make
 
@@ -303,9 +303,11 @@ def no_augmentation(stats: ImageStats,  # the dataset: normalisation and output 
     return v2.Compose(_start() + _finish(stats))
 
 # %% ../nbs/20_augment.ipynb #f5b0e30a
-def _crop_flip(stats: ImageStats) -> list:
+def _crop(stats: ImageStats) -> list:
     return [v2.RandomCrop(stats.native_size, padding=stats.padding) if stats.native_size else
-            v2.RandomCrop(stats.size or 32, padding=stats.padding, pad_if_needed=True), v2.RandomHorizontalFlip()]
+            v2.RandomCrop(stats.size or 32, padding=stats.padding, pad_if_needed=True)]
+
+def _crop_flip(stats: ImageStats) -> list: return _crop(stats) + [v2.RandomHorizontalFlip()]
 
 # %% ../nbs/20_augment.ipynb #57d39a5b
 def _cifar_train(stats: ImageStats, extra: list, cutout: int | None = None) -> Callable:
@@ -318,6 +320,13 @@ def cifar_baseline(stats: ImageStats,  # the dataset: normalisation, sizes, crop
                   ) -> Callable:
     "Random crop with zero padding, horizontal flip, normalise."
     return _cifar_train(stats, [])
+
+# %% ../nbs/20_augment.ipynb #7804bf24
+@register_policy('crop', family='cifar', batched=_batched(crop=True, flip=False))
+def cifar_crop(stats: ImageStats,  # the dataset: normalisation, sizes, crop padding
+              ) -> Callable:
+    "Random crop with zero padding (a shift of up to `padding` pixels), normalise; no flip."
+    return v2.Compose(_start() + _crop(stats) + _finish(stats))
 
 # %% ../nbs/20_augment.ipynb #a2c0e035
 @register_policy('baseline_cutout', family='cifar', batched=_batched(crop=True, cutout_default=16))

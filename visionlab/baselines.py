@@ -44,7 +44,7 @@ def svc_baseline(cfg: DictConfig,  # a composed configuration: its datamodule gi
 
 # %% ../nbs/42_baselines.ipynb #2626c991
 def svc_comparison(metrics: dict,  # a run's metrics (`RunResult.metrics`): its `test_acc`
-                   seconds: float,  # the run's training time
+                   seconds: float,  # the run's training time (`RunResult.fit_time`)
                    svc: dict,  # `svc_baseline`'s result on the same configuration
                   ) -> str:
     "One line: the run's test accuracy and time against the SVC's, on the same split."
@@ -59,4 +59,5 @@ def report_svc(result,  # a `RunResult` of `visionlab.train.train`
     "The comparison line of a finished run with an SVC on its split; None where an SVC does not apply."
     cfg = getattr(result, 'config', None)     # a cross-validation summary has none: no single split to compare on
     if cfg is None or not hasattr(result, 'metrics') or cfg.data.name not in REPORT_SVC_FOR or not svc_applies(cfg): return None
-    return svc_comparison(result.metrics, result.wall_time, svc_baseline(cfg))
+    seconds = result.fit_time if getattr(result, 'fit_time', None) is not None else result.wall_time
+    return svc_comparison(result.metrics, seconds, svc_baseline(cfg))     # the fit against the SVC's fit and score

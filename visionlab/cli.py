@@ -9,11 +9,14 @@ from typing import Sequence
 
 from .core import ConfigError, VisionlabError
 from .quiet import quiet_lightning
+from .allocator import preload_allocator
 
 # %% auto #0
-__all__ = ['USAGE', 'compose_jobs', 'quiet_console', 'run_cli', 'train_main', 'command_line']
+__all__ = ['OPTIONS', 'USAGE', 'compose_jobs', 'quiet_console', 'run_cli', 'train_main', 'command_line']
 
 # %% ../nbs/45_cli.ipynb #c3d80923
+OPTIONS = ('-h', '--help', '-m', '--multirun', '--cfg')   # a command line with one of them is not a run of its own
+
 USAGE = """usage: visionlab-train [-m|--multirun] [--cfg] [override ...]
 
   override   group=option (model=resnet, data=digits, env=cluster) or key=value (model.lr=0.05)
@@ -66,7 +69,7 @@ def _run(overrides: Sequence[str], show_cfg: bool) -> int:
     cfg, = compose_jobs([overrides])
     if show_cfg: return _show([cfg])
     from visionlab.allocator import configure_allocator
-    configure_allocator(cfg, reexec=True)            # Linux: once, the same command again with tcmalloc preloaded
+    configure_allocator(cfg, reexec=True)            # a configuration file's allocator (the command line's was applied at start)
     from visionlab.train import train
     from visionlab.baselines import report_svc
     result = train(cfg)
@@ -80,7 +83,7 @@ def run_cli(argv: Sequence[str]) -> int:
     if any(a in ('-h', '--help') for a in args): print(USAGE); return 0
     multirun = any(a in ('-m', '--multirun') for a in args)
     show_cfg = '--cfg' in args
-    overrides = [a for a in args if a not in ('-m', '--multirun', '--cfg')]
+    overrides = [a for a in args if a not in OPTIONS]
     bad = [a for a in overrides if a.startswith('-')]
     try:
         if bad: raise ConfigError(f"unknown option {bad[0]!r}: options are -m/--multirun, --cfg, -h/--help")
@@ -99,8 +102,10 @@ def run_cli(argv: Sequence[str]) -> int:
 
 def train_main():
     "Console entry point of `visionlab-train`."
+    args = sys.argv[1:]
+    if not any(a in OPTIONS for a in args): preload_allocator(args)   # one run: tcmalloc before torch is imported
     quiet_console()
-    sys.exit(run_cli(sys.argv[1:]))
+    sys.exit(run_cli(args))
 
 # %% ../nbs/45_cli.ipynb #52908422
 def command_line(overrides: Sequence[str]) -> str:

@@ -50,6 +50,7 @@ class VisionModule(L.LightningModule):
         self.metrics = nn.ModuleDict({f'{s}_': base.clone(prefix=f'{s}_') for s in ('train', 'val', 'test')})
         self.plot_data = nn.ModuleDict({f'{s}_': self._plot_metric() for s in self._plot_stages()})
         self.figures: dict = {}
+        self._pending_plots: dict = {}   # stage: the fit's latest plot data, drawn when the fit ends
         self._updated: set = set()     # stages whose epoch-wise metrics hold updates
         self._compiled = None
         self.channels_last, self._channels_last = channels_last, False   # asked for (None: auto); in use
@@ -160,17 +161,30 @@ def _update_plot(self: VisionModule, stage, out, y):
 
 @patch
 def _plot(self: VisionModule, stage):
-    "Draw the stage's result plot, send it to the loggers, keep it in `self.figures`."
+    "Collect the stage's result plot data: drawn now, or in a fit without an image history, when the fit ends."
     data = self.plot_data[f'{stage}_'] if f'{stage}_' in self.plot_data else None
     if data is None: return
     if self._trainer is None or self.trainer.sanity_checking: return data.reset()
     if data.update_count == 0: return
     value = data.compute(); data.reset()
     if not self.trainer.is_global_zero: return
+    if self.trainer.state.fn == 'fit' and not any(hasattr(lg, 'log_image') for lg in self.trainer.loggers):
+        self._pending_plots[stage] = value; return
+    self._draw_plot(stage, value)
+
+@patch
+def _draw_plot(self: VisionModule, stage, value):
+    "Draw the stage's result plot of `value`, send it to the loggers, keep it in `self.figures`."
     if self.task == 'regression': name, fig = f'{stage}_parity', parity_figure(*value, f'{stage} parity plot')
     else: name, fig = f'{stage}_confusion_matrix', confusion_matrix_figure(value, f'{stage} confusion matrix')
     self.figures[name] = fig
     log_figure(self.trainer.loggers, name, fig, step=self.global_step)
+
+@patch
+def on_fit_end(self: VisionModule):
+    "Draw the fit's last result plots (`_plot` kept them)."
+    for stage, value in self._pending_plots.items(): self._draw_plot(stage, value)
+    self._pending_plots.clear()
 
 @patch
 def on_validation_epoch_end(self: VisionModule): self._epoch_end('val')

@@ -393,6 +393,8 @@ class RunResult:
     config: DictConfig = field(repr=False)
     figures: dict = field(default_factory=dict, repr=False)   # matplotlib figures the module produced (confusion matrix, ...)
     status: str = 'finished'         # 'finished', or 'stopped' when a callback (the panel's Stop) ended the fit early
+    fit_time: float | None = None    # seconds in `Trainer.fit` (None: the run never got there)
+    test_time: float | None = None   # seconds in `Trainer.test` (None: not tested)
 
     def __getitem__(self, k): return self.metrics[k]
 
@@ -400,8 +402,9 @@ class RunResult:
     def run_dirs(self) -> list[Path]: return [self.run_dir]
 
     def report(self) -> str:
-        "The summary metrics, the wall time and the run dir: what `visionlab-train` prints."
-        return f'{summary_line(self.metrics)}  ({self.wall_time:.1f} s)  run dir: {self.run_dir}'
+        "The summary metrics, the wall time and the fit's share of it, and the run dir: what `visionlab-train` prints."
+        fit = f', fit {self.fit_time:.1f} s' if self.fit_time is not None else ''
+        return f'{summary_line(self.metrics)}  ({self.wall_time:.1f} s{fit})  run dir: {self.run_dir}'
 
 # %% ../nbs/36_runs.ipynb #e1a00016
 def _existing(p: Path) -> Path | None: return p if p.exists() else None
@@ -423,6 +426,14 @@ class RunRecord:
     metrics: dict = field(default_factory=dict)
     trainer: object = None
     checkpoint: object = None            # the run's ModelCheckpoint callback of the best checkpoint
+    times: dict = field(default_factory=dict)   # seconds per phase: 'fit', 'test'
+
+    @contextmanager
+    def timed(self, phase: str):
+        "Time `phase` into `times` however it ends (`results.json` records `fit_time` and `test_time`)."
+        start = time.perf_counter()
+        try: yield
+        finally: self.times[phase] = time.perf_counter() - start
 
     def best(self) -> dict:
         ck = self.checkpoint
@@ -440,7 +451,8 @@ class RunRecord:
         "The `RunResult` of the run so far."
         last = _existing(self.run_dir/'checkpoints'/'last.ckpt') if self.run_dir is not None else None
         return RunResult(self.run_dir, self.metrics, self.best(), self.best_path(), last, time.perf_counter() - self.start,
-                         self.plan.cfg, figures=dict(figures or {}), status=self.status)
+                         self.plan.cfg, figures=dict(figures or {}), status=self.status,
+                         fit_time=self.times.get('fit'), test_time=self.times.get('test'))
 
 # %% ../nbs/36_runs.ipynb #e1a00017
 def write_results(rec: RunRecord):
@@ -449,6 +461,7 @@ def write_results(rec: RunRecord):
     if rows: rec.metrics.clear(); rec.metrics.update(final_metrics(rows))
     res, t = rec.result(), rec.trainer
     info = dict(status=rec.status, error=rec.error, metrics=rec.metrics, best=res.best, wall_time=res.wall_time,
+                fit_time=res.fit_time, test_time=res.test_time,
                 best_checkpoint=_relative(res.best_checkpoint, rec.run_dir), last_checkpoint=_relative(res.last_checkpoint, rec.run_dir),
                 epoch=t.current_epoch if t else None, step=t.global_step if t else None, allocator=allocator_in_use())
     write_atomic(rec.run_dir/'results.json', json.dumps(info, indent=2, default=str).encode())

@@ -19,6 +19,7 @@ from .callbacks import EpochSeed, NonFiniteLoss, InterruptCheckpoint, WandbRunId
 from .runs import (RunPlan, RunRecord, RunResult, plan_run, writable_exp_dir, process_run_dir, check_free_space,
                             check_fits, recorded_run)
 from .crossval import CVResult, cross_validating, fold_configs, cv_result
+from .allocator import note_allocator
 
 # %% auto #0
 __all__ = ['build_module', 'prepare_data', 'safety_callbacks', 'fit_run', 'as_config', 'train']
@@ -46,8 +47,9 @@ def _scalars(d) -> dict:
 def _test(rec: RunRecord, module, datamodule, interrupt: InterruptCheckpoint) -> dict:
     "The test metrics of the best checkpoint (of the last weights when there is none)."
     best = rec.best_path()
-    return _scalars(interrupt.guard(lambda: rec.trainer.test(module, datamodule=datamodule, verbose=False,
-                                                             ckpt_path=str(best) if best else None))[0])
+    with rec.timed('test'):
+        return _scalars(interrupt.guard(lambda: rec.trainer.test(module, datamodule=datamodule, verbose=False,
+                                                                 ckpt_path=str(best) if best else None))[0])
 
 def fit_run(cfg: DictConfig,  # a validated configuration of one run (the folds are decided by `train`)
             callbacks: Sequence[L.Callback] = (),  # more Lightning callbacks for the Trainer
@@ -67,7 +69,7 @@ def fit_run(cfg: DictConfig,  # a validated configuration of one run (the folds 
         rec.trainer, rec.checkpoint = build_trainer(cfg, run_dir, [*safety_callbacks(cfg, run_dir, plan, interrupt), *callbacks],
                                                     plan.first_step)
         resume_from = str(plan.checkpoint) if plan.checkpoint else None
-        interrupt.guard(lambda: rec.trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from))
+        with rec.timed('fit'): interrupt.guard(lambda: rec.trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from))
         rec.metrics.update(_scalars(rec.trainer.callback_metrics))
         if rec.trainer.should_stop: rec.status = 'stopped'   # a callback ended the fit early (the panel's Stop)
         if cfg.test and (not rec.trainer.should_stop or test_after_stop): rec.metrics.update(_test(rec, module, datamodule, interrupt))
@@ -87,5 +89,6 @@ def train(cfg: DictConfig | Sequence[str],  # a configuration tree from `compose
          ) -> RunResult | CVResult:
     "Train what `cfg` describes: one run, a resumed run, or with `data.cv.k` every fold and their summary."
     cfg = as_config(cfg)
+    note_allocator(cfg)                                    # without tcmalloc (a notebook, a script): once, how to get it
     if not cross_validating(cfg): return fit_run(cfg, callbacks, test_after_stop)
     return cv_result([fit_run(fold, callbacks, test_after_stop) for fold in fold_configs(cfg)])
