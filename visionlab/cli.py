@@ -61,15 +61,15 @@ def _show(cfgs) -> int:
     for c in cfgs: print(OmegaConf.to_yaml(c))
     return 0
 
-def _run(overrides: Sequence[str], show_cfg: bool) -> int:
-    "One run (Hydra's run mode: the task in this process)."
+def _run(overrides: Sequence[str], show_cfg: bool, console: bool = False) -> int:
+    "One run (Hydra's run mode: the task in this process; `console`: the process is `visionlab-train`'s own)."
     from visionlab.sweeps import is_hydra_override
     hydra_ovs = [o for o in overrides if is_hydra_override(o)]
     if hydra_ovs: raise ConfigError(f"{hydra_ovs[0]} configures a sweep: add -m")
     cfg, = compose_jobs([overrides])
     if show_cfg: return _show([cfg])
     from visionlab.allocator import configure_allocator
-    configure_allocator(cfg, reexec=True)            # a configuration file's allocator (the command line's was applied at start)
+    configure_allocator(cfg, reexec=console)         # a configuration file's allocator (the command line's was applied at start)
     from visionlab.train import train
     from visionlab.baselines import report_svc
     result = train(cfg)
@@ -77,7 +77,9 @@ def _run(overrides: Sequence[str], show_cfg: bool) -> int:
     if (svc := report_svc(result)): print(svc, flush=True)     # digits: the same split with scikit-learn's SVC
     return 0
 
-def run_cli(argv: Sequence[str]) -> int:
+def run_cli(argv: Sequence[str],  # the arguments after `visionlab-train`
+            console: bool = False,  # this process is the console script's, free to re-execute (not a notebook or a test)
+           ) -> int:
     "Run `visionlab-train` with arguments `argv`; return the exit status."
     args = list(argv)
     if any(a in ('-h', '--help') for a in args): print(USAGE); return 0
@@ -87,7 +89,7 @@ def run_cli(argv: Sequence[str]) -> int:
     bad = [a for a in overrides if a.startswith('-')]
     try:
         if bad: raise ConfigError(f"unknown option {bad[0]!r}: options are -m/--multirun, --cfg, -h/--help")
-        return (_multirun if multirun else _run)(overrides, show_cfg)
+        return _multirun(overrides, show_cfg) if multirun else _run(overrides, show_cfg, console)
     except ConfigError as e:
         # a DataLoader worker re-raises our error with its traceback folded into the message: keep the last line
         print(f"visionlab-train: error: {str(e).strip().splitlines()[-1]}", file=sys.stderr); return 2
@@ -105,7 +107,7 @@ def train_main():
     args = sys.argv[1:]
     if not any(a in OPTIONS for a in args): preload_allocator(args)   # one run: tcmalloc before torch is imported
     quiet_console()
-    sys.exit(run_cli(args))
+    sys.exit(run_cli(args, console=True))
 
 # %% ../nbs/45_cli.ipynb #52908422
 def command_line(overrides: Sequence[str]) -> str:
