@@ -18,6 +18,7 @@ CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networki
                  '--disable-sync', '--no-first-run', '--headless']
 
 IMPORT_TO_VISIBLE_S = 2.0   # issue 13: the panel appears in under 2 s after import
+STEP_LOSS_S = 5.0           # issue 13: the step-level loss is drawn within 5 s of pressing Train on digits
 
 def demo_notebook(exp_dir: Path) -> nbformat.NotebookNode:
     "A two-cell notebook: import the panel, show it on the quick recipe (runs under `exp_dir`)."
@@ -258,5 +259,5 @@ def test_panel_trains_in_jupyterlab(tmp_path):
     assert len(runs) == 3 and (runs[0]/'config.yaml').exists() and (runs[0]/'checkpoints'/'last.ckpt').exists()
     assert all((tmp_path/f'{n}.png').stat().st_size > 10_000 for n in ('1-opened', '3-trained', '4-after-reload', '5-reopened-static', '6-stopped'))
     print(f'load average: {os.getloadavg()}')
-    assert times['import_to_visible_s'] < IMPORT_TO_VISIBLE_S and times['step_loss_visible_s'] < 30, times
+    assert times['import_to_visible_s'] < IMPORT_TO_VISIBLE_S and times['step_loss_visible_s'] < STEP_LOSS_S, times
     print(f'wall time: {time.monotonic() - start:.1f} s')

@@ -12,9 +12,9 @@ from .core import (ConfigError, Entry, Registry, choices_hint, MODELS, OPTIMIZER
                             DATAMODULES, POLICIES)
 
 # %% auto #0
-__all__ = ['COMPONENT_MODULES', 'REGISTRIES', 'OBJECT_FACTS', 'CATALOGUE_FILE', 'WRITE_COMMAND', 'LISTED', 'ARCH_OPTIONS',
-           'load_components', 'describe', 'live_strategies', 'live_catalogue', 'shipped', 'write_catalogue',
-           'catalogue_drift', 'Listed', 'families_supporting', 'check_options', 'main']
+__all__ = ['COMPONENT_MODULES', 'TRAINING_MODULES', 'REGISTRIES', 'OBJECT_FACTS', 'CATALOGUE_FILE', 'WRITE_COMMAND', 'LISTED',
+           'ARCH_OPTIONS', 'load_components', 'warm_up', 'describe', 'live_strategies', 'live_catalogue', 'shipped',
+           'write_catalogue', 'catalogue_drift', 'Listed', 'families_supporting', 'check_options', 'main']
 
 # %% ../nbs/00a_catalogue.ipynb #61265606
 COMPONENT_MODULES = ('visionlab.models', 'visionlab.optim', 'visionlab.metrics', 'visionlab.data', 'visionlab.augment')
@@ -22,6 +22,21 @@ COMPONENT_MODULES = ('visionlab.models', 'visionlab.optim', 'visionlab.metrics',
 def load_components() -> None:
     "Import the modules that fill the registries (`COMPONENT_MODULES`): the one place the kit does so."
     for m in COMPONENT_MODULES: importlib.import_module(m)
+
+# %% ../nbs/00a_catalogue.ipynb #5511f9a2
+TRAINING_MODULES = ('visionlab.train', 'visionlab.predict', 'matplotlib.pyplot')
+
+def warm_up(modules: tuple[str, ...] = TRAINING_MODULES,  # what the first run will import
+           ) -> 'threading.Thread':
+    "Import `modules` in a background thread: a panel shows at once, and its first Train finds torch and Lightning loaded."
+    import threading
+    def load():
+        for m in modules:
+            try: importlib.import_module(m)
+            except Exception: return          # the run that needs it reports the error
+    t = threading.Thread(target=load, daemon=True, name='visionlab-warm-up')
+    t.start()
+    return t
 
 # %% ../nbs/00a_catalogue.ipynb #e402b3e1
 REGISTRIES = {'models': MODELS, 'optimizers': OPTIMIZERS, 'schedulers': SCHEDULERS, 'metrics': METRICS,

@@ -16,7 +16,7 @@ from traitlets import TraitError
 
 from .core import ConfigError
 from .config import compose, schema_keys, format_value, group_options, GROUP_KEYS
-from .catalogue import LISTED, ARCH_OPTIONS
+from .catalogue import LISTED, ARCH_OPTIONS, warm_up
 from .fields import (GROUP_WIDGETS, PANEL_TABS, TOP_KEYS, APPLIES_WHEN, OptionField, key_choices, arch_options,
                               with_class, default_groups, key_of, variant_note, key_markers, first_mention, _outcome, _summary,
                               _group_leaves, _recipe, _recipe_name, overrides_from, frontend_session, reload_note, HIDE_BESIDE_PANEL)
@@ -259,7 +259,7 @@ def widget(self: ConfigPanel) -> W.Widget:
 def _ipython_display_(self: ConfigPanel):
     "The widget, and below it a static rendering of the last run (kept in the saved notebook, shown without a kernel)."
     from IPython.display import display, HTML
-    display(self.widget())
+    display(self.widget()); warm_up()   # torch and Lightning import while the user reads the widgets
     self._static, self._shown_in = display(HTML(self.static_html()), display_id=True), frontend_session()
 
 @patch
