@@ -149,8 +149,9 @@ def allocator_note(choice: str = 'auto',  # the run's `allocator`
     "The one line that tells a run without tcmalloc how to get it; None when it runs on tcmalloc, or glibc was chosen."
     in_use = allocator_in_use() if in_use is None else in_use
     if choice == 'glibc' or in_use['allocator'] != 'glibc': return None
+    library = find_tcmalloc()
     how = (f'the Jupyter kernel "{KERNEL_DISPLAY}" (python -m visionlab.allocator --install-kernel), '
-           f'or LD_PRELOAD={find_tcmalloc()} python ...') if find_tcmalloc() else 'apt-get install libtcmalloc-minimal4'
+           f'or LD_PRELOAD={library} python ...') if library else 'apt-get install libtcmalloc-minimal4'
     return f"this process trains on glibc's allocator; tcmalloc makes CPU training steps up to 2.5x faster: {how}"
 
 # %% ../nbs/43_allocator.ipynb #357e6b72
