@@ -14,19 +14,20 @@ from pathlib import Path
 
 from execnb.nbio import read_nb, write_nb, mk_cell
 from nbdev.config import get_config
-from nbdev.doclinks import _nbpath2html
 from nbdev.process import NBProcessor, extract_directives
 from nbdev.processors import FilterDefaults
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT/'tests'))
+from readme import fill_table, notebook_table
 EXECUTED, SRC, SITE = ROOT/'_proc'/'nbs', ROOT/'_proc'/'site', ROOT/'_docs'
 DONE_BY_RUN = {'FrontmatterProc', 'add_show_docs', 'exec_show_docs', 'insert_warning'}
 WIDGET = 'application/vnd.jupyter.widget-view+json'
 
 def page_name(nb: Path) -> str:
-    "nbdev's page name for a notebook: `nbs/10_models.core.ipynb` -> `models.core`"
+    "nbdev's page name for a notebook, its number dropped: `nbs/10_models.core.ipynb` -> `models.core`"
     rel = nb.relative_to(EXECUTED)
-    return (rel.parent/_nbpath2html(rel).stem).as_posix()
+    return (rel.parent/re.sub(r'^\d+[a-zA-Z0-9]*_', '', rel.stem)).as_posix()
 
 def quarto_tags(cell):
     "Quarto's reading of the directives nbdev leaves in a cell, as myst-nb tags; the `#|` lines go"
@@ -41,11 +42,12 @@ def local_links(text: str, name: str, anchors: dict) -> str:
     "nbdev's doc links (`doc_host`) and README-style `nbs/NN_name.ipynb` links as links between the site's pages"
     here, up = posixpath.dirname(name), '../'*name.count('/')
     text = text.replace(get_config().doc_host.rstrip('/') + '/', up)
-    text = re.sub(r'\]\((?:\.\./)*nbs/((?:experiments/)?)[0-9a-z]*_([^)#]+)\.ipynb', rf']({up}\1\2.ipynb', text)
+    text = re.sub(r'\]\((?:\.\./)*nbs/((?:[a-z]+/)?)[0-9a-z]*_([^)#]+)\.ipynb', rf']({up}\1\2.ipynb', text)
     def page_link(m):      # myst-nb resolves a page link by its source; the anchor as myst's heading id, dropped where no heading defines it
-        target = posixpath.normpath(posixpath.join(here, m[1]))
+        path = re.sub(r'(^|/)\d+[a-zA-Z0-9]*_([^/]+)$', r'\1\2', m[1])     # a notebook's file name -> its page's
+        target = posixpath.normpath(posixpath.join(here, path))
         frag = '#' + re.sub(r'[^\w\- ]', '', m[2][1:]).replace(' ', '-') if m[2] and m[2][1:] in anchors.get(target, ()) else ''
-        return f']({m[1]}.ipynb{frag})'
+        return f']({path}.ipynb{frag})'
     return re.sub(r'\]\(((?:\.\./)*[\w.-]+(?:/[\w.-]+)*)\.(?:html|ipynb)(#[^)\s]*)?\)', page_link, text)
 
 def show_doc_md(md: str) -> str:
@@ -126,6 +128,8 @@ def write_pages(panel_png: Path|None, quickstart: Path|None):
     if not nbs or any(p.name.endswith('.failed.ipynb') for p in nbs):
         sys.exit(f'docs: no executed notebooks (or a failed one) in {EXECUTED}: run python docs/execute.py first')
     pages = {page_name(p): process(p) for p in nbs}
+    for c in pages['index'].cells:             # the README's table of the notebooks (tests/readme.py)
+        if c.cell_type == 'markdown': c.source = fill_table(c.source, notebook_table())
     relink(pages)
     for name in pages:
         if name.startswith('experiments/'): label_quick_mode(pages[name])
@@ -143,7 +147,8 @@ def write_pages(panel_png: Path|None, quickstart: Path|None):
     exps = [p.split('/', 1)[1] for p in pages if p.startswith('experiments/')]
     (SRC/'library.md').write_text(f'# Library\n\n{LIBRARY}\n\n' + toctree('Modules, in dependency order', lib, hidden=False))
     (SRC/'experiments'/'index.md').write_text(f'# Experiments\n\n{EXPERIMENTS}\n\n' + toctree('Studies', exps, hidden=False))
-    pages['index'].cells.append(mk_cell(toctree('Contents', ['library', 'experiments/index']), 'markdown'))
+    guides = [p for p in pages if p.startswith('guides/')]
+    pages['index'].cells.append(mk_cell(toctree('Contents', [*guides, 'library', 'experiments/index']), 'markdown'))
     for name, nb in pages.items():
         dest = SRC/f'{name}.ipynb'; dest.parent.mkdir(parents=True, exist_ok=True)
         write_nb(nb, dest)

@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
-# Build the docs site into _docs/ (open _docs/index.html, or serve the folder): bash docs/build.sh [--reuse]
-#   1. every notebook executed once, with nbdev_test's rules (docs/execute.py -> _proc/nbs/); --reuse takes the
-#      executed copies that the test command (tests/run_all.sh) has just written instead of running them again
-#      (VISIONLAB_SLOW=1 also runs the #| slow cells)
+# Build the docs site into _docs/ (open _docs/index.html, or serve the folder): bash docs/build.sh
+#   1. every notebook executed once, with nbdev_test's rules (docs/execute.py -> _proc/nbs/; VISIONLAB_SLOW=1 also
+#      runs the #| slow cells)
 #   2. the quickstart command run for real, its output captured for the front page (_proc/quickstart.txt)
 #   3. a screenshot of the panel in JupyterLab (docs/panel_shot.py -> _proc/panel.png)
 #   4. nbdev's processors on the executed notebooks, then Sphinx + myst-nb (docs/build.py -> _docs/)
@@ -10,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export WANDB_MODE=${WANDB_MODE:-disabled} PYTHONWARNINGS=${PYTHONWARNINGS:-ignore::DeprecationWarning}
 start=$SECONDS
-if [ "${1:-}" != "--reuse" ]; then python docs/execute.py --n_workers 2 --timing ${VISIONLAB_SLOW:+--flags slow}; fi
+python docs/execute.py --n_workers 2 --timing ${VISIONLAB_SLOW:+--flags slow}
 mkdir -p _proc && rm -rf _proc/quickstart
 # the quickstart first and alone (about 20 s): the front page quotes its fit time, which a JupyterLab starting
 # beside it would inflate; then the panel's screenshot

@@ -1,6 +1,7 @@
-"""Run every notebook once, as `nbdev_test` does, and keep the executed copy for the docs site.
+"""Run every notebook once for the docs site, as `nbdev_test` does, and keep the executed copy for the pages.
 
-Same rules as nbdev's `test_nb`/`nbdev_test` (their code is reused where it is public): cwd is the notebook's
+The test command runs the notebooks with `nbdev_test` itself; this runs them again, through nbdev's and execnb's public
+API only, because `nbdev_test` keeps no executed copy. Same rules as nbdev's `test_nb`/`nbdev_test`: cwd is the notebook's
 folder, `IN_TEST=1`, cells flagged with a `tst_flags` flag are skipped unless `--flags` forces them, `#| eval: false`
 and `nbdev_export()` cells are skipped, the first error stops the notebook and fails the run with nbdev's
 traceback. Two differences serve the site: nbdev's `add_show_docs` first adds a `show_doc` cell after every exported
@@ -19,9 +20,12 @@ from nbdev.doclinks import nbglob
 from nbdev.frontmatter import FrontmatterProc
 from nbdev.process import NBProcessor, extract_directives, nb_lang
 from nbdev.processors import add_show_docs, populate_language
-from nbdev.test import _keep_file
 
 OUT = Path('_proc')/'nbs'
+
+def tested(fn: Path, ignore_fname: str = '.notest') -> bool:
+    "nbdev_test's rule: a notebook beside a `.notest` file is not run"
+    return not (fn.parent/ignore_fname).exists()
 
 def _skip(flags):
     "nbdev_test's `_no_eval`: True for a cell that is not run"
@@ -56,7 +60,7 @@ def run_nb(fn: Path, nbs: Path, root: Path, skip_flags=(), force_flags=()):
 def main(path=None, flags='', n_workers=2, timing=False):
     "nbdev_test's command line: run the notebooks in parallel, fail on any error, print per-notebook timing"
     cfg = get_config()
-    files = [f.absolute() for f in sorted(nbglob(path, as_path=True)) if _keep_file(f, '.notest')]
+    files = [f.absolute() for f in sorted(nbglob(path, as_path=True)) if tested(f)]
     if not files: return print('No files were eligible for testing')
     if path is None: shutil.rmtree(cfg.config_path/OUT, ignore_errors=True)   # no page from a notebook since removed
     sys.path.insert(0, str(Path(__file__).parent))

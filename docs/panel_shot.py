@@ -1,15 +1,16 @@
 """A screenshot of the panel as JupyterLab shows it, for the docs site: `python docs/panel_shot.py OUT.png`.
 
 Reuses the panel browser test's recipe (tests/test_panel_browser.py): JupyterLab on 127.0.0.1 in a temporary
-folder with the demo notebook, Debian's Chromium through Playwright; the server and its kernel are stopped after.
+folder with the demo notebook, Chromium through Playwright (tests/browser.py); the server and its kernel are stopped after.
 """
-import shutil, sys, tempfile
+import sys, tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT/'tests'))
 import nbformat
-from test_panel_browser import CHROMIUM_ARGS, free_port, run_cells, start_lab, stop_lab, wait_for_server
+from browser import launch_chromium
+from test_panel_browser import free_port, run_cells, start_lab, stop_lab, wait_for_server
 
 def shot_notebook() -> nbformat.NotebookNode:
     "The panel with the quickstart's choices (ResNet18 on digits)"
@@ -29,7 +30,7 @@ def panel_shot(out: Path, tmp: Path):
         try:
             wait_for_server(url, proc)
             with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=shutil.which('chromium'), args=CHROMIUM_ARGS, headless=True)
+                browser = launch_chromium(pw)
                 try:
                     page = browser.new_page(viewport=dict(width=1200, height=1400))
                     page.set_default_timeout(90_000)

@@ -1,5 +1,8 @@
 """README.md is generated from nbs/index.ipynb (nbdev_readme needs Quarto, which this kit does not require).
 
+The index's marker cell becomes the table of the notebooks, from each one's title (`# ...`), summary (`> ...`) and
+`#| default_exp` module, so that the table cannot drift from the notebooks (docs/build.py puts it on the site too).
+
     python tests/readme.py          # write README.md
     python tests/readme.py --check  # exit 1 if README.md is out of date
     python tests/readme.py --command install|test   # print one of the README's two set-up commands
@@ -8,6 +11,33 @@ import json, re, sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+TABLE_MARKER = '<!-- notebook table'
+
+def notebook_facts(path: Path) -> dict:
+    "A notebook's title, summary and exported module (None: a page that exports nothing)"
+    cells = json.loads(path.read_text())['cells']
+    head = ''.join(cells[0]['source']) if cells else ''
+    title, summary = re.search(r'^#\s+(.+)$', head, re.M), re.search(r'^>\s*(.+)$', head, re.M)
+    exports = (re.search(r'^#\|\s*default_exp\s+(\S+)', ''.join(c['source']), re.M) for c in cells if c['cell_type'] == 'code')
+    module = next((m[1] for m in exports if m), None)
+    return dict(title=title[1].strip() if title else path.stem, summary=summary[1].strip() if summary else '',
+                module=module and 'visionlab.' + module.removesuffix('.__init__'))
+
+def notebook_table(link=lambda rel: f'nbs/{rel}') -> str:
+    "The Markdown table of every notebook but the index (title, first sentence of the summary), in reading order; `link` maps `guides/x.ipynb` to its target"
+    rows = ['| notebook | module | what it is |', '|---|---|---|']
+    for path in sorted((ROOT/'nbs').rglob('*.ipynb')):
+        rel = path.relative_to(ROOT/'nbs').as_posix()
+        if rel == 'index.ipynb' or '.ipynb_checkpoints' in rel: continue
+        f = notebook_facts(path)
+        module = f'`{f["module"]}`' if f['module'] else 'page'
+        first = f['summary'].split('. ')[0].rstrip('.') + '.'     # the summary's first sentence
+        rows.append(f'| [{rel.removesuffix(".ipynb")}]({link(rel)}) | {module} | **{f["title"]}**: {first} |')
+    return '\n'.join(rows)
+
+def fill_table(markdown: str, table: str) -> str:
+    "`markdown` with the index's marker comment replaced by `table`"
+    return re.sub(re.escape(TABLE_MARKER) + r'[^>]*-->', lambda m: table, markdown)
 
 def render() -> str:
     nb = json.loads((ROOT/'nbs'/'index.ipynb').read_text())
@@ -15,7 +45,7 @@ def render() -> str:
     for cell in nb['cells']:
         src = ''.join(cell['source']).strip()
         if not src or src.startswith('#| hide') or src.startswith('#|hide'): continue
-        if cell['cell_type'] == 'markdown': parts.append(src)
+        if cell['cell_type'] == 'markdown': parts.append(fill_table(src, notebook_table()))
         else:
             code = '\n'.join(l for l in src.splitlines() if not l.startswith('#|'))
             parts.append(f'```python\n{code}\n```')

@@ -44,6 +44,20 @@ def test_allocator_is_chosen_before_torch_is_imported(run_cli, tmp_path, monkeyp
         assert len(re.findall(r'\|\s+torch$', p.stderr, flags=re.M)) == 1, name
         assert json.loads((tmp_path/'exp'/name/'results.json').read_text())['allocator']['allocator'] == used
 
+def test_allocator_note_only_when_a_fit_starts(run_cli, tmp_path, monkeypatch):
+    "On glibc's allocator (a machine without tcmalloc): a refusal and --cfg stay one line or none; a fit says it once."
+    from visionlab.allocator import REEXEC_FLAG, TCMALLOC_ENV
+    for var in ('LD_PRELOAD', REEXEC_FLAG): monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv(TCMALLOC_ENV, '')                          # as where libtcmalloc-minimal4 is not installed
+    note = "this process trains on glibc's allocator"
+    p = run_cli('model=wide_resnet', 'model.depth=27', 'data=digits')
+    assert (p.returncode, p.stderr.count('\n')) == (2, 1) and 'depth=27 is not valid' in p.stderr, p.stderr
+    p = run_cli('--cfg', 'data=digits')
+    assert p.returncode == 0 and note not in p.stderr, p.stderr
+    p = run_cli(*FAST, 'name=glibc')
+    assert p.returncode == 0 and p.stderr.count(note) == 1, p.stderr
+    assert json.loads((tmp_path/'exp'/'glibc'/'results.json').read_text())['allocator']['allocator'] == 'glibc'
+
 def test_multirun_makes_one_run_dir_per_value(run_cli, tmp_path):
     p = run_cli('-m', *FAST, 'model.lr=0.01,0.1')
     assert p.returncode == 0, p.stderr

@@ -1,4 +1,4 @@
-"""The panel in a real JupyterLab, driven by Debian's Chromium through Playwright.
+"""The panel in a real JupyterLab, driven by Chromium through Playwright (tests/browser.py: Debian's, else Playwright's own).
 
 A temporary folder gets a small demo notebook; JupyterLab serves it on 127.0.0.1 (free port, no
 token, no browser of its own); Chromium opens it, runs the cells, picks a model, `data=digits` and
@@ -9,13 +9,12 @@ long run. Import-to-visible (running the two cells until the panel shows) must t
 (IMPORT_TO_VISIBLE_S): torch and Lightning are imported when Train is pressed. A screenshot of each state is saved as `<tmp>/<n>-<state>.png`. The server (and its
 kernel) is stopped at the end, also when the test fails.
 """
-import os, re, shutil, signal, socket, subprocess, sys, time, urllib.request
+import os, re, signal, socket, subprocess, sys, time, urllib.request
 from pathlib import Path
 
 import nbformat
+from browser import launch_chromium
 
-CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-                 '--disable-sync', '--no-first-run', '--headless']
 
 IMPORT_TO_VISIBLE_S = 2.0   # issue 13: the panel appears in under 2 s after import
 STEP_LOSS_S = 5.0           # issue 13: the step-level loss is drawn within 5 s of pressing Train on digits
@@ -222,8 +221,6 @@ def stop_run(page, expect, tmp_path: Path, times: dict):
     shot(page, tmp_path, '6-stopped')
 
 def test_panel_trains_in_jupyterlab(tmp_path):
-    chromium = shutil.which('chromium')
-    assert chromium, "Debian's chromium is needed for this test: apt-get install chromium (.ci/run does it)"
     from playwright.sync_api import sync_playwright, expect
     start, root, port, times = time.monotonic(), tmp_path/'lab', free_port(), {}
     root.mkdir(); nbformat.write(demo_notebook(tmp_path/'exp'), root/'panel_demo.ipynb')
@@ -233,7 +230,7 @@ def test_panel_trains_in_jupyterlab(tmp_path):
         try:
             wait_for_server(url, proc)
             with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
+                browser = launch_chromium(pw)
                 page = None
                 try:
                     page = browser.new_page(viewport=dict(width=1400, height=1500))

@@ -11,17 +11,19 @@ from fastcore.imports import in_ipython
 from .core import ConfigError, choices_hint
 
 # %% auto #0
-__all__ = ['TCMALLOC', 'ALLOCATORS', 'REEXEC_FLAG', 'UNDONE', 'KERNEL_NAME', 'KERNEL_DISPLAY', 'find_tcmalloc',
+__all__ = ['TCMALLOC', 'TCMALLOC_ENV', 'ALLOCATORS', 'REEXEC_FLAG', 'UNDONE', 'KERNEL_NAME', 'KERNEL_DISPLAY', 'find_tcmalloc',
            'allocator_in_use', 'allocator_env', 'reexec_with_allocator', 'configure_allocator', 'allocator_override',
            'preload_allocator', 'install_kernel', 'main', 'allocator_note', 'note_allocator']
 
 # %% ../nbs/43_allocator.ipynb #8a076d9e
 TCMALLOC = ('/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4', '/usr/lib/aarch64-linux-gnu/libtcmalloc_minimal.so.4',
             '/usr/lib64/libtcmalloc_minimal.so.4', '/usr/lib/x86_64-linux-gnu/libtcmalloc.so.4')
+TCMALLOC_ENV = 'VISIONLAB_TCMALLOC'   # a tcmalloc library elsewhere (conda, a build of your own); empty: use none
 
 def find_tcmalloc(candidates: tuple = TCMALLOC) -> str | None:
-    "The first tcmalloc library of `candidates` that exists (None: not installed, or not Linux)."
+    "The tcmalloc library to preload: `$VISIONLAB_TCMALLOC` where set (empty: none), else the first of `candidates` that exists (None: not installed, or not Linux)."
     if not sys.platform.startswith('linux'): return None
+    if TCMALLOC_ENV in os.environ: candidates = (os.environ[TCMALLOC_ENV],) if os.environ[TCMALLOC_ENV] else ()
     return next((p for p in candidates if Path(p).exists()), None)
 
 # %% ../nbs/43_allocator.ipynb #a79e3c5c

@@ -69,6 +69,7 @@ def fit_run(cfg: DictConfig,  # a validated configuration of one run (the folds 
         rec.trainer, rec.checkpoint = build_trainer(cfg, run_dir, [*safety_callbacks(cfg, run_dir, plan, interrupt), *callbacks],
                                                     plan.first_step)
         resume_from = str(plan.checkpoint) if plan.checkpoint else None
+        note_allocator(cfg)                                # once per process, as the fit starts: never before a refusal
         with rec.timed('fit'): interrupt.guard(lambda: rec.trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from))
         rec.metrics.update(_scalars(rec.trainer.callback_metrics))
         if rec.trainer.should_stop: rec.status = 'stopped'   # a callback ended the fit early (the panel's Stop)
@@ -89,6 +90,5 @@ def train(cfg: DictConfig | Sequence[str],  # a configuration tree from `compose
          ) -> RunResult | CVResult:
     "Train what `cfg` describes: one run, a resumed run, or with `data.cv.k` every fold and their summary."
     cfg = as_config(cfg)
-    note_allocator(cfg)                                    # without tcmalloc (a notebook, a script): once, how to get it
     if not cross_validating(cfg): return fit_run(cfg, callbacks, test_after_stop)
     return cv_result([fit_run(fold, callbacks, test_after_stop) for fold in fold_configs(cfg)])
