@@ -95,3 +95,11 @@ def test_command_composes_as_written(args, tmp_path):
     assert p.stderr.splitlines() == [f'visionlab-train: note: {n}' for n in notes], p.stderr
     cfg = OmegaConf.create(p.stdout)
     assert {k: OmegaConf.select(cfg, KEYS[k]) for k in facts} == facts
+
+def test_best_run_recipe_shows_the_reference_details(tmp_path):
+    "`--cfg` of a table recipe shows what the reference's code ran: cutout 16, its classifier init, SAM's BN passes, its precision, the last epoch tested."
+    p = _run_cfg(['experiment=cifar10_pyramidnet110_best'], tmp_path)
+    assert p.returncode == 0, p.stderr
+    cfg = OmegaConf.create(p.stdout)
+    assert (cfg.data.cutout_size, cfg.model.classifier_init, cfg.model.sam_bn_stats) == (16, 'reference', 'both_passes')
+    assert (cfg.trainer.precision, cfg.checkpoint.monitor, cfg.checkpoint.mode) == ('reference', 'epoch', 'max')

@@ -16,12 +16,12 @@ from torchvision.transforms.v2 import functional as TF, InterpolationMode
 from .core import POLICIES, ConfigError
 
 # %% auto #0
-__all__ = ['REFERENCE_RANGES', 'REFERENCE_OPS', 'AUTOAUGMENT_CIFAR10', 'ImageStats', 'register_policy', 'resolve_policy',
-           'build_policy', 'build_batched', 'Cutout', 'BatchAugment', 'reference_magnitude', 'apply_reference_op',
-           'SubPolicyAugment', 'reference_randaugment', 'no_augmentation', 'cifar_baseline', 'cifar_crop',
-           'cifar_baseline_cutout', 'cifar_autoaugment', 'cifar_randaugment', 'cifar_reference_randaugment',
-           'cifar_test', 'imagenet_baseline', 'imagenet_autoaugment', 'imagenet_randaugment',
-           'imagenet_reference_randaugment', 'imagenet_test', 'compare_paths']
+__all__ = ['REFERENCE_RANGES', 'REFERENCE_OPS', 'AUTOAUGMENT_CIFAR10', 'AUTOAUGMENT_IMAGENET', 'ImageStats', 'register_policy',
+           'resolve_policy', 'build_policy', 'build_batched', 'Cutout', 'BatchAugment', 'reference_magnitude',
+           'apply_reference_op', 'SubPolicyAugment', 'reference_randaugment', 'no_augmentation', 'cifar_baseline',
+           'cifar_crop', 'cifar_baseline_cutout', 'cifar_autoaugment', 'cifar_randaugment',
+           'cifar_reference_randaugment', 'cifar_test', 'imagenet_baseline', 'imagenet_autoaugment',
+           'imagenet_randaugment', 'imagenet_reference_randaugment', 'imagenet_test', 'compare_paths']
 
 # %% ../nbs/20_augment.ipynb #47a343d8
 @dataclass(frozen=True)
@@ -267,6 +267,36 @@ Equalize     0.8 8    Invert       0.1 3
 TranslateY   0.7 9    AutoContrast 0.9 1
 """.strip().splitlines())
 
+# %% ../nbs/20_augment.ipynb #93fe9165
+# the reference's 25 ImageNet sub-policies (its `ImageNetPolicy`), in its order
+AUTOAUGMENT_IMAGENET = tuple(_steps(row) for row in """
+Posterize    0.4 8    Rotate       0.6 9
+Solarize     0.6 5    AutoContrast 0.6 5
+Equalize     0.8 8    Equalize     0.6 3
+Posterize    0.6 7    Posterize    0.6 6
+Equalize     0.4 7    Solarize     0.2 4
+Equalize     0.4 4    Rotate       0.8 8
+Solarize     0.6 3    Equalize     0.6 7
+Posterize    0.8 5    Equalize     1.0 2
+Rotate       0.2 3    Solarize     0.6 8
+Equalize     0.6 8    Posterize    0.4 6
+Rotate       0.8 8    Color        0.4 0
+Rotate       0.4 9    Equalize     0.6 2
+Equalize     0.0 7    Equalize     0.8 8
+Invert       0.6 4    Equalize     1.0 8
+Color        0.6 4    Contrast     1.0 8
+Rotate       0.8 8    Color        1.0 2
+Color        0.8 8    Solarize     0.8 7
+Sharpness    0.4 7    Invert       0.6 8
+ShearX       0.6 5    Equalize     1.0 9
+Color        0.4 0    Equalize     0.6 3
+Equalize     0.4 7    Solarize     0.2 4
+Solarize     0.6 5    AutoContrast 0.6 5
+Invert       0.6 4    Equalize     1.0 8
+Color        0.6 4    Contrast     1.0 8
+Equalize     0.8 8    Equalize     0.6 3
+""".strip().splitlines())
+
 # %% ../nbs/20_augment.ipynb #749120f5
 def reference_randaugment() -> SubPolicyAugment:
     "The reference's RandAugment: every pair of (0.5, op, magnitude 1-9) steps, one pair drawn uniformly per image."
@@ -380,8 +410,8 @@ def imagenet_baseline(stats: ImageStats,  # the dataset: normalisation and outpu
 @register_policy('autoaugment', family='imagenet')
 def imagenet_autoaugment(stats: ImageStats,  # the dataset: normalisation and output size (224 when None)
                         ) -> Callable:
-    "The baseline with AutoAugment's learned ImageNet policy."
-    return _imagenet_train(stats, [v2.AutoAugment(v2.AutoAugmentPolicy.IMAGENET)])
+    "The baseline with AutoAugment's ImageNet policy as the reference applies it (`AUTOAUGMENT_IMAGENET`: grey fill, positive rotations)."
+    return _imagenet_train(stats, [SubPolicyAugment(AUTOAUGMENT_IMAGENET)])
 
 # %% ../nbs/20_augment.ipynb #a2c0e049
 @register_policy('randaugment', family='imagenet')

@@ -42,6 +42,7 @@ class ModelConfig:
     input_channels: int = 3
     input_dim: int = 2              # 1, 2 or 3: Conv1d/2d/3d (ResNet, VGG)
     cifar_size: bool = False        # small-image stem (3x3 conv, no max-pool)
+    classifier_init: str = 'default'  # Linear layers: default (PyTorch's weights, zero biases) | reference (weights ~ N(0, 0.001^2), zero biases: the reference)
     # architectural options (None: the family's default; unsupported families refuse a setting)
     stochastic_depth: Optional[float] = None
     shakedrop: Optional[bool] = None
@@ -66,12 +67,14 @@ class ModelConfig:
     momentum: float = 0.9
     nesterov: bool = False
     weight_decay: float = 5e-4
-    undecay_norm: bool = False      # no weight decay on norm weights and biases
+    undecay_norm: bool = False      # no weight decay on 1-D parameters, chosen by shape: norm weights and biases (the reference matched the names 'norm', 'bias', 'bn')
     scheduler: str = 'CosineAnneal' # CosineAnneal | Step | MultiStep | none
     warmstart: int = 0              # epochs of linear LR warm-up
     sam: bool = False               # sharpness-aware minimisation around the optimizer
     adaptive_sam: bool = False      # adaptive SAM (ASAM), instead of model.sam (setting both is refused)
     sam_rho: Optional[float] = None # None: 0.05 for SAM, 0.5 for ASAM
+    sam_bn_stats: str = 'first_pass'  # SAM's batch-norm running statistics: first_pass (the second pass, at the perturbed weights, leaves them) | both_passes (the reference)
+    sam_schedule: str = 'default'   # LR under SAM: default (the schedule steps every epoch, as the reference README describes) | reference (never stepped: the constant LR of its published code)
     # regularisation
     label_smoothing: float = 0.0
     mixup: bool = False
@@ -113,7 +116,7 @@ class TrainerConfig:
     accelerator: str = 'auto'       # auto | cpu | gpu | mps
     devices: Any = 1                # >1: DDP with sync batch norm
     num_nodes: int = 1
-    precision: str = 'auto'         # auto: 16-mixed/bf16-mixed on GPU, 32-true on CPU
+    precision: str = 'auto'         # auto: bf16-mixed (else 16-mixed) on GPU, 32-true on CPU | reference: 16-mixed on GPU, 32-true with SAM/ASAM or on CPU
     strategy: str = 'auto'
     gradient_clip_val: Optional[float] = None
     accumulate_grad_batches: int = 1
@@ -175,12 +178,15 @@ FIXED_CHOICES = {
     'model.result_plot': ('val', 'all', 'disable'),
     'logger': ('csv', 'wandb'),
     'trainer.accelerator': ('auto', 'cpu', 'gpu', 'cuda', 'mps', 'tpu'),
-    'trainer.precision': ('auto', '32-true', '32', '16-mixed', '16', 'bf16-mixed', 'bf16', '64-true', '64', 'transformer-engine'),
+    'trainer.precision': ('auto', 'reference', '32-true', '32', '16-mixed', '16', 'bf16-mixed', 'bf16', '64-true', '64', 'transformer-engine'),
     'checkpoint.mode': (None, 'min', 'max'),
     'data.validation': ('holdout', 'test_set'),
     'model.stochastic_depth_mode': (None, 'linear', 'constant'),
     'model.downsample': (None, 'maxpool', 'stride'),
     'model.shortcut': (None, 'A', 'B'),
+    'model.classifier_init': ('default', 'reference'),
+    'model.sam_bn_stats': ('first_pass', 'both_passes'),
+    'model.sam_schedule': ('default', 'reference'),
     'allocator': ('auto', 'tcmalloc', 'glibc'),
 }
 

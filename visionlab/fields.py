@@ -32,10 +32,10 @@ PANEL_TABS = {
     'Model': ('model.stochastic_depth', 'model.shakedrop', 'model.squeeze_excitation', 'model.resnet_dropout',
               'model.zero_init_residual', 'model.bottleneck', 'model.cifar_size', 'model.depth', 'model.widen_factor',
               'model.alpha', 'model.block_dropout', 'model.stochastic_depth_mode', 'model.se_ratio', 'model.avg_down',
-              'model.final_norm', 'model.preactivation', 'model.downsample', 'model.shortcut'),
+              'model.final_norm', 'model.preactivation', 'model.downsample', 'model.shortcut', 'model.classifier_init'),
     'Optimizer': ('model.optimizer', 'model.lr', 'model.momentum', 'model.nesterov', 'model.weight_decay',
                   'model.undecay_norm', 'model.scheduler', 'model.warmstart', 'model.sam', 'model.adaptive_sam',
-                  'model.sam_rho'),
+                  'model.sam_rho', 'model.sam_bn_stats', 'model.sam_schedule'),
     'Regularization': ('model.mixup', 'model.mixup_alpha', 'model.label_smoothing', 'data.cutout_size'),
     'Trainer': ('data.batch_size', 'trainer.accelerator', 'trainer.precision',
                 'trainer.devices', 'seed', 'data.validation'),
@@ -46,7 +46,8 @@ LABELS = {   # human words, with units; a key not listed shows its last part
     'experiment': 'recipe', 'trainer.max_epochs': 'epochs', 'trainer.limit_train_batches': 'batches per stage',
     'model.lr': 'learning rate', 'model.weight_decay': 'weight decay (L2)', 'model.undecay_norm': 'no decay on norms',
     'model.warmstart': 'warm-up (epochs)', 'model.sam': 'SAM', 'model.adaptive_sam': 'adaptive SAM (ASAM)',
-    'model.sam_rho': 'SAM radius ρ', 'model.mixup_alpha': 'mixup α', 'model.label_smoothing': 'label smoothing (0-1)',
+    'model.sam_rho': 'SAM radius ρ', 'model.sam_bn_stats': 'SAM: BN statistics from', 'model.sam_schedule': 'SAM: LR schedule',
+    'model.classifier_init': 'classifier init', 'model.mixup_alpha': 'mixup α', 'model.label_smoothing': 'label smoothing (0-1)',
     'data.cutout_size': 'cutout size (px)', 'data.batch_size': 'batch size (images)', 'seed': 'random seed',
     'model.stochastic_depth': 'stochastic depth (p)', 'model.resnet_dropout': 'dropout before head (p)',
     'model.block_dropout': 'dropout in blocks (p)', 'model.depth': 'depth (layers)', 'model.widen_factor': 'width factor (×)',
@@ -144,7 +145,8 @@ class OptionField:
 APPLIES_WHEN: dict[str, tuple[Callable, str]] = {   # key: (test on a value getter, why not)
     'model.momentum': (lambda v: LISTED['optimizers'].entry(v('model.optimizer')).meta.get('momentum', True), 'no momentum for this optimizer'),
     'model.nesterov': (lambda v: LISTED['optimizers'].entry(v('model.optimizer')).meta.get('nesterov', True), 'Nesterov only applies to SGD'),
-    'model.sam_rho': (lambda v: v('model.sam') or v('model.adaptive_sam'), 'set sam or adaptive_sam'),
+    **{k: (lambda v: v('model.sam') or v('model.adaptive_sam'), 'set sam or adaptive_sam')
+       for k in ('model.sam_rho', 'model.sam_bn_stats', 'model.sam_schedule')},
     'model.mixup_alpha': (lambda v: v('model.mixup'), 'set mixup'),
     'model.label_smoothing': (lambda v: v('model.task') == 'classification', 'classification only'),
 }

@@ -15,7 +15,7 @@ from fastcore.basics import patch
 from .core import ConfigError
 from .optim import OptimSettings, build_optimizer, build_scheduler
 from .metrics import build_metrics
-from .regularize import Mixup, SAM, sam_update
+from .regularize import Mixup, SAM, SAM_BN_STATS, sam_update
 from .plots import confusion_matrix_figure, parity_figure, log_figure
 
 # %% auto #0
@@ -25,6 +25,7 @@ __all__ = ['VisionModule']
 _TASKS = ('classification', 'regression')
 _PLOTS = ('val', 'all', 'disable')
 _MODES = ('epochwise', 'stepwise')
+_SAM_SCHEDULES = ('default', 'reference')   # reference: the LR is never stepped under SAM, as in the reference's code
 
 def _choice(key, value, choices):
     if value not in choices: raise ConfigError(f"{key}={value!r} is not one of {', '.join(choices)}")
@@ -35,10 +36,13 @@ class VisionModule(L.LightningModule):
                  optim: OptimSettings | None = None, metrics: Sequence[str] = ('acc',), label_smoothing: float = 0.0,
                  mixup: bool = False, mixup_alpha: float = 0.2, sam: bool = False, adaptive_sam: bool = False,
                  sam_rho: float | None = None, metric_computation_mode: str = 'epochwise', result_plot: str = 'val',
-                 compile: bool | dict = False, channels_last: bool | None = None, gradient_clip_val: float | None = None):
+                 compile: bool | dict = False, channels_last: bool | None = None, gradient_clip_val: float | None = None,
+                 sam_bn_stats: str = 'first_pass', sam_schedule: str = 'default'):
         super().__init__()
         _choice('model.task', task, _TASKS); _choice('model.result_plot', result_plot, _PLOTS)
         _choice('model.metric_computation_mode', metric_computation_mode, _MODES)
+        _choice('model.sam_bn_stats', sam_bn_stats, SAM_BN_STATS); _choice('model.sam_schedule', sam_schedule, _SAM_SCHEDULES)
+        self.sam_bn_stats, self.sam_schedule = sam_bn_stats, sam_schedule
         self.net, self.task, self.num_classes = net, task, num_classes
         self.optim, self.label_smoothing = optim or OptimSettings(), label_smoothing
         self.mix = Mixup(mixup_alpha, task, num_classes) if mixup else None
@@ -69,7 +73,7 @@ class VisionModule(L.LightningModule):
 
 # %% ../nbs/30_module.ipynb #3b6e8035
 _MODULE_KEYS = ('task', 'num_classes', 'metrics', 'label_smoothing', 'mixup', 'mixup_alpha', 'sam', 'adaptive_sam',
-                'sam_rho', 'metric_computation_mode', 'result_plot', 'compile', 'channels_last')
+                'sam_rho', 'sam_bn_stats', 'sam_schedule', 'metric_computation_mode', 'result_plot', 'compile', 'channels_last')
 
 @classmethod
 def _from_config(cls, cfg, net: nn.Module) -> VisionModule:
@@ -115,13 +119,13 @@ def training_step(self: VisionModule, batch, batch_idx):
     x, target = self.mix(x, y) if self.mix is not None else (x, y)
     out = self(x)
     loss = self.loss(out, target)
-    if self.sam is not None: sam_update(self, loss, lambda: self.loss(self(x), target), self.gradient_clip_val)
+    if self.sam is not None: sam_update(self, loss, lambda: self.loss(self(x), target), self.gradient_clip_val, bn_stats=self.sam_bn_stats)
     self._log_step('train', out.detach(), y, loss.detach())
     return loss
 
 @patch
 def on_train_epoch_end(self: VisionModule):
-    if not self.automatic_optimization: self.lr_schedulers().step()   # Lightning steps it only in automatic mode
+    if not self.automatic_optimization and self.sam_schedule == 'default': self.lr_schedulers().step()   # Lightning steps it only in automatic mode
     self._epoch_end('train')
 
 @patch

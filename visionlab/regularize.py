@@ -11,7 +11,7 @@ from torch import nn
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['Mixup', 'SAM', 'frozen_bn_stats', 'sam_update']
+__all__ = ['SAM_BN_STATS', 'Mixup', 'SAM', 'frozen_bn_stats', 'sam_update']
 
 # %% ../nbs/31_regularize.ipynb #b3d62dc6
 class Mixup:
@@ -95,13 +95,21 @@ def _no_grad_sync(module):
     block = getattr(getattr(trainer, 'strategy', None), 'block_backward_sync', None)
     return block() if block is not None else nullcontext()
 
-def sam_update(module, loss: torch.Tensor, closure: Callable[[], torch.Tensor],
-               gradient_clip_val: float | None = None, gradient_clip_algorithm: str = 'norm') -> torch.Tensor:
+SAM_BN_STATS = ('first_pass', 'both_passes')
+
+def sam_update(module,  # a LightningModule under manual optimization, its optimizer a `SAM`
+               loss: torch.Tensor,  # the first pass's loss
+               closure: Callable[[], torch.Tensor],  # recomputes the loss (the second pass, at w + e(w))
+               gradient_clip_val: float | None = None,  # clip the second gradient to this norm (or value)
+               gradient_clip_algorithm: str = 'norm',  # 'norm' | 'value'
+               bn_stats: str = 'first_pass',  # batch-norm running statistics: first_pass | both_passes (the reference)
+              ) -> torch.Tensor:
     "One SAM step in `module` (manual optimization): `loss` is the first pass's, `closure` recomputes it."
+    if bn_stats not in SAM_BN_STATS: raise ValueError(f"model.sam_bn_stats={bn_stats!r} is not valid: use first_pass or both_passes")
     opt = module.optimizers()
     with _no_grad_sync(module): module.manual_backward(loss)
     opt.optimizer.first_step(zero_grad=True)
-    with frozen_bn_stats(module): second = closure()
+    with (frozen_bn_stats(module) if bn_stats == 'first_pass' else nullcontext()): second = closure()
     module.manual_backward(second)
     if gradient_clip_val: module.clip_gradients(opt, gradient_clip_val=gradient_clip_val,
                                                 gradient_clip_algorithm=gradient_clip_algorithm)

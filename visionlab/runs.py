@@ -21,14 +21,14 @@ from .config import compose, validate
 from .callbacks import RunInterrupted
 
 # %% auto #0
-__all__ = ['LOCK_FILE', 'RUN_DIR_ENV', 'MIN_FREE_MARGIN', 'RESUME_SAFE', 'JOURNAL', 'SUMMARY_METRICS', 'IGNORED_KEYS',
-           'temp_path', 'fsync_dir', 'write_synced', 'write_atomic', 'clean_stale_temps', 'pid_alive', 'run_owner',
-           'check_unowned', 'lock_run', 'unlock_run', 'writable_exp_dir', 'run_name', 'make_run_dir', 'is_rank_zero',
-           'process_run_dir', 'free_bytes', 'optimizer_slots', 'needed_bytes', 'check_free_space', 'load_run_config',
-           'check_checkpoint', 'check_fits', 'resume_config', 'run_status', 'resume_checkpoint', 'check_unfinished',
-           'RunPlan', 'plan_run', 'read_csv', 'journal_rows', 'final_metrics', 'write_metrics_csv', 'RunMetrics',
-           'summary_line', 'RunResult', 'RunRecord', 'write_results', 'RunFiles', 'recorded_run', 'read_run',
-           'find_runs', 'RunTable', 'compare_runs', 'history_table']
+__all__ = ['LOCK_FILE', 'RUN_DIR_ENV', 'MIN_FREE_MARGIN', 'RESUME_SAFE', 'JOURNAL', 'SUMMARY_METRICS', 'BEST_EPOCH_LABEL',
+           'IGNORED_KEYS', 'temp_path', 'fsync_dir', 'write_synced', 'write_atomic', 'clean_stale_temps', 'pid_alive',
+           'run_owner', 'check_unowned', 'lock_run', 'unlock_run', 'writable_exp_dir', 'run_name', 'make_run_dir',
+           'is_rank_zero', 'process_run_dir', 'free_bytes', 'optimizer_slots', 'needed_bytes', 'check_free_space',
+           'load_run_config', 'check_checkpoint', 'check_fits', 'resume_config', 'run_status', 'resume_checkpoint',
+           'check_unfinished', 'RunPlan', 'plan_run', 'read_csv', 'journal_rows', 'final_metrics', 'best_epoch_metrics',
+           'write_metrics_csv', 'RunMetrics', 'summary_line', 'RunResult', 'RunRecord', 'write_results', 'RunFiles',
+           'recorded_run', 'read_run', 'find_runs', 'RunTable', 'compare_runs', 'history_table']
 
 # %% ../nbs/36_runs.ipynb #e1a10002
 def temp_path(path: Path) -> Path:
@@ -318,6 +318,13 @@ def final_metrics(rows: list[dict]) -> dict:
     "Each metric's last logged value: the metrics a run ends with."
     return {k: v for r in rows for k, v in r.items() if k not in ('epoch', 'step') and v is not None}
 
+def best_epoch_metrics(rows: list[dict]) -> dict:
+    "The best epoch's `val_acc` (the earliest of ties) as `test_acc_best_epoch`, and that epoch: for a run that validates on the test set."
+    accs = [(r['val_acc'], -r['epoch']) for r in rows if r.get('val_acc') is not None and r.get('epoch') is not None]
+    if not accs: return {}
+    acc, epoch = max(accs)
+    return dict(test_acc_best_epoch=acc, best_epoch=-epoch)
+
 # %% ../nbs/36_runs.ipynb #e1a10021
 def write_metrics_csv(run_dir: Path, rows: list[dict] | None = None):
     "Rebuild `run_dir/metrics.csv` from its records (columns: epoch, step, then the metrics by name)."
@@ -374,11 +381,16 @@ class RunMetrics(Logger):
         if self._fh is not None: self._fh.close(); self._fh = None
 
 # %% ../nbs/36_runs.ipynb #e1a0001d
-SUMMARY_METRICS = ('test_acc', 'test_loss', 'test_mse', 'test_mae', 'val_acc', 'val_loss')   # the metrics a summary line shows
+SUMMARY_METRICS = ('test_acc', 'test_acc_best_epoch', 'test_loss', 'test_mse', 'test_mae', 'val_acc', 'val_loss')   # the metrics a summary line shows
+
+def _shown(metrics: dict, k: str) -> str:
+    "`k=value`, and for the best epoch's test accuracy its epoch and how it was chosen."
+    if k != 'test_acc_best_epoch': return f'{k}={metrics[k]:.4f}'
+    return f"{k}={metrics[k]:.4f} (epoch {metrics.get('best_epoch')}, selected on the test set)"
 
 def summary_line(metrics: dict, keys: Sequence[str] = SUMMARY_METRICS) -> str:
     "`test_acc=0.9750  val_loss=0.1234 ...`: the summary metrics that `metrics` has."
-    return '  '.join(f'{k}={metrics[k]:.4f}' for k in keys if k in metrics)
+    return '  '.join(_shown(metrics, k) for k in keys if k in metrics)
 
 # %% ../nbs/36_runs.ipynb #6f5a9d04
 @dataclass
@@ -455,15 +467,20 @@ class RunRecord:
                          fit_time=self.times.get('fit'), test_time=self.times.get('test'))
 
 # %% ../nbs/36_runs.ipynb #e1a00017
+BEST_EPOCH_LABEL = ("selected on the test set: the best epoch's accuracy on the test set, which validated every epoch "
+                    "(data.validation=test_set); test_acc is the tested checkpoint's (checkpoint.monitor)")
+
 def write_results(rec: RunRecord):
     "Write `results.json` of the run `rec` describes; its metrics are rebuilt from the run's records."
     rows = journal_rows(rec.run_dir)
     if rows: rec.metrics.clear(); rec.metrics.update(final_metrics(rows))
+    if rec.plan.cfg.data.validation == 'test_set': rec.metrics.update(best_epoch_metrics(rows))   # val_acc is test accuracy
     res, t = rec.result(), rec.trainer
     info = dict(status=rec.status, error=rec.error, metrics=rec.metrics, best=res.best, wall_time=res.wall_time,
                 fit_time=res.fit_time, test_time=res.test_time,
                 best_checkpoint=_relative(res.best_checkpoint, rec.run_dir), last_checkpoint=_relative(res.last_checkpoint, rec.run_dir),
                 epoch=t.current_epoch if t else None, step=t.global_step if t else None, allocator=allocator_in_use())
+    if 'test_acc_best_epoch' in rec.metrics: info['labels'] = dict(test_acc_best_epoch=BEST_EPOCH_LABEL)
     write_atomic(rec.run_dir/'results.json', json.dumps(info, indent=2, default=str).encode())
 
 def _refused_early(rec: RunRecord, e: BaseException) -> bool:

@@ -23,12 +23,19 @@ __all__ = ['resolve_precision', 'n_devices', 'in_notebook', 'ddp_strategy', 'che
            'rebased', 'RunCheckpoint', 'seed_run', 'checkpoint_callbacks', 'console_callbacks', 'build_trainer']
 
 # %% ../nbs/35_trainer.ipynb #9d749bba
-def resolve_precision(precision: str, accelerator: str = 'auto') -> str:
-    "`auto` -> mixed precision on CUDA (bf16 where supported), full precision elsewhere."
-    if precision != 'auto': return precision
-    on_gpu = torch.cuda.is_available() and accelerator in ('auto', 'gpu', 'cuda')
-    if not on_gpu: return '32-true'
-    return 'bf16-mixed' if torch.cuda.is_bf16_supported() else '16-mixed'
+def resolve_precision(precision: str,  # trainer.precision: auto, reference, or a value of Lightning's
+                      accelerator: str = 'auto',  # trainer.accelerator
+                      sam: bool = False,  # the run uses SAM or ASAM
+                      cuda: bool | None = None,  # a CUDA GPU is there (None: ask torch)
+                      bf16: bool | None = None,  # the GPU computes in bf16 (None: ask torch)
+                     ) -> str:
+    "The precision Lightning gets: `auto` is bf16-mixed on CUDA (else 16-mixed, or 32-true under SAM); `reference` 16-mixed on CUDA, 32-true under SAM (the reference's); both 32-true off CUDA."
+    if precision not in ('auto', 'reference'): return precision
+    cuda = torch.cuda.is_available() if cuda is None else cuda
+    if not (cuda and accelerator in ('auto', 'gpu', 'cuda')) or (sam and precision == 'reference'): return '32-true'
+    if precision == 'reference': return '16-mixed'
+    if torch.cuda.is_bf16_supported() if bf16 is None else bf16: return 'bf16-mixed'
+    return '32-true' if sam else '16-mixed'     # fp16's gradient scaler cannot unscale both SAM passes
 
 def n_devices(devices) -> int | None:
     "How many devices `trainer.devices` asks for (None: 'auto' or -1, decided by Lightning)."
@@ -60,18 +67,21 @@ def check_sam_settings(cfg: DictConfig, precision: str):
         raise ConfigError(f"trainer.accumulate_grad_batches={cfg.trainer.accumulate_grad_batches} cannot be used with "
                           "model.sam (SAM steps every batch): use trainer.accumulate_grad_batches=1")
 
-def trainer_kwargs(cfg: DictConfig) -> dict:
+def trainer_kwargs(cfg: DictConfig,  # a composed configuration tree
+                   cuda: bool | None = None,  # a CUDA GPU is there (None: ask torch; True: a GPU machine's settings, on any machine)
+                   bf16: bool | None = None,  # the GPU computes in bf16 (None: ask torch)
+                  ) -> dict:
     "Keyword arguments of `lightning.Trainer` from the `trainer` node."
     kw = {k: v for k, v in OmegaConf.to_container(cfg.trainer, resolve=True).items() if v is not None}
     sam = cfg.model.sam or cfg.model.adaptive_sam
-    kw['precision'] = resolve_precision(kw['precision'], kw['accelerator'])
-    if sam and cfg.trainer.precision == 'auto' and kw['precision'] == '16-mixed': kw['precision'] = '32-true'
+    cuda = torch.cuda.is_available() if cuda is None else cuda
+    kw['precision'] = resolve_precision(kw['precision'], kw['accelerator'], sam, cuda, bf16)
     check_sam_settings(cfg, kw['precision'])
     if sam: kw.pop('gradient_clip_val', None)      # manual optimization: the module clips (VisionModule.gradient_clip_val)
     if cfg.seed is not None: kw['deterministic'] = True
     n = n_devices(kw['devices'])
     if n is None or n * kw.get('num_nodes', 1) > 1:
-        on_gpu = kw['accelerator'] in ('gpu', 'cuda') or kw['accelerator'] == 'auto' and torch.cuda.is_available()
+        on_gpu = kw['accelerator'] in ('gpu', 'cuda') or (kw['accelerator'] == 'auto' and cuda)
         if on_gpu: kw['sync_batchnorm'] = True      # (torch's SyncBatchNorm is CUDA-only: CPU processes keep their own statistics)
         if kw['strategy'] == 'auto' and n is not None:
             kw['strategy'] = ddp_strategy()

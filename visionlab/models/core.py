@@ -13,8 +13,8 @@ from ..core import MODELS, ConfigError, choices_hint
 from ..catalogue import ARCH_OPTIONS, families_supporting, check_options   # torch-free: the configuration layer uses them too
 
 # %% auto #0
-__all__ = ['UNIVERSAL', 'nd_layers', 'register_model', 'build_model', 'list_models', 'create_model', 'model_from_config',
-           'count_params', 'init_weights', 'model_size', 'check_model']
+__all__ = ['UNIVERSAL', 'CLASSIFIER_INITS', 'nd_layers', 'register_model', 'build_model', 'list_models', 'init_classifier',
+           'create_model', 'model_from_config', 'count_params', 'init_weights', 'model_size', 'check_model']
 
 # %% ../../nbs/10_models.core.ipynb #614345e1
 _ND = {
@@ -58,21 +58,38 @@ def list_models(family: str | None = None) -> list[str]:
     "Registered architecture names, optionally of one `family`."
     return MODELS.names(family=family) if family else MODELS.names()
 
+# %% ../../nbs/10_models.core.ipynb #14792ce5
+CLASSIFIER_INITS = ('default', 'reference')
+
+def init_classifier(model: nn.Module,  # the network whose nn.Linear layers are initialised
+                    how: str = 'default',  # default: leave PyTorch's weights | reference: N(0, 0.001^2) weights, zero biases
+                   ) -> nn.Module:
+    "`model` with its linear layers initialised as `how` says (in place)."
+    if how not in CLASSIFIER_INITS:
+        raise ConfigError(f"model.classifier_init={how!r} is not valid: use {' or '.join(CLASSIFIER_INITS)}")
+    if how == 'reference':
+        for m in model.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.normal_(m.weight, std=1e-3)
+                if m.bias is not None: nn.init.zeros_(m.bias)
+    return model
+
 # %% ../../nbs/10_models.core.ipynb #1beb366c
 def create_model(name: str,  # a registered architecture, e.g. 'resnet18' (any case)
                  num_classes: int = 10,  # outputs of the head
                  input_channels: int = 3,  # channels of the input images
+                 classifier_init: str = 'default',  # the linear layers' initialisation (`init_classifier`)
                  **options,  # architectural options, e.g. `stochastic_depth=0.1`; `None` keeps the family default
                 ) -> nn.Module:
     "Build the registered architecture `name`; an option its family does not take is a `ConfigError`."
     kwargs = check_options(name, **options)
-    return MODELS.get(name)(num_classes=num_classes, input_channels=input_channels, **kwargs)
+    return init_classifier(MODELS.get(name)(num_classes=num_classes, input_channels=input_channels, **kwargs), classifier_init)
 
 # %% ../../nbs/10_models.core.ipynb #f693cc16
 def model_from_config(model_cfg) -> nn.Module:
     "The network described by the `model` node of a configuration tree."
     return create_model(model_cfg.arch, num_classes=model_cfg.num_classes, input_channels=model_cfg.input_channels,
-                        **{k: model_cfg[k] for k in ARCH_OPTIONS})
+                        classifier_init=model_cfg.get('classifier_init', 'default'), **{k: model_cfg[k] for k in ARCH_OPTIONS})
 
 # %% ../../nbs/10_models.core.ipynb #32d4d22d
 def count_params(model: nn.Module) -> int:
@@ -81,7 +98,7 @@ def count_params(model: nn.Module) -> int:
 
 # %% ../../nbs/10_models.core.ipynb #f9cdd800
 def init_weights(model: nn.Module):
-    "Kaiming-normal convolutions (fan-out, ReLU), unit/zero norms, zero linear biases: the reference's recipe."
+    "Kaiming-normal convolutions (fan-out, ReLU), unit/zero norms, zero linear biases; linear weights keep PyTorch's default (the reference's N(0, 0.001^2): `init_classifier`)."
     for m in model.modules():
         if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
             nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu')
