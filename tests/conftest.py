@@ -12,6 +12,10 @@ def cli(name: str):
     exe = Path(sys.executable).parent/name
     return str(exe) if exe.exists() else shutil.which(name)
 
+def beyond_allocator_note(stderr: str) -> list[str]:
+    "The lines of a run's `stderr` other than the note a fit on glibc's allocator prints once (where tcmalloc is missing)"
+    return [l for l in stderr.splitlines() if not l.startswith("this process trains on glibc's allocator")]
+
 @pytest.fixture
 def run_cli(tmp_path):
     "Run `visionlab-train` in a subprocess with exp_dir under tmp_path; returns CompletedProcess."

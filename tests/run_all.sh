@@ -39,7 +39,7 @@ echo "== pytest tests/ (VISIONLAB_SLOW=1 also runs the tests marked slow)"
 # two workers, one test file each at a time (a file's module fixtures are built once), one thread per worker: most of
 # the time goes into single-threaded work (starting the console scripts, importing torch), which two workers halve.
 # The tests marked serial measure how soon a browser shows things: they run afterwards, alone.
-GLIBC_TESTS=(tests/test_bad_inputs.py tests/test_faults.py tests/test_cli.py tests/test_data.py)
+GLIBC_TESTS=(tests/test_bad_inputs.py tests/test_faults.py tests/test_cli.py)
 pytest_args=(-q -p no:cacheprovider -o tmp_path_retention_policy=failed)   # a passing test's tmp_path (checkpoints) goes at once
 py_start=$SECONDS
 python -m pytest tests/ "${pytest_args[@]}" -n 2 --dist loadfile -m "not serial"
