@@ -1,5 +1,5 @@
 "Kill and resume a cross-validation: SIGKILLed during fold 1 and resumed by name, it ends exactly like an uninterrupted one."
-import json, os, signal, subprocess
+import json, os, signal, subprocess, time
 from pathlib import Path
 import pytest
 from conftest import cli
@@ -70,3 +70,33 @@ def test_resuming_one_fold_names_the_command_that_continues_all(tmp_path):
     p = _train(f'resume={exp}/one')                                     # the command it gives: fold 2 and the summary
     assert p.returncode == 0, p.stderr
     assert (exp/'one-fold2'/'results.json').exists() and (exp/'one-cv.json').exists()
+
+def test_ctrl_c_in_fold1_names_the_command_that_continues_all(tmp_path):
+    exp = tmp_path/'exp'
+    run = _train(*ARGS, f'exp_dir={exp}', 'name=c', popen=True)
+    end = time.time() + 600
+    while checkpoint_epoch(exp/'c-fold1'/'checkpoints'/'last.ckpt') is None and time.time() < end:
+        assert run.poll() is None, run.communicate()
+        time.sleep(0.01)
+    run.send_signal(signal.SIGINT)
+    out, err = run.communicate(timeout=600)
+    if run.returncode == 0: pytest.skip('the cross-validation ended before Ctrl-C arrived')
+    assert run.returncode == 130 and f'continue with: visionlab-train resume={exp}/c\n' in err, err
+    p = _train(f'resume={exp}/c')
+    assert p.returncode == 0 and (exp/'c-cv.json').exists(), p.stderr
+
+def test_panel_resume_of_a_cross_validation_takes_the_same_path(tmp_path):
+    "The panel trains through `train`: `resume=<exp_dir>/<name>` loaded into it continues the cross-validation."
+    import shutil, torch
+    from visionlab.train import train
+    from visionlab.panel import ConfigPanel
+    torch.set_num_threads(1)
+    exp = tmp_path/'exp'
+    tiny = [a for a in ARGS if 'limit_train_batches' not in a] + ['trainer.limit_train_batches=2', f'exp_dir={exp}']
+    whole = train(tiny + ['name=cv'])
+    shutil.rmtree(exp/'cv-fold2'); (exp/'cv-cv.json').unlink()                  # as if stopped before fold 2 began
+    panel = ConfigPanel([f'resume={exp}/cv', 'trainer.enable_progress_bar=false'], background=False)
+    panel.start(); panel.raise_error()
+    assert [r.run_dir for r in panel.result.folds] == [exp/'cv-fold0', exp/'cv-fold1', exp/'cv-fold2']
+    assert [r.metrics for r in panel.result.folds] == [r.metrics for r in whole.folds]
+    assert json.loads((exp/'cv-cv.json').read_text())['mean'] == whole.mean

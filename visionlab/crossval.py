@@ -129,7 +129,8 @@ def _fold_step(cfg: DictConfig, fold: DictConfig, run_dir: Path | None) -> RunRe
     "What a resume does with one fold: keep it (finished), continue it (`cfg` resuming its run dir) or run it."
     if run_dir is None: return fold
     if run_status(run_dir) == 'finished': return fold_result(run_dir)
-    if any((run_dir/'checkpoints').glob('*.ckpt')): return OmegaConf.merge(cfg, {'resume': str(run_dir)})
+    if any((run_dir/'checkpoints').glob('*.ckpt')):            # the fold's own name and place: the same as its saved ones
+        return OmegaConf.merge(cfg, {'resume': str(run_dir), 'name': fold.name, 'exp_dir': fold.exp_dir, 'data': {'cv': fold.data.cv}})
     check_unowned(run_dir)
     shutil.rmtree(run_dir)            # stopped before its first checkpoint: nothing to continue, the fold starts again
     return fold

@@ -4,6 +4,8 @@
 
 # %% ../nbs/40_train.ipynb #b5583020
 from __future__ import annotations
+import logging
+from pathlib import Path
 from typing import Sequence
 import torch
 import lightning as L
@@ -15,7 +17,7 @@ from .models.core import model_from_config
 from .module import VisionModule
 from .data import datamodule_from_config
 from .trainer import seed_run, build_trainer, wandb_session, quiet_fit
-from .callbacks import EpochSeed, NonFiniteLoss, InterruptCheckpoint, WandbRunId
+from .callbacks import EpochSeed, NonFiniteLoss, InterruptCheckpoint, WandbRunId, RunInterrupted
 from .runs import (RunPlan, RunRecord, RunResult, plan_run, writable_exp_dir, process_run_dir, check_free_space,
                             check_fits, recorded_run)
 from .crossval import (CVResult, cross_validating, fold_configs, cv_result, resumed_folds, note_other_folds,
@@ -84,9 +86,18 @@ def as_config(cfg: DictConfig | Sequence[str]) -> DictConfig:
     hint = f": write train([{cfg!r}])" if isinstance(cfg, str) else ''
     raise ConfigError(f"train() takes a configuration from compose() or a list of overrides, not a {type(cfg).__name__}{hint}")
 
+def _fit_fold(fold: DictConfig, callbacks, test_after_stop) -> RunResult:
+    "`fit_run` of one fold; Ctrl-C outside its fit and test (setting up, between folds) also names the command that continues."
+    try: return fit_run(fold, callbacks, test_after_stop)
+    except KeyboardInterrupt as e:
+        if isinstance(e, RunInterrupted): raise          # its message already says how to continue
+        msg = f"interrupted at fold {fold.data.cv.fold}: continue with: {continue_command(Path(fold.exp_dir).expanduser()/fold.name, fold)}"
+        logging.getLogger('visionlab').warning(msg)
+        raise RunInterrupted(msg) from None
+
 def _fit_folds(folds: Sequence[DictConfig | RunResult], callbacks, test_after_stop) -> list[RunResult]:
     "Each fold's `RunResult`: kept as it is (a finished fold of a resumed cross-validation), else from `fit_run`."
-    return [f if isinstance(f, RunResult) else fit_run(f, callbacks, test_after_stop) for f in folds]
+    return [f if isinstance(f, RunResult) else _fit_fold(f, callbacks, test_after_stop) for f in folds]
 
 def train(cfg: DictConfig | Sequence[str],  # a configuration tree from `compose`, or a list of overrides
           callbacks: Sequence[L.Callback] = (),  # more Lightning callbacks for the Trainer (of every fold)
