@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-__all__ = ['write_cifar', 'write_image_folder']
+__all__ = ['write_cifar', 'write_image_folder', 'checkpoint_epoch', 'kill_when']
 
 
 def write_cifar(root: Path,             # the folder that receives the archive's base folder
@@ -50,3 +50,24 @@ def write_image_folder(root: Path,                 # the dataset folder: root/<s
                 pixels = torch.randint(0, 256, (size, size + 4, 3), dtype=torch.uint8, generator=g).numpy()
                 Image.fromarray(pixels).save(Path(root)/split/c/f'{i}.png')
     return Path(root)
+
+
+def checkpoint_epoch(ckpt: Path):
+    "The epoch of checkpoint `ckpt` once it is completely written, else None."
+    try: return torch.load(ckpt, map_location='cpu', weights_only=False)['epoch']
+    except Exception: return None
+
+
+def kill_when(proc, ready, delay: float = 0.0, timeout: float = 600) -> bool:
+    "SIGKILL `proc` `delay` seconds after `ready()` holds; True if it was still running then."
+    import signal, time
+    end = time.time() + timeout
+    while time.time() < end:
+        if ready():
+            time.sleep(delay)
+            alive = proc.poll() is None
+            proc.send_signal(signal.SIGKILL); proc.communicate()
+            return alive
+        assert proc.poll() in (None, 0), proc.communicate()
+        time.sleep(0.01)
+    raise TimeoutError('the moment to kill never came')

@@ -5,6 +5,7 @@ import csv, json, os, shutil, signal, subprocess, sys, time
 from pathlib import Path
 import pytest, torch
 from conftest import cli
+from fixtures import checkpoint_epoch as _epoch, kill_when as _kill_when
 
 ENV = {**os.environ, 'WANDB_MODE': 'disabled', 'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1',
        'PYTHONPATH': str(Path(__file__).resolve().parents[1])}
@@ -21,23 +22,6 @@ def _run(*args, tool='visionlab-train', fast=True):
 def _resume(run_dir, *args):
     return subprocess.run([cli('visionlab-train'), f'resume={run_dir}', 'trainer.enable_progress_bar=false', *args],
                           capture_output=True, text=True, timeout=600, env=ENV)
-
-def _epoch(f):
-    try: return torch.load(f, map_location='cpu', weights_only=False)['epoch']
-    except Exception: return None
-
-def _kill_when(proc, ready, delay=0.0, timeout=600):
-    "SIGKILL `proc` `delay` seconds after `ready()` holds; True if it was still running then."
-    end = time.time() + timeout
-    while time.time() < end:
-        if ready():
-            time.sleep(delay)
-            alive = proc.poll() is None
-            proc.send_signal(signal.SIGKILL); proc.communicate()
-            return alive
-        assert proc.poll() in (None, 0), proc.communicate()
-        time.sleep(0.01)
-    raise TimeoutError('the moment to kill never came')
 
 def _rows(run_dir): return list(csv.DictReader(open(run_dir/'metrics.csv')))
 

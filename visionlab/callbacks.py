@@ -105,8 +105,10 @@ class RunInterrupted(KeyboardInterrupt):
 # %% ../nbs/34_callbacks.ipynb #cb000011
 class InterruptCheckpoint(L.Callback):
     "On Ctrl-C keep a resumable `last.ckpt`, and remember where the run stopped."
-    def __init__(self, run_dir: Path | None = None):  # the run's directory, named in the message on how to resume
+    def __init__(self, run_dir: Path | None = None,  # the run's directory, named in the message on how to resume
+                 command: str | None = None):  # the command that continues the run (default `visionlab-train resume=<run_dir>`)
         self.run_dir, self.interrupted, self.where, self.last, self.saved_now, self.saving = run_dir, False, None, None, False, False
+        self.command = command or f'visionlab-train resume={run_dir}'
 
     def on_exception(self, trainer, pl_module, exception):
         if not isinstance(exception, KeyboardInterrupt): return
@@ -126,14 +128,14 @@ class InterruptCheckpoint(L.Callback):
 # %% ../nbs/34_callbacks.ipynb #cb000022
 @patch
 def message(self: InterruptCheckpoint) -> str:
-    "Where the run stopped, what `last.ckpt` keeps, and the command that continues it."
+    "Where the run stopped, what `last.ckpt` keeps, and the command that continues it (Ctrl-C's and SIGTERM's one message)."
     epoch, step = self.where
     head = f"interrupted at epoch {epoch}, step {step}: "
     if self.last is None or not self.last.exists():
         return head + f"no checkpoint was written (no training step had finished); {self.run_dir} keeps the config"
     kept = ('the state at the interrupt' if self.saved_now else
             f"the end of epoch {torch.load(self.last, map_location='cpu', weights_only=False, mmap=True)['epoch']}")
-    return head + f"{self.last} keeps {kept}; continue with: visionlab-train resume={self.run_dir}"
+    return head + f"{self.last} keeps {kept}; continue with: {self.command}"
 
 @patch
 def guard(self: InterruptCheckpoint, fn):

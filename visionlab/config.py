@@ -259,8 +259,9 @@ def _check_paths(cfg):
     if not str(cfg.exp_dir).strip(): raise ConfigError("exp_dir is empty: give the folder of the run directories (e.g. exp_dir=./exp)")
     if cfg.resume is not None:
         run = Path(str(cfg.resume)).expanduser()
-        if not str(cfg.resume).strip() or (run.exists() and not run.is_dir()):
-            raise ConfigError(f"resume={str(cfg.resume)!r} is not a directory: give the run directory to continue (resume=<exp_dir>/<name>)")
+        if not str(cfg.resume).strip() or (run.exists() and not run.is_dir() and not run.name.endswith('-cv.json')):
+            raise ConfigError(f"resume={str(cfg.resume)!r} is not a directory: give the run directory to continue (resume=<exp_dir>/<name>), "
+                              "or a cross-validation's <name>-cv.json")
 
 # %% ../nbs/01_config.ipynb #95fb2a47
 def strategy_choices() -> list[str]:

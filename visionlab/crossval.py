@@ -4,7 +4,7 @@
 
 # %% ../nbs/39_crossval.ipynb #cfe4d2aa
 from __future__ import annotations
-import json, math
+import glob, json, logging, math, re, shlex, shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -12,10 +12,12 @@ import numpy as np
 from omegaconf import OmegaConf, DictConfig
 
 from .core import ConfigError
-from .runs import RunResult, run_name, SUMMARY_METRICS
+from .runs import (RunResult, run_name, SUMMARY_METRICS, load_run_config, resume_config, run_status,
+                            check_unowned)
 
 # %% auto #0
-__all__ = ['cross_validating', 'fold_configs', 'summarize_folds', 'CVResult', 'cv_result']
+__all__ = ['cross_validating', 'fold_configs', 'cv_name', 'continue_command', 'summarize_folds', 'CVResult', 'cv_result',
+           'fold_dirs', 'fold_result', 'cv_location', 'resumed_folds', 'note_other_folds']
 
 # %% ../nbs/39_crossval.ipynb #e2c00001
 def cross_validating(cfg: DictConfig) -> bool:
@@ -29,6 +31,21 @@ def fold_configs(cfg: DictConfig) -> list[DictConfig]:
     base = run_name(cfg)
     folds = range(k) if cfg.data.cv.fold is None else [cfg.data.cv.fold]
     return [OmegaConf.merge(cfg, {'name': f'{base}-fold{i}', 'data': {'cv': {'fold': i}}}) for i in folds]
+
+# %% ../nbs/39_crossval.ipynb #cvr00002
+def cv_name(cfg: DictConfig) -> str | None:
+    "The name of the cross-validation whose fold `cfg` runs (`<name>` of `<name>-fold<i>`); None for any other run."
+    if not cfg.data.cv.k or cfg.data.cv.fold is None: return None
+    m = re.fullmatch(rf'(.+)-fold{cfg.data.cv.fold}', str(cfg.name))
+    return m[1] if m else None
+
+def continue_command(run_dir: Path | str,  # the run's directory
+                     cfg: DictConfig,  # the run's configuration
+                    ) -> str:
+    "The command that continues the run in `run_dir`; for a fold, the whole cross-validation (`resume=<exp_dir>/<name>`)."
+    base = cv_name(cfg)
+    target = Path(run_dir).parent/base if base else Path(run_dir)
+    return f"visionlab-train {shlex.quote(f'resume={target}')}"
 
 # %% ../nbs/39_crossval.ipynb #4431b2d3
 def _numeric(v) -> bool: return isinstance(v, (int, float)) and not isinstance(v, bool)
@@ -71,12 +88,79 @@ class CVResult:
         return '\n'.join([*lines, self.table(), f'cross-validation summary: {self.summary_file}'])
 
 # %% ../nbs/39_crossval.ipynb #e2c00007
-def cv_result(folds: Sequence[RunResult]) -> CVResult:
+def cv_result(folds: Sequence[RunResult],  # every fold's result, in fold order
+              folder: Path | None = None,  # where the summary goes (default: the first fold's exp_dir)
+             ) -> CVResult:
     "Summarise the runs of the folds; write the summary beside them as `<name>-cv.json`."
     cfg = folds[0].config
     base = cfg.name.rsplit('-fold', 1)[0]
     mean, std = summarize_folds(folds)
-    out = Path(cfg.exp_dir).expanduser()/f'{base}-cv.json'
+    out = Path(folder or Path(cfg.exp_dir).expanduser())/f'{base}-cv.json'
     out.write_text(json.dumps(dict(k=cfg.data.cv.k, mean=mean, std=std, folds=[
         dict(fold=r.config.data.cv.fold, run_dir=str(r.run_dir), metrics=r.metrics) for r in folds]), indent=2))
     return CVResult(list(folds), mean, std, out, cfg)
+
+# %% ../nbs/39_crossval.ipynb #cvr00005
+def fold_dirs(folder: Path | str,  # where the folds' run dirs are (the cross-validation's exp_dir)
+              base: str,  # the cross-validation's name
+             ) -> dict[int, Path]:
+    "The run dirs `<base>-fold<i>` in `folder`, by fold."
+    found = {}
+    for d in Path(folder).glob(f'{glob.escape(base)}-fold*'):
+        m = re.fullmatch(rf'{re.escape(base)}-fold(\d+)', d.name)
+        if m and (d/'config.yaml').exists(): found[int(m[1])] = d
+    return dict(sorted(found.items()))
+
+def fold_result(run_dir: Path) -> RunResult:
+    "The `RunResult` of a finished fold, read from its `results.json` and saved configuration (nothing is written)."
+    info = json.loads((Path(run_dir)/'results.json').read_text())
+    def inside(p): return Path(run_dir)/p if p else None
+    return RunResult(Path(run_dir), info['metrics'], info.get('best') or {}, inside(info.get('best_checkpoint')),
+                     inside(info.get('last_checkpoint')), info['wall_time'], load_run_config(run_dir), status=info['status'],
+                     fit_time=info.get('fit_time'), test_time=info.get('test_time'))
+
+# %% ../nbs/39_crossval.ipynb #cvr00008
+def cv_location(path: Path | str) -> tuple[Path, str]:
+    "The folder and name of the cross-validation that `path` names: `<folder>/<name>`, or its summary `<name>-cv.json`."
+    p = Path(path).expanduser()
+    return p.parent, re.sub(r'-cv(\.json)?$', '', p.name)
+
+def _fold_step(cfg: DictConfig, fold: DictConfig, run_dir: Path | None) -> RunResult | DictConfig:
+    "What a resume does with one fold: keep it (finished), continue it (`cfg` resuming its run dir) or run it."
+    if run_dir is None: return fold
+    if run_status(run_dir) == 'finished': return fold_result(run_dir)
+    if any((run_dir/'checkpoints').glob('*.ckpt')):            # the fold's own name and place: the same as its saved ones
+        return OmegaConf.merge(cfg, {'resume': str(run_dir), 'name': fold.name, 'exp_dir': fold.exp_dir, 'data': {'cv': fold.data.cv}})
+    check_unowned(run_dir)
+    shutil.rmtree(run_dir)            # stopped before its first checkpoint: nothing to continue, the fold starts again
+    return fold
+
+# %% ../nbs/39_crossval.ipynb #cvr00009
+def _check_left(cfg: DictConfig, k: int, dirs: dict[int, Path], summary: Path):
+    "Refuse the resume of a cross-validation whose folds have all finished and whose summary is written."
+    if summary.exists() and all(i in dirs and run_status(dirs[i]) == 'finished' for i in range(k)):
+        raise ConfigError(f"resume={str(cfg.resume)!r}: the {k} folds of the cross-validation have finished and its summary "
+                          f"{summary} is written: nothing to resume, its files are left as they are")
+
+def resumed_folds(cfg: DictConfig,  # a validated configuration; its `resume` may name a cross-validation
+                 ) -> tuple[Path, list[RunResult | DictConfig]] | None:
+    "For `resume=<exp_dir>/<name>` of a cross-validation: where its summary goes and, per fold, what `train` does (else None)."
+    if cfg.resume is None or (Path(cfg.resume).expanduser()/'config.yaml').exists(): return None
+    folder, base = cv_location(cfg.resume)
+    dirs = fold_dirs(folder, base)
+    if not dirs: return None
+    saved, _ = resume_config(OmegaConf.merge(cfg, {'resume': str(next(iter(dirs.values())))}))  # the command line's changes, checked
+    folds = fold_configs(OmegaConf.merge(saved, {'name': base, 'exp_dir': str(folder), 'resume': None, 'data': {'cv': {'fold': None}}}))
+    _check_left(cfg, len(folds), dirs, folder/f'{base}-cv.json')
+    return folder, [_fold_step(cfg, fold, dirs.get(fold.data.cv.fold)) for fold in folds]
+
+# %% ../nbs/39_crossval.ipynb #cvr0000b
+def note_other_folds(cfg: DictConfig):  # a validated configuration; its `resume` may name one fold's run dir
+    "For a resume of one fold of a cross-validation: a one-line warning naming the command that continues every fold."
+    run_dir = Path(cfg.resume).expanduser() if cfg.resume is not None else None
+    if run_dir is None or not re.search(r'-fold\d+$', run_dir.name) or not (run_dir/'config.yaml').exists(): return
+    saved = load_run_config(run_dir)
+    if (base := cv_name(saved)) is None: return
+    logging.getLogger('visionlab').warning(
+        f"{run_dir.name} is fold {saved.data.cv.fold} of the {saved.data.cv.k}-fold cross-validation {base}: this resumes that "
+        f"fold alone, without the other folds and the summary; continue them all with: {continue_command(run_dir, saved)}")

@@ -19,6 +19,7 @@ from .data import datamodule_from_config
 from .models.core import model_from_config
 from .module import VisionModule
 from .runs import load_run_config, check_checkpoint
+from .crossval import cv_location, fold_dirs
 from .plots import confusion_counts, confusion_matrix_figure, parity_figure, samples_figure
 
 # %% auto #0
@@ -103,9 +104,8 @@ def run_dirs(path) -> list[Path]:
         except (json.JSONDecodeError, KeyError, TypeError) as e: raise ConfigError(f"{p} is corrupt: {e}") from None
         return [d if d.exists() else p.parent/d.name for d in folds]          # moved along with its summary: beside it
     if (p/'config.yaml').exists(): return [p]
-    base = p.name[:-len('-cv')] if p.name.endswith('-cv') else p.name
-    folds = [d for d in p.parent.glob(f'{base}-fold*') if re.fullmatch(rf'{re.escape(base)}-fold\d+', d.name) and (d/'config.yaml').exists()]
-    if folds: return sorted(folds, key=lambda d: int(d.name.rsplit('fold', 1)[1]))
+    folder, base = cv_location(p)
+    if (folds := fold_dirs(folder, base)): return list(folds.values())
     if p.is_dir(): raise ConfigError(f"{str(p)!r} is not a run directory: it has no config.yaml")
     raise ConfigError(f"{str(p)!r} is not a run directory nor a cross-validated run ({base}-fold<i>): no such directory")
 

@@ -14,7 +14,8 @@ BANNER_LOGGERS = ('lightning.pytorch.utilities.rank_zero', 'lightning.fabric.uti
                   'lightning.pytorch.callbacks.model_summary', 'lightning.pytorch.accelerators.cuda')
 
 KNOWN_WARNINGS = ('.*does not have many workers.*', '.*is smaller than the logging interval.*',
-                  '.*Experiment logs directory.*exists and is not empty.*', '.*isinstance\\(treespec, LeafSpec\\).*deprecated.*',
+                  '.*Experiment logs directory.*exists and is not empty.*',
+                  '.*Checkpoint directory.*exists and is not empty.*', '.*isinstance\\(treespec, LeafSpec\\).*deprecated.*',
                   '.*litlogger.*')
 
 def quiet_lightning():

@@ -4,6 +4,8 @@
 
 # %% ../nbs/40_train.ipynb #b5583020
 from __future__ import annotations
+import logging
+from pathlib import Path
 from typing import Sequence
 import torch
 import lightning as L
@@ -15,10 +17,11 @@ from .models.core import model_from_config
 from .module import VisionModule
 from .data import datamodule_from_config
 from .trainer import seed_run, build_trainer, wandb_session, quiet_fit
-from .callbacks import EpochSeed, NonFiniteLoss, InterruptCheckpoint, WandbRunId
+from .callbacks import EpochSeed, NonFiniteLoss, InterruptCheckpoint, WandbRunId, RunInterrupted
 from .runs import (RunPlan, RunRecord, RunResult, plan_run, writable_exp_dir, process_run_dir, check_free_space,
                             check_fits, recorded_run)
-from .crossval import CVResult, cross_validating, fold_configs, cv_result
+from .crossval import (CVResult, cross_validating, fold_configs, cv_result, resumed_folds, note_other_folds,
+                                 continue_command)
 from .allocator import note_allocator
 
 # %% auto #0
@@ -64,7 +67,7 @@ def fit_run(cfg: DictConfig,  # a validated configuration of one run (the folds 
     datamodule = prepare_data(datamodule_from_config(cfg))
     check_free_space(plan.run_dir or writable_exp_dir(cfg), module)
     run_dir = plan.run_dir or process_run_dir(cfg)
-    interrupt = InterruptCheckpoint(run_dir)
+    interrupt = InterruptCheckpoint(run_dir, continue_command(run_dir, cfg))   # a fold's: the whole cross-validation's
     with recorded_run(run_dir, plan) as rec, wandb_session(cfg, run_dir), quiet_fit():
         rec.trainer, rec.checkpoint = build_trainer(cfg, run_dir, [*safety_callbacks(cfg, run_dir, plan, interrupt), *callbacks],
                                                     plan.first_step)
@@ -84,11 +87,28 @@ def as_config(cfg: DictConfig | Sequence[str]) -> DictConfig:
     hint = f": write train([{cfg!r}])" if isinstance(cfg, str) else ''
     raise ConfigError(f"train() takes a configuration from compose() or a list of overrides, not a {type(cfg).__name__}{hint}")
 
+def _fit_fold(fold: DictConfig, callbacks, test_after_stop) -> RunResult:
+    "`fit_run` of one fold; Ctrl-C outside its fit and test (setting up, between folds) also names the command that continues."
+    try: return fit_run(fold, callbacks, test_after_stop)
+    except KeyboardInterrupt as e:
+        if isinstance(e, RunInterrupted): raise          # its message already says how to continue
+        msg = f"interrupted at fold {fold.data.cv.fold}: continue with: {continue_command(Path(fold.exp_dir).expanduser()/fold.name, fold)}"
+        logging.getLogger('visionlab').warning(msg)
+        raise RunInterrupted(msg) from None
+
+def _fit_folds(folds: Sequence[DictConfig | RunResult], callbacks, test_after_stop) -> list[RunResult]:
+    "Each fold's `RunResult`: kept as it is (a finished fold of a resumed cross-validation), else from `fit_run`."
+    return [f if isinstance(f, RunResult) else _fit_fold(f, callbacks, test_after_stop) for f in folds]
+
 def train(cfg: DictConfig | Sequence[str],  # a configuration tree from `compose`, or a list of overrides
           callbacks: Sequence[L.Callback] = (),  # more Lightning callbacks for the Trainer (of every fold)
           test_after_stop: bool = False  # test a run that a callback stopped early
          ) -> RunResult | CVResult:
-    "Train what `cfg` describes: one run, a resumed run, or with `data.cv.k` every fold and their summary."
+    "Train what `cfg` describes: one run, a resumed run, or with `data.cv.k` every fold and their summary (resumed too)."
     cfg = as_config(cfg)
-    if not cross_validating(cfg): return fit_run(cfg, callbacks, test_after_stop)
-    return cv_result([fit_run(fold, callbacks, test_after_stop) for fold in fold_configs(cfg)])
+    if (resumed := resumed_folds(cfg)) is not None:        # resume=<exp_dir>/<name> of a cross-validation
+        folder, folds = resumed
+        return cv_result(_fit_folds(folds, callbacks, test_after_stop), folder)
+    if cross_validating(cfg): return cv_result(_fit_folds(fold_configs(cfg), callbacks, test_after_stop))
+    note_other_folds(cfg)                                  # resume=<exp_dir>/<name>-fold<i>: it has other folds
+    return fit_run(cfg, callbacks, test_after_stop)
