@@ -44,7 +44,8 @@ REGISTRIES = {'models': MODELS, 'optimizers': OPTIMIZERS, 'schedulers': SCHEDULE
 
 OBJECT_FACTS = {   # what the configuration layer reads off a registered object, recorded beside its metadata
     'optimizers': lambda spec: dict(momentum=spec.momentum, nesterov=spec.nesterov),
-    'datamodules': lambda cls: {a: getattr(cls, a, None) for a in ('channels', 'image_dims', 'task')},
+    'datamodules': lambda cls: {**{a: getattr(cls, a, None) for a in ('channels', 'image_dims', 'task')},
+                                'policy_family': getattr(getattr(cls, 'stats', None), 'family', None)},   # a generic policy's variant
     'metrics': lambda build: dict(keys=list(build(2))),   # the names its collection logs
 }
 

@@ -7,21 +7,21 @@ from __future__ import annotations
 import functools, importlib, importlib.resources, math, os, re, sys
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Collection, Optional, Sequence
 
 from omegaconf import OmegaConf, DictConfig, ListConfig, II
 from omegaconf.errors import OmegaConfBaseException, InterpolationResolutionError
 
-from .core import ConfigError, Registry, choices_hint, close_matches, leaves
+from .core import ConfigError, Registry, choices_hint, close_matches, first_line, leaves
 from .catalogue import LISTED, ARCH_OPTIONS, check_options, live_strategies, shipped
 
 # %% auto #0
-__all__ = ['CONFIG_DIR', 'SCHEMA_NAME', 'FIXED_CHOICES', 'RANGES', 'MAX_NAME', 'REFERENCE_VALUES', 'REFERENCE_KEYS',
+__all__ = ['CONFIG_DIR', 'SCHEMA_NAME', 'FIXED_CHOICES', 'RANGES', 'MAX_NAME', 'APPLIES', 'REFERENCE_VALUES', 'REFERENCE_KEYS',
            'REFERENCE_DEFAULTS', 'GROUP_KEYS', 'EnvConfig', 'ModelConfig', 'CVConfig', 'DataConfig', 'TrainerConfig',
            'CheckpointConfig', 'VisionlabConfig', 'schema_keys', 'registry_choices', 'strategy_choices',
-           'check_accelerator', 'logged_metrics', 'yaml_options', 'family_names', 'import_modules', 'validate',
-           'translate_reference', 'yaml_groups', 'group_options', 'unknown_key_error', 'compose', 'format_value',
-           'to_overrides', 'key_help']
+           'check_accelerator', 'logged_metrics', 'Applies', 'policy_family', 'dataset_policy', 'apply_rules',
+           'yaml_options', 'family_names', 'import_modules', 'validate', 'translate_reference', 'yaml_groups',
+           'group_options', 'unknown_key_error', 'compose', 'format_value', 'to_overrides', 'key_help']
 
 # %% ../nbs/01_config.ipynb #f2e09d05
 @dataclass
@@ -314,12 +314,77 @@ def _check_metrics(cfg):
     if monitor is not None and not any(monitor == n or monitor.startswith(n + '_') for n in logged):
         raise ConfigError(f"checkpoint.monitor={monitor!r} is not a metric this run logs: {choices_hint(monitor, logged)}")
 
+# %% ../nbs/01_config.ipynb #rul00002
+@dataclass(frozen=True)
+class Applies:
+    "Where `key` means something, and what it becomes where it does not."
+    key: str                          # a dotted schema key, e.g. 'model.nesterov'
+    test: Callable                    # test(value) -> bool, `value(key)` reading the configuration: does `key` apply?
+    why: Callable                     # why(value) -> the reason it does not, in words ('only applies to SGD, ...')
+    neutral: Callable | None = None   # neutral(value) -> its value where it does not apply; None: any value is ignored
+    greys_out: bool = True            # the panel disables the widget where the rule fails (a policy stays choosable)
+
+# %% ../nbs/01_config.ipynb #rul00004
+def _optimizer_takes(value, what: str) -> bool:
+    "Whether the optimizer `value` names takes `what` ('momentum', 'nesterov'); True for one the registries do not know."
+    name = value('model.optimizer')
+    return name not in LISTED['optimizers'] or LISTED['optimizers'].entry(name).meta.get(what, True)
+
+def policy_family(data_name: str) -> str | None:
+    "The family ('cifar' | 'imagenet') whose variant of a generic policy name dataset `data_name` uses (None: unknown)."
+    return LISTED['datamodules'].entry(data_name).meta.get('policy_family') if data_name in LISTED['datamodules'] else None
+
+def _policy_fits(value, key: str) -> bool:
+    "Whether the policy that `key` names has a variant for the dataset's family (only a generic name may lack one)."
+    name, family, policies = value(key), policy_family(value('data.name')), LISTED['policies']
+    if name not in policies or family is None or not policies.entry(name).meta.get('generic'): return True
+    return f'{family}_{policies.entry(name).name}' in policies
+
+def dataset_policy(value, key: str) -> str:
+    "Policy `key` as the dataset's own config group sets it (`data/<name>.yaml`); 'none' for a dataset without one."
+    f = CONFIG_DIR/'data'/f"{value('data.name')}.yaml"
+    return OmegaConf.select(OmegaConf.load(f), key, default='none') if f.exists() else 'none'
+
+# %% ../nbs/01_config.ipynb #rul00006
+def _policy_rule(key: str) -> Applies:
+    return Applies(key, lambda v: _policy_fits(v, key),
+                   lambda v: f"has no variant for data.name={v('data.name')} ({policy_family(v('data.name'))} policies)",
+                   lambda v: dataset_policy(v, key), greys_out=False)
+
+APPLIES = (
+    Applies('model.momentum', lambda v: _optimizer_takes(v, 'momentum'), lambda v: f"no momentum for model.optimizer={v('model.optimizer')}"),
+    Applies('model.nesterov', lambda v: _optimizer_takes(v, 'nesterov'),
+            lambda v: f"only applies to SGD, not model.optimizer={v('model.optimizer')}", lambda v: False),
+    *(Applies(k, lambda v: v('model.sam') or v('model.adaptive_sam'), lambda v: 'set sam or adaptive_sam')
+      for k in ('model.sam_rho', 'model.sam_bn_stats', 'model.sam_schedule')),
+    Applies('model.mixup_alpha', lambda v: v('model.mixup'), lambda v: 'set mixup'),
+    Applies('model.label_smoothing', lambda v: v('model.task') == 'classification',
+            lambda v: f"only applies to classification (model.task={v('model.task')})", lambda v: 0.0),
+    _policy_rule('data.train_transforms'), _policy_rule('data.test_transforms'),
+)
+
+# %% ../nbs/01_config.ipynb #rul00008
+def _text(v) -> str: return str(v).lower() if isinstance(v, bool) or v is None else str(v)
+
+def apply_rules(cfg: DictConfig,  # a composed tree, changed in place
+                explicit: Collection[str] | None = None,  # the keys the user set; None: every key counts as set
+                notes: list | None = None,  # one line per value dropped is appended here
+               ) -> DictConfig:
+    "Refuse a value the user set where `APPLIES` says it does not apply; replace one a recipe set by the neutral value."
+    value = lambda k: _select(cfg, k)
+    for rule in APPLIES:
+        if rule.neutral is None or rule.test(value): continue
+        old, new = value(rule.key), rule.neutral(value)
+        if old == new: continue
+        if explicit is None or rule.key in explicit: raise ConfigError(f"{rule.key}={_text(old)} {rule.why(value)}")
+        OmegaConf.update(cfg, rule.key, new)
+        if notes is not None: notes.append(f"{rule.key}={_text(old)} -> {_text(new)}: {rule.why(value)}")
+    return cfg
+
 # %% ../nbs/01_config.ipynb #0efd4924
 def _check_cross(cfg):
     "Checks that involve several keys."
     m = cfg.model
-    if m.task == 'regression' and m.label_smoothing > 0:
-        raise ConfigError(f"model.label_smoothing={m.label_smoothing} only applies to classification (model.task=regression)")
     if m.task == 'classification' and m.num_classes < 2:
         raise ConfigError(f"data.num_classes={m.num_classes}: a classifier needs at least 2 classes (for one number per image, model.task=regression)")
     if m.sam and m.adaptive_sam:
@@ -338,6 +403,7 @@ def _check_cross(cfg):
                           f"use model={fam} model.arch={m.arch}, or one of {', '.join(LISTED['models'].names(family=m.family))}")
     check_options(m.arch, **{k: m[k] for k in ARCH_OPTIONS})
 
+# %% ../nbs/01_config.ipynb #spl00002
 def yaml_options(group: str) -> list[str]:
     "The choices of config group `group` that ship with visionlab as YAML files."
     return sorted(p.stem for p in (CONFIG_DIR/group).glob('*.yaml'))
@@ -347,18 +413,23 @@ def family_names() -> list[str]:
     models = LISTED['models']
     return sorted(set(yaml_options('model')) | {models.entry(n).meta['family'] for n in models.names()})
 
+# %% ../nbs/01_config.ipynb #spl00005
 def import_modules(modules: Sequence[str]) -> None:
     "Import your modules (the `imports` key) from the working directory or the installed packages, so that what they register exists."
     if not modules: return
     if os.getcwd() not in sys.path: sys.path.insert(0, os.getcwd())   # as `python -m` does: a module beside your notebook or shell
     for m in modules:
         try: importlib.import_module(m)
-        except Exception as e:
-            raise ConfigError(f"imports: cannot import {m!r} ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); "
-                              f"name a module in the working directory ({os.getcwd()}) or an installed package") from None
+        except Exception as e:     # `from e`: the traceback of a bug in your own module is kept
+            raise ConfigError(f"imports: cannot import {m!r} ({type(e).__name__}: {first_line(e)}); "
+                              f"name a module in the working directory ({os.getcwd()}) or an installed package") from e
 
-def validate(cfg: DictConfig) -> DictConfig:
-    "Check interpolations, choices, ranges and cross-key rules of a composed tree; return it."
+# %% ../nbs/01_config.ipynb #spl00008
+def validate(cfg: DictConfig,  # a composed tree
+             explicit: Collection[str] | None = None,  # the keys the user set; None: every key counts as set
+             notes: list | None = None,  # one line per value dropped by `apply_rules` is appended here
+            ) -> DictConfig:
+    "Check interpolations, choices, ranges and cross-key rules of a composed tree (every rule the kit has); return it."
     import_modules(cfg.get('imports') or [])
     try: tree = OmegaConf.to_container(cfg, resolve=True)
     except InterpolationResolutionError as e:
@@ -384,6 +455,7 @@ def validate(cfg: DictConfig) -> DictConfig:
     strategy = cfg.trainer.strategy
     if strategy not in strategy_choices() and strategy not in live_strategies():   # not listed: Lightning is asked
         raise ConfigError(f"trainer.strategy={strategy!r} is not valid: {choices_hint(strategy, live_strategies())}")
+    apply_rules(cfg, explicit, notes)
     for check in (_check_cross, _check_paths, _check_data_fit, _check_metrics): check(cfg)
     return cfg
 
@@ -549,7 +621,7 @@ def _one_line_error(e: Exception) -> ConfigError:
 
 def compose(overrides: Sequence[str] = (),  # e.g. `['model=resnet', 'model.lr=0.05']`; the reference's spellings too
             validate_choices: bool = True,  # check choices, ranges and cross-key rules (`validate`)
-            notes: list | None = None,  # one line per reference spelling translated is appended here
+            notes: list | None = None,  # one line per reference spelling translated, and per value dropped, is appended here
            ) -> DictConfig:
     "The configuration tree for `overrides`, validated."
     import hydra
@@ -568,7 +640,8 @@ def compose(overrides: Sequence[str] = (),  # e.g. `['model=resnet', 'model.lr=0
                 cfg = hydra.compose(config_name='train', overrides=overrides)
     except (HydraException, OmegaConfBaseException, ValueError) as e:
         raise _one_line_error(e) from None
-    return check_accelerator(validate(cfg)) if validate_choices else cfg
+    explicit = {o.partition('=')[0].lstrip('+~') for o in overrides}
+    return check_accelerator(validate(cfg, explicit, notes)) if validate_choices else cfg
 
 # %% ../nbs/01_config.ipynb #7e0f7c9e
 _BARE = re.compile(r'[A-Za-z_/.][\w/.\-:+@]*')

@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 # %% auto #0
 __all__ = ['MODELS', 'OPTIMIZERS', 'SCHEDULERS', 'METRICS', 'DATAMODULES', 'POLICIES', 'VisionlabError', 'ConfigError',
-           'close_matches', 'choices_hint', 'Entry', 'Registry', 'leaves']
+           'close_matches', 'choices_hint', 'first_line', 'Entry', 'Registry', 'leaves']
 
 # %% ../nbs/00_core.ipynb #71b710f4
 class VisionlabError(Exception):
@@ -33,6 +33,13 @@ def choices_hint(name: str, choices) -> str:
     close = close_matches(name, choices)
     if close: return f"did you mean {' or '.join(repr(c) for c in close)}?"
     return f"valid choices: {', '.join(sorted(map(str, choices)))}"
+
+# %% ../nbs/00_core.ipynb #fl000002
+def first_line(e: BaseException,  # any exception
+              ) -> str:
+    "The first line of `e`'s message ('' for an empty one): what a one-line error quotes."
+    lines = str(e).splitlines()
+    return lines[0] if lines else ''
 
 # %% ../nbs/00_core.ipynb #79e54623
 @dataclass

@@ -7,7 +7,7 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 import json, re
-from typing import Callable
+from typing import Callable, Sequence
 import functools
 import yaml
 import ipywidgets as W
@@ -16,12 +16,13 @@ from omegaconf.errors import OmegaConfBaseException
 
 from .core import leaves
 from .catalogue import LISTED
-from .config import compose, format_value, FIXED_CHOICES, GROUP_KEYS, registry_choices, group_options, key_help
+from .config import APPLIES, compose, format_value, FIXED_CHOICES, GROUP_KEYS, registry_choices, group_options, key_help
 
 # %% auto #0
-__all__ = ['GROUP_WIDGETS', 'TOP_KEYS', 'PANEL_TABS', 'LABELS', 'APPLIES_WHEN', 'HIDE_BESIDE_PANEL', 'label_of', 'key_choices',
-           'with_class', 'OptionField', 'arch_options', 'tree_values', 'default_groups', 'key_of', 'variant_note',
-           'key_markers', 'first_mention', 'overrides_from', 'frontend_session', 'reload_note']
+__all__ = ['GROUP_WIDGETS', 'TOP_KEYS', 'PANEL_TABS', 'LABELS', 'RULED_KEYS', 'HIDE_BESIDE_PANEL', 'label_of', 'key_choices',
+           'with_class', 'OptionField', 'applies', 'compose_noting', 'arch_options', 'tree_values', 'default_groups',
+           'key_of', 'variant_note', 'key_markers', 'first_mention', 'overrides_from', 'frontend_session',
+           'reload_note']
 
 # %% ../nbs/49_fields.ipynb #23bb235c
 GROUP_WIDGETS = {'model.family': 'model', 'model.arch': 'variant', 'data.name': 'data', 'env.name': 'env',
@@ -142,14 +143,21 @@ class OptionField:
         self.message.value = f'<span style="color:{color}">{"⚠ " if kind == "error" and text else ""}{escape(text)}</span>' if text else ''
 
 # %% ../nbs/49_fields.ipynb #5ed62ed4
-APPLIES_WHEN: dict[str, tuple[Callable, str]] = {   # key: (test on a value getter, why not)
-    'model.momentum': (lambda v: LISTED['optimizers'].entry(v('model.optimizer')).meta.get('momentum', True), 'no momentum for this optimizer'),
-    'model.nesterov': (lambda v: LISTED['optimizers'].entry(v('model.optimizer')).meta.get('nesterov', True), 'Nesterov only applies to SGD'),
-    **{k: (lambda v: v('model.sam') or v('model.adaptive_sam'), 'set sam or adaptive_sam')
-       for k in ('model.sam_rho', 'model.sam_bn_stats', 'model.sam_schedule')},
-    'model.mixup_alpha': (lambda v: v('model.mixup'), 'set mixup'),
-    'model.label_smoothing': (lambda v: v('model.task') == 'classification', 'classification only'),
-}
+RULED_KEYS = tuple(r.key for r in APPLIES if r.greys_out)   # the keys whose widget is greyed out where their rule fails
+
+def applies(key: str,  # a dotted schema key
+            value: Callable,  # value(key): the panel's value of a key
+           ) -> tuple[bool, str]:
+    "Whether `key` applies beside the other values, and why not (the configuration's `APPLIES` rules, declared once there)."
+    for rule in APPLIES:
+        if rule.key == key and rule.greys_out and not rule.test(value): return False, rule.why(value)
+    return True, ''
+
+def compose_noting(overrides: Sequence[str],  # the panel's overrides
+                  ) -> tuple[DictConfig, list[str]]:
+    "`compose(overrides)` and its notes: the values that the other choices made meaningless, dropped."
+    notes = []
+    return compose(overrides, notes=notes), notes
 
 # %% ../nbs/49_fields.ipynb #eff9c319
 def arch_options(arch: str) -> tuple[str, ...]:

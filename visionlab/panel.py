@@ -17,7 +17,7 @@ from traitlets import TraitError
 from .core import ConfigError
 from .config import compose, schema_keys, format_value, group_options, GROUP_KEYS
 from .catalogue import LISTED, ARCH_OPTIONS, warm_up
-from .fields import (GROUP_WIDGETS, PANEL_TABS, TOP_KEYS, APPLIES_WHEN, OptionField, key_choices, arch_options,
+from .fields import (GROUP_WIDGETS, PANEL_TABS, TOP_KEYS, RULED_KEYS, applies, compose_noting, OptionField, key_choices, arch_options,
                               with_class, default_groups, key_of, variant_note, key_markers, first_mention, _outcome, _summary,
                               _group_leaves, _recipe, _recipe_name, overrides_from, frontend_session, reload_note, HIDE_BESIDE_PANEL)
 from .plots import figure_png, report_html, show_run
@@ -141,7 +141,8 @@ def _update_applies(self: ConfigPanel):
     for opt in ARCH_OPTIONS:
         k = f'model.{opt}'
         if k in self.fields: self._set_applies(k, opt in supported, f'not used by {arch}')
-    for k, (test, why) in APPLIES_WHEN.items(): self._set_applies(k, bool(test(self.value)), why)
+    for k in RULED_KEYS:
+        if k in self.fields: self._set_applies(k, *applies(k, self.value))
 
 @patch
 def _set_applies(self: ConfigPanel, key: str, ok: bool, why: str):
@@ -223,7 +224,7 @@ def _validate(self: ConfigPanel):
     if self.value('model.arch') in LISTED['models']: self.fields['model.arch'].show(variant_note(self.value('model.arch'), self.value), 'note')
     ov = self.overrides
     self.command.value = f'<code style="white-space:pre-wrap">{escape(command_line(ov))}</code>'
-    try: self._config = self._composed.pop(tuple(ov), None) or compose(ov); self.errors = {}
+    try: self._config, notes = self._composed.pop(tuple(ov), None) or compose_noting(ov); self.errors = {}
     except ConfigError as e:
         self._config, msg = None, str(e)
         candidates = {'other': [key_of(o) for o in self._extra], **{k: key_markers(k) for k in self.fields}}
@@ -231,6 +232,11 @@ def _validate(self: ConfigPanel):
         self.errors = {key: msg}
         if key in self.fields: self.fields[key].show(msg)
         else: self.extra_message.value = f'<span style="color:#c62828">⚠ {escape(msg)}</span>'
+    else:
+        dropped = [(n, self.fields[key_of(n)]) for n in notes if key_of(n) in self.fields]   # meaningless beside the other choices
+        for note, f in dropped:            # shown as the run will have it, and why
+            with self._quiet(): f.value = OmegaConf.select(self._config, f.key)
+            f.show(note, 'note')
     running = self._thread is not None and self._thread.is_alive()
     self.train_button.disabled = self._config is None or running
     return self._config
@@ -273,17 +279,11 @@ def _show_status(self: ConfigPanel, text: str, kind: str = 'info'):
     color = {'error': '#c62828', 'done': '#2e7d32'}.get(kind, '#333')
     self.status.value = f'<span style="color:{color}">{escape(text)}</span>'
 
-# %% ../nbs/50_panel.ipynb #09756497
-@patch
-def overrides_of(self: ConfigPanel, cfg: DictConfig, experiment: str | None = None) -> list[str]:
-    "The shortest overrides that give `cfg` from recipe `experiment` (`visionlab.fields.overrides_from`)."
-    return overrides_from(cfg, experiment)
-
 # %% ../nbs/50_panel.ipynb #77ad5816
 @patch
 def load_config(self: ConfigPanel, cfg: DictConfig, experiment: str | None = None):  # the recipe `cfg` starts from
     "Show `cfg` in the panel."
-    ov = self.overrides_of(cfg, experiment)[len(_recipe(experiment)):]
+    ov = overrides_from(cfg, experiment)[len(_recipe(experiment)):]
     groups = {GROUP_KEYS[key_of(o)]: OmegaConf.select(cfg, GROUP_KEYS[key_of(o)]) for o in ov if key_of(o) in GROUP_KEYS}
     rest = [o for o in ov if key_of(o) not in GROUP_KEYS]
     user = {key_of(o): OmegaConf.to_container(OmegaConf.create({'v': OmegaConf.select(cfg, key_of(o))}), resolve=True)['v']
@@ -295,8 +295,8 @@ def load_config(self: ConfigPanel, cfg: DictConfig, experiment: str | None = Non
 def load_overrides(self: ConfigPanel, overrides: Sequence[str]):
     "Show the configuration of `overrides` (its recipe, if any, in the recipe dropdown)."
     recipe = [o.split('=', 1)[1] for o in overrides if key_of(o) == 'experiment'][-1:]
-    self._composed = {tuple(overrides): compose(overrides)}   # `_validate` takes it if the panel's overrides come out the same
-    return self.load_config(self._composed[tuple(overrides)], _recipe_name(recipe[0]) if recipe else None)
+    self._composed = {tuple(overrides): compose_noting(overrides)}   # `_validate` takes it if the panel's overrides come out the same
+    return self.load_config(self._composed[tuple(overrides)][0], _recipe_name(recipe[0]) if recipe else None)
 
 @patch
 def load_run(self: ConfigPanel, run_dir):
