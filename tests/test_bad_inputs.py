@@ -127,7 +127,7 @@ CASES = [
     ('env var in a value', T, ['model.lr=${oc.env:NOPE_VISIONLAB}'], None, 2, 'model.lr: the environment variable NOPE_VISIONLAB is not set'),
     ('family option', T, ['model.shakedrop=true'], None, 2, 'shakedrop'),
     ('width on a resnet', T, ['model.widen_factor=4'], None, 2, 'model.widen_factor=4 is not supported by resnet18 (family resnet); supported by: cifar_resnet, wide_resnet'),
-    ('depth the family cannot have', T, ['model=wide_resnet', 'model.depth=27'], None, 2, 'WideResNet depth=27 is not valid: use 6n+4'),
+    ('depth the family cannot have', T, ['model=wide_resnet', 'model.depth=27'], None, 2, 'model.depth=27 is not valid for model=wide_resnet: use 6n+4'),
     ('depth out of range', T, ['model=pyramidnet', 'model.depth=2'], None, 2, 'model.depth=2 is out of range'),
     ('cutout larger than image', T, ['data.train_transforms=baseline_cutout', 'data.cutout_size=64'], None, 2, 'data.cutout_size=64 is larger than the 8x8 images'),
     # the model against its data, the metrics against the task
@@ -302,3 +302,26 @@ def test_predict_reproduces_the_reported_test_metric(finished, tmp_path):
     reported = json.loads((finished/'results.json').read_text())['metrics']['test_acc']
     assert f'test_acc={reported:.4f}' in p.stdout
     assert (tmp_path/'p.csv').read_text().startswith('id,target,prediction,score_0')
+
+# --- every front end refuses the same configurations --------------------------------------------------------------
+NOT_CONFIG = {   # refused by visionlab-train before anything is written, but not a configuration rule
+    'unknown cli option': "a flag of the command line, not a key",
+    'unwritable exp_dir': "the machine's folders: checked as the run starts",
+    '~ in data_root_dir': "the data on disk: checked as the run starts",
+}
+CONFIG_CASES = [pytest.param(_values(c), marks=getattr(c, 'marks', ()), id=_case_id(c)) for c in CASES
+                if _values(c)[1] == T and _values(c)[3] is None and _values(c)[4] == 2 and _case_id(c) not in NOT_CONFIG]
+
+@pytest.mark.parametrize('case', CONFIG_CASES)
+def test_compose_and_the_panel_refuse_what_train_refuses(case, monkeypatch):
+    "Each configuration the command line refuses (the table above): `compose` refuses it in-process with the same line, and a panel given it in 'other overrides' shows the line and keeps Train disabled."
+    from visionlab.config import compose
+    from visionlab.core import ConfigError
+    from visionlab.panel import ConfigPanel
+    for k in [k for k in os.environ if k.startswith('VISIONLAB_')]: monkeypatch.delenv(k)   # as the subprocess cases run
+    name, tool, args, setup, status, phrase = case
+    with pytest.raises(ConfigError) as refused: compose([*FAST, *args])
+    assert phrase in str(refused.value), (name, str(refused.value))
+    panel = ConfigPanel(())
+    panel.extra.value = '\n'.join(args)
+    assert panel.train_button.disabled and any(phrase in m for m in panel.errors.values()), (name, panel.errors)

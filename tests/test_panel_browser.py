@@ -158,10 +158,17 @@ def expect_visible(page, css: str, why: str, timeout: float):
     except Exception as e: raise AssertionError(f'{why} (within {timeout / 1000:.0f} s)') from e
 
 def first_run(page, expect, tmp_path: Path, times: dict):
-    "Quick check, one epoch: the step loss, the test metric, the confusion matrix and the history row."
+    "AdamW on the quickstart recipe, quick check, one epoch: the step loss, the test metric, the confusion matrix and the history row."
     page.locator('.vl-quick input').check()
     set_text(page, '.vl-trainer-max_epochs input', '1')
     command = page.locator('.vl-command')
+    page.locator('.vl-tabs .lm-TabBar-tab', has_text='Optimizer').click()
+    page.locator('.vl-model-optimizer select').select_option('AdamW')   # the recipe's Nesterov momentum applies to SGD only
+    expect(command).to_contain_text('model.optimizer=AdamW')
+    nesterov = page.locator('.vl-model-nesterov input')
+    expect(nesterov).to_be_disabled(); expect(nesterov).not_to_be_checked()
+    expect(page.locator('.vl-msg-model-nesterov')).to_contain_text('only applies to SGD')
+    expect(page.locator('button.vl-train')).to_be_enabled()
     expect(command).to_contain_text('trainer.max_epochs=1')
     expect(command).to_contain_text('trainer.limit_train_batches=2')
     times['step_loss_visible_s'] = round(train_and_wait(page, expect), 1)

@@ -14,7 +14,8 @@ from .core import (ConfigError, Entry, Registry, choices_hint, MODELS, OPTIMIZER
 # %% auto #0
 __all__ = ['COMPONENT_MODULES', 'TRAINING_MODULES', 'REGISTRIES', 'OBJECT_FACTS', 'CATALOGUE_FILE', 'WRITE_COMMAND', 'LISTED',
            'ARCH_OPTIONS', 'load_components', 'warm_up', 'describe', 'live_strategies', 'live_catalogue', 'shipped',
-           'write_catalogue', 'catalogue_drift', 'Listed', 'families_supporting', 'check_options', 'main']
+           'write_catalogue', 'catalogue_drift', 'Listed', 'families_supporting', 'depth_error', 'check_options',
+           'main']
 
 # %% ../nbs/00a_catalogue.ipynb #61265606
 COMPONENT_MODULES = ('visionlab.models', 'visionlab.optim', 'visionlab.metrics', 'visionlab.data', 'visionlab.augment')
@@ -131,6 +132,16 @@ def families_supporting(option: str) -> list[str]:
     m = LISTED['models']
     return sorted({m.entry(n).meta['family'] for n in m.names() if option in m.entry(n).meta['options']})
 
+# %% ../nbs/00a_catalogue.ipynb #dep00002
+def depth_error(depth: int,  # the depth asked for (`model.depth`)
+                rules,  # the family's [(step, offset), ...]: depth = step * n + offset, n >= 1 (None: any depth)
+                family: str,  # the family, for the message
+               ) -> str | None:
+    "The one-line error for a depth that none of `rules` allows; None for a valid one."
+    if not rules or any(depth >= step + offset and (depth - offset) % step == 0 for step, offset in rules): return None
+    use = ' or '.join(f"{step}n+{offset} ({', '.join(str(step * n + offset) for n in range(1, 6))}, ...)" for step, offset in rules)
+    return f"model.depth={depth} is not valid for model={family}: use {use}"
+
 # %% ../nbs/00a_catalogue.ipynb #631619f6
 def _option_hint(option: str) -> str:
     "'did you mean ...?' among the options that some registered architecture takes."
@@ -151,6 +162,8 @@ def check_options(name: str,  # a registered architecture
             where = f"supported by: {', '.join(fams)}" if fams else f"no registered family supports it; {_option_hint(k)}"
             if k == 'cifar_size': where += " (a network with no stem to adapt registers with small_image_stem=True)"
             raise ConfigError(f"model.{k}={v} is not supported by {entry.name} (family {entry.meta['family']}); {where}")
+    error = depth_error(kwargs['depth'], entry.meta.get('depths'), entry.meta['family']) if 'depth' in kwargs else None
+    if error: raise ConfigError(error)
     return kwargs
 
 # %% ../nbs/00a_catalogue.ipynb #eb4b3931

@@ -361,6 +361,9 @@ APPLIES = (
     Applies('model.label_smoothing', lambda v: v('model.task') == 'classification',
             lambda v: f"only applies to classification (model.task={v('model.task')})", lambda v: 0.0),
     _policy_rule('data.train_transforms'), _policy_rule('data.test_transforms'),
+    Applies('data.cutout_size', lambda v: not (v('data.cutout_size') and v('data.image_size')) or v('data.cutout_size') <= v('data.image_size'),
+            lambda v: f"is larger than the {v('data.image_size')}x{v('data.image_size')} images: use at most {v('data.image_size')} (0: no cutout)",
+            lambda v: None, greys_out=False),
 )
 
 # %% ../nbs/01_config.ipynb #rul00008

@@ -7,13 +7,14 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import nn
 from ..core import ConfigError, choices_hint
+from ..catalogue import depth_error
 from .core import register_model, build_model, nd_layers, init_weights
 from .layers import drop_schedule, linear_schedule, stem, residual_stages, zero_init_residual_
 from .resnet import BasicBlock
 
 # %% auto #0
-__all__ = ['SHORTCUTS', 'cifar_resnet_model', 'PadShortcut', 'CifarBlock', 'cifar_depth_blocks', 'CifarResNet', 'resnet8',
-           'resnet20', 'resnet32', 'resnet44', 'resnet56', 'resnet110']
+__all__ = ['SHORTCUTS', 'CIFAR_DEPTHS', 'cifar_resnet_model', 'PadShortcut', 'CifarBlock', 'cifar_depth_blocks', 'CifarResNet',
+           'resnet8', 'resnet20', 'resnet32', 'resnet44', 'resnet56', 'resnet110']
 
 # %% ../../nbs/11g_models.cifar_resnet.ipynb #734ed213
 class PadShortcut(nn.Module):
@@ -42,10 +43,12 @@ class CifarBlock(BasicBlock):
             self.shortcut = PadShortcut(in_planes, planes, stride, input_dim)
 
 # %% ../../nbs/11g_models.cifar_resnet.ipynb #6db95136
+CIFAR_DEPTHS = [(6, 2)]   # depth = 6n + 2: three stages of n blocks of two convolutions, the stem and the head
+
 def cifar_depth_blocks(depth: int) -> int:
     "Blocks per stage `n` of a `6n + 2`-layer CIFAR ResNet; `ConfigError` for any other depth."
-    if depth < 8 or (depth - 2) % 6:
-        raise ConfigError(f"model.depth={depth} is not valid for a CIFAR ResNet: use 6n+2 (8, 14, 20, 32, 44, 56, 110, ...)")
+    error = depth_error(depth, CIFAR_DEPTHS, 'cifar_resnet')
+    if error: raise ConfigError(error)
     return (depth - 2) // 6
 
 # %% ../../nbs/11g_models.cifar_resnet.ipynb #9cc37953
@@ -70,7 +73,7 @@ class CifarResNet(nn.Module):
     def forward(self, x): return self.fc(self.head(self.stages(self.stem(x))))
 
 # %% ../../nbs/11g_models.cifar_resnet.ipynb #920be9c5
-cifar_resnet_model = register_model('cifar_resnet', options=(
+cifar_resnet_model = register_model('cifar_resnet', depths=CIFAR_DEPTHS, options=(
     'input_dim', 'depth', 'shortcut', 'widen_factor', 'stochastic_depth', 'stochastic_depth_mode', 'shakedrop',
     'squeeze_excitation', 'se_ratio', 'resnet_dropout', 'zero_init_residual'), small_image_stem=True)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import nn
 from ..core import ConfigError
+from ..catalogue import depth_error
 from .core import register_model, build_model, init_weights
 from .layers import linear_schedule, drop_schedule, branch_regularizer, squeeze_excitation, zero_init_residual_
 
@@ -45,10 +46,9 @@ class PyramidNet(nn.Module):
                  squeeze_excitation: bool = False, resnet_dropout: float = 0.0, zero_init_residual: bool = False,
                  shakedrop_last: float = 0.5, stochastic_depth_mode: str = 'linear', se_ratio: float = 1 / 16):
         super().__init__()
-        per = 9 if bottleneck else 6
-        if (depth - 2) % per or depth < per + 2:
-            raise ConfigError(f"PyramidNet depth={depth} is not valid with {'bottleneck' if bottleneck else 'basic'} "
-                              f"blocks: use {per}n+2")
+        per = 9 if bottleneck else 6      # layers per block and stage: 3 convolutions in a bottleneck block, 2 in a basic one
+        error = depth_error(depth, [(per, 2)], f"pyramidnet with {'bottleneck' if bottleneck else 'basic'} blocks")
+        if error: raise ConfigError(error)
         n = (depth - 2) // per
         total = 3 * n
         drops = iter(drop_schedule(stochastic_depth, total, stochastic_depth_mode))
@@ -71,7 +71,7 @@ class PyramidNet(nn.Module):
     def forward(self, x): return self.fc(self.head(self.blocks(self.stem(x))))
 
 # %% ../../nbs/11c_models.pyramidnet.ipynb #c4589249
-pyramid_model = register_model('pyramidnet', options=('depth', 'alpha', 'shakedrop', 'stochastic_depth', 'squeeze_excitation',
+pyramid_model = register_model('pyramidnet', depths=[(6, 2), (9, 2)], options=('depth', 'alpha', 'shakedrop', 'stochastic_depth', 'squeeze_excitation',
                                                       'resnet_dropout', 'zero_init_residual', 'bottleneck',
                                                       'stochastic_depth_mode', 'se_ratio'),
                                small_image_stem=True)

@@ -6,13 +6,14 @@
 from __future__ import annotations
 from torch import nn
 from ..core import ConfigError
+from ..catalogue import depth_error
 from .core import register_model, build_model, init_weights
 from .layers import (linear_schedule, drop_schedule, squeeze_excitation, PreActResidual, residual_stages,
                                      stem, zero_init_residual_)
 from .resnet import BasicBlock
 
 # %% auto #0
-__all__ = ['wide_model', 'WideBlock', 'wide_block', 'WideResNet', 'wrn28_10', 'wrn16_8', 'wrn40_4']
+__all__ = ['WRN_DEPTHS', 'wide_model', 'WideBlock', 'wide_block', 'WideResNet', 'wrn28_10', 'wrn16_8', 'wrn40_4']
 
 # %% ../../nbs/11b_models.wide_resnet.ipynb #8421376f
 class WideBlock(PreActResidual):
@@ -38,6 +39,8 @@ def wide_block(preactivation: bool, block_dropout: float) -> tuple[type, dict]:
                           "WideResNet (the reference's) has no dropout inside its blocks")
     return BasicBlock, dict(avg_down=True)
 
+WRN_DEPTHS = [(6, 4)]   # depth = 6n + 4: three stages of n blocks of two convolutions, the stem and the head
+
 class WideResNet(nn.Module):
     "WRN-`depth`-`widen_factor` for small images: pre-activation (Zagoruyko & Komodakis) or post-activation (the reference)."
     def __init__(self, depth: int = 28, widen_factor: int = 10, num_classes: int = 10, input_channels: int = 3,
@@ -45,8 +48,8 @@ class WideResNet(nn.Module):
                  resnet_dropout: float = 0.0, preactivation: bool = True, shakedrop: bool = False,
                  zero_init_residual: bool = False, stochastic_depth_mode: str = 'linear', se_ratio: float = 1 / 16):
         super().__init__()
-        if (depth - 4) % 6 or depth < 10:
-            raise ConfigError(f"WideResNet depth={depth} is not valid: use 6n+4 (10, 16, 22, 28, 40, ...)")
+        error = depth_error(depth, WRN_DEPTHS, 'wide_resnet')
+        if error: raise ConfigError(error)
         n, widths = (depth - 4) // 6, [16 * widen_factor, 32 * widen_factor, 64 * widen_factor]
         block, block_kw = wide_block(preactivation, (0.3 if preactivation else 0.0) if block_dropout is None else block_dropout)
         self.stem = nn.Conv2d(input_channels, 16, 3, 1, 1, bias=False) if preactivation else stem(input_channels, 16, True)
@@ -63,7 +66,7 @@ class WideResNet(nn.Module):
     def forward(self, x): return self.fc(self.head(self.stages(self.stem(x))))
 
 # %% ../../nbs/11b_models.wide_resnet.ipynb #bc9f26a2
-wide_model = register_model('wide_resnet', options=('depth', 'widen_factor', 'block_dropout', 'stochastic_depth',
+wide_model = register_model('wide_resnet', depths=WRN_DEPTHS, options=('depth', 'widen_factor', 'block_dropout', 'stochastic_depth',
                                                     'squeeze_excitation', 'resnet_dropout', 'preactivation', 'shakedrop',
                                                     'zero_init_residual', 'stochastic_depth_mode', 'se_ratio'),
                              small_image_stem=True)
