@@ -61,7 +61,7 @@ def register_policy(name: str,                       # the policy's name; with `
     def deco(fn):
         if family is None: return POLICIES.register(name, family=None, batched=batched)(fn)
         POLICIES.register(f'{family}_{name}', family=family, batched=batched)(fn)
-        POLICIES.register(name, generic=True)(_generic(name))
+        if name not in POLICIES: POLICIES.register(name, generic=True)(_generic(name))   # once, for every family
         return fn
     return deco
 

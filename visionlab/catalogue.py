@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib, importlib.resources, json, sys
 from functools import cache
 from pathlib import Path
+from typing import Callable
 
 from .core import (ConfigError, Entry, Registry, choices_hint, MODELS, OPTIMIZERS, SCHEDULERS, METRICS,
                             DATAMODULES, POLICIES)
@@ -110,6 +111,14 @@ class Listed(Registry):
     def _entries(self) -> dict:
         listed = {n.lower(): Entry(n, None, facts) for n, facts in shipped()[self._kind_key].items()}
         return {**listed, **self._live._entries}
+
+    def register(self, name: str | None = None, **meta) -> Callable:
+        "Register in the live registry (`REGISTRIES[kind]`): what `Listed` shows is the catalogue with it on top."
+        return self._live.register(name, **meta)
+
+    def unregister(self, name: str) -> Entry:
+        "Remove `name` from the live registry (a shipped name stays listed: it is the catalogue's)."
+        return self._live.unregister(name)
 
     def entry(self, name: str) -> Entry:
         "The entry `name` with its facts (a live one described on first use)."

@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #16d3cc88
 from __future__ import annotations
-import difflib
+import difflib, warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -55,12 +55,21 @@ class Registry:
     def __init__(self, kind: str): self.kind, self._entries = kind, {}
 
     def register(self, name: str | None = None, **meta) -> Callable:
-        "Decorator: register `obj` under `name` (default: its `__name__`) with `meta`."
+        "Decorator: register `obj` under `name` (default: its `__name__`) with `meta`; a name registered before is replaced, with a warning (as timm does)."
         def deco(obj):
             key = name or obj.__name__
+            old = self._entries.get(key.lower())
+            if old is not None and old.obj is not obj:
+                warnings.warn(f"{self.kind} {key!r} was registered already: the new one replaces it", stacklevel=2)
             self._entries[key.lower()] = Entry(key, obj, meta)
             return obj
         return deco
+
+    def unregister(self, name: str) -> Entry:
+        "Remove `name` (a `ConfigError` if it is not registered); its entry."
+        entry = self.entry(name)
+        del self._entries[entry.name.lower()]
+        return entry
 
     def add(self, name: str, obj: Any, **meta):
         "Register `obj` under `name` without a decorator."
