@@ -4,15 +4,15 @@
 
 # %% ../nbs/45_cli.ipynb #798d70fc
 from __future__ import annotations
-import os, shlex, sys, traceback, warnings
+import os, shlex, sys, traceback
 from typing import Sequence
 
 from .core import ConfigError, VisionlabError
-from .quiet import quiet_lightning
+from .quiet import quiet_console
 from .allocator import preload_allocator
 
 # %% auto #0
-__all__ = ['OPTIONS', 'USAGE', 'compose_jobs', 'quiet_console', 'run_cli', 'train_main', 'command_line']
+__all__ = ['OPTIONS', 'USAGE', 'compose_jobs', 'run_cli', 'train_main', 'command_line']
 
 # %% ../nbs/45_cli.ipynb #c3d80923
 OPTIONS = ('-h', '--help', '-m', '--multirun', '--cfg')   # a command line with one of them is not a run of its own
@@ -35,13 +35,6 @@ def compose_jobs(jobs: Sequence[Sequence[str]],  # the override list of each job
     try: return [compose(job, notes=notes) for job in jobs]
     finally:
         for note in dict.fromkeys(notes): print(f"visionlab-train: note: {note}", file=sys.stderr)
-
-# %% ../nbs/45_cli.ipynb #23f463e9
-def quiet_console():  # called once by the console entry point, in its own process
-    "What a command-line user should not see: Lightning's banners (`visionlab.quiet`), the libraries' deprecation warnings."
-    quiet_lightning()
-    for category in (DeprecationWarning, FutureWarning): warnings.filterwarnings('ignore', category=category)
-    warnings.filterwarnings('ignore', message=r'.*is deprecated.*')
 
 # %% ../nbs/45_cli.ipynb #5d8be578
 def _multirun(overrides: Sequence[str], show_cfg: bool) -> int:

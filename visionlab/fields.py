@@ -21,8 +21,8 @@ from .config import APPLIES, compose, format_value, FIXED_CHOICES, GROUP_KEYS, r
 # %% auto #0
 __all__ = ['GROUP_WIDGETS', 'TOP_KEYS', 'PANEL_TABS', 'LABELS', 'RULED_KEYS', 'HIDE_BESIDE_PANEL', 'label_of', 'key_choices',
            'with_class', 'OptionField', 'applies', 'compose_noting', 'arch_options', 'tree_values', 'default_groups',
-           'key_of', 'variant_note', 'key_markers', 'first_mention', 'overrides_from', 'frontend_session',
-           'reload_note']
+           'key_of', 'variant_note', 'key_markers', 'first_mention', 'run_outcome', 'run_summary', 'group_leaves',
+           'recipe_overrides', 'recipe_name', 'overrides_from', 'frontend_session', 'reload_note']
 
 # %% ../nbs/49_fields.ipynb #23bb235c
 GROUP_WIDGETS = {'model.family': 'model', 'model.arch': 'variant', 'data.name': 'data', 'env.name': 'env',
@@ -211,7 +211,7 @@ def _metrics_text(metrics: dict, std: dict | None = None) -> str:
     keys = [k for k in metrics if k.startswith('test_')] or [k for k in metrics if k.startswith('val_')]
     return '  '.join(f'{k}={metrics[k]:.4f}' + (f'±{std[k]:.4f}' if std and k in std else '') for k in keys)
 
-def _outcome(result) -> dict:
+def run_outcome(result) -> dict:
     "A history row's metrics, run dir, wall time and status (`results.json`'s); a cross-validation: means, summary, total time."
     if hasattr(result, 'folds'):
         return dict(metrics=result.mean, run_dir=str(result.summary_file), wall_time=sum(r.wall_time for r in result.folds),
@@ -223,11 +223,11 @@ def _recorded_status(run_dir) -> str:
     f = Path(run_dir)/'results.json'
     return json.loads(f.read_text()).get('status', 'unknown') if f.exists() else 'unknown'
 
-def _summary(result, status: str) -> str:
+def run_summary(result, status: str) -> str:
     "The panel's status line after a run: its recorded status, time, test metrics, where it is."
     head = status
     if hasattr(result, 'folds'):
-        return (f"{head} {len(result.folds)} folds in {_outcome(result)['wall_time']:.1f} s: "
+        return (f"{head} {len(result.folds)} folds in {run_outcome(result)['wall_time']:.1f} s: "
                 f"{_metrics_text(result.mean, result.std)}  ·  summary {result.summary_file}")
     ckpt = result.best_checkpoint or result.last_checkpoint
     return (f"{head} in {result.wall_time:.1f} s: {_metrics_text(result.metrics)}  ·  run dir {result.run_dir}"
@@ -235,21 +235,21 @@ def _summary(result, status: str) -> str:
 
 # %% ../nbs/49_fields.ipynb #2997fb03
 @functools.lru_cache(maxsize=64)
-def _group_leaves(groups: tuple[str, ...]) -> dict:
+def group_leaves(groups: tuple[str, ...]) -> dict:
     "Leaves of the tree that the config-group choices `groups` give (cached: composing takes a while)."
     return tree_values(compose(groups, validate_choices=False))
 
-def _recipe(experiment: str | None) -> list[str]: return [f'experiment={experiment}'] if experiment else []
-def _recipe_name(choice: str) -> str | None: return None if choice in ('none', 'null', '') else choice
+def recipe_overrides(experiment: str | None) -> list[str]: return [f'experiment={experiment}'] if experiment else []
+def recipe_name(choice: str) -> str | None: return None if choice in ('none', 'null', '') else choice
 
 def overrides_from(cfg: DictConfig,  # a composed configuration
                    experiment: str | None = None) -> list[str]:  # the recipe it starts from
     "The shortest overrides that give `cfg` from recipe `experiment`, a resolved value equal to the recipe's and groups' left out."
     chosen, sel = default_groups(experiment), {k: OmegaConf.select(cfg, k) for k in GROUP_KEYS.values()}
     groups = [f'{g}={sel[k]}' for g, k in GROUP_KEYS.items() if sel[k] != chosen[k]]
-    base, mine = _group_leaves(tuple(_recipe(experiment) + [f'{g}={sel[k]}' for g, k in GROUP_KEYS.items()])), tree_values(cfg)
+    base, mine = group_leaves(tuple(recipe_overrides(experiment) + [f'{g}={sel[k]}' for g, k in GROUP_KEYS.items()])), tree_values(cfg)
     changed = [k for k, v in mine.items() if k not in sel and (k not in base or format_value(v) != format_value(base[k]))]
-    return _recipe(experiment) + groups + [f'{k}={format_value(mine[k])}' for k in changed]
+    return recipe_overrides(experiment) + groups + [f'{k}={format_value(mine[k])}' for k in changed]
 
 # %% ../nbs/49_fields.ipynb #206d7fb5
 HIDE_BESIDE_PANEL = '<style>.jp-OutputArea:has(.vl-panel) .vl-report, .output:has(.vl-panel) .vl-report {display: none}</style>'

@@ -18,8 +18,8 @@ from .core import ConfigError
 from .config import compose, schema_keys, format_value, group_options, GROUP_KEYS
 from .catalogue import LISTED, ARCH_OPTIONS, warm_up
 from .fields import (GROUP_WIDGETS, PANEL_TABS, TOP_KEYS, RULED_KEYS, applies, compose_noting, OptionField, key_choices, arch_options,
-                              with_class, default_groups, key_of, variant_note, key_markers, first_mention, _outcome, _summary,
-                              _group_leaves, _recipe, _recipe_name, overrides_from, frontend_session, reload_note, HIDE_BESIDE_PANEL)
+                              with_class, default_groups, key_of, variant_note, key_markers, first_mention, run_outcome, run_summary,
+                              group_leaves, recipe_overrides, recipe_name, overrides_from, frontend_session, reload_note, HIDE_BESIDE_PANEL)
 from .plots import figure_png, report_html, show_run
 from .cli import command_line
 # torch, Lightning (callbacks, runs, train, predict) are imported when Train is pressed: the panel shows at once.
@@ -95,7 +95,7 @@ class ConfigPanel:
 @patch
 def _base(self: ConfigPanel) -> dict:
     "Leaves of the tree the recipe and the chosen groups give (no user values)."
-    return dict(_group_leaves(tuple(_recipe(self.experiment) + [f'{g}={self.fields[k].value}' for g, k in GROUP_KEYS.items()])))
+    return dict(group_leaves(tuple(recipe_overrides(self.experiment) + [f'{g}={self.fields[k].value}' for g, k in GROUP_KEYS.items()])))
 
 @patch
 def _load(self: ConfigPanel, groups: dict, user: dict, extra: list, experiment: str | None = None):
@@ -115,7 +115,7 @@ def _sync_widgets(self: ConfigPanel):
     fam = self.fields['model.family'].value
     archs = LISTED['models'].names(family=fam)
     if base.get('model.arch') not in archs and 'model.arch' not in self._user:   # a recipe's arch, another family
-        self._user['model.arch'] = _group_leaves((f'model={fam}',))['model.arch']
+        self._user['model.arch'] = group_leaves((f'model={fam}',))['model.arch']
     self.fields['model.arch'].widget.options = archs or key_choices('model.arch')
     self.fields['model.metrics'].widget.options = key_choices('model.metrics', self.value('model.task'))
     for k, f in self.fields.items():
@@ -159,7 +159,7 @@ def _set_applies(self: ConfigPanel, key: str, ok: bool, why: str):
 def overrides(self: ConfigPanel) -> list[str]:
     "The panel's configuration as overrides: the recipe, groups, then keys in schema order."
     chosen = default_groups(self.experiment)
-    groups = _recipe(self.experiment) + [f'{g}={self.fields[k].value}' for g, k in GROUP_KEYS.items() if self.fields[k].value != chosen[k]]
+    groups = recipe_overrides(self.experiment) + [f'{g}={self.fields[k].value}' for g, k in GROUP_KEYS.items() if self.fields[k].value != chosen[k]]
     items = {k: f'{k}={format_value(v)}' for k, v in self._user.items()}
     for o in self._extra: items[key_of(o)] = o
     order = {k: i for i, k in enumerate(self._keys)}
@@ -174,7 +174,7 @@ def config(self: ConfigPanel) -> DictConfig:
 @patch
 def _changed(self: ConfigPanel, key: str):
     if self._syncing: return
-    if key == 'experiment': return self._load({}, {}, self._extra, _recipe_name(self.fields[key].value))   # the recipe fills the widgets
+    if key == 'experiment': return self._load({}, {}, self._extra, recipe_name(self.fields[key].value))   # the recipe fills the widgets
     if key in GROUP_KEYS.values():
         if key == 'model.family': self._user.pop('model.arch', None)
         with self._quiet(): self._sync_widgets()
@@ -283,7 +283,7 @@ def _show_status(self: ConfigPanel, text: str, kind: str = 'info'):
 @patch
 def load_config(self: ConfigPanel, cfg: DictConfig, experiment: str | None = None):  # the recipe `cfg` starts from
     "Show `cfg` in the panel."
-    ov = overrides_from(cfg, experiment)[len(_recipe(experiment)):]
+    ov = overrides_from(cfg, experiment)[len(recipe_overrides(experiment)):]
     groups = {GROUP_KEYS[key_of(o)]: OmegaConf.select(cfg, GROUP_KEYS[key_of(o)]) for o in ov if key_of(o) in GROUP_KEYS}
     rest = [o for o in ov if key_of(o) not in GROUP_KEYS]
     user = {key_of(o): OmegaConf.to_container(OmegaConf.create({'v': OmegaConf.select(cfg, key_of(o))}), resolve=True)['v']
@@ -296,7 +296,7 @@ def load_overrides(self: ConfigPanel, overrides: Sequence[str]):
     "Show the configuration of `overrides` (its recipe, if any, in the recipe dropdown)."
     recipe = [o.split('=', 1)[1] for o in overrides if key_of(o) == 'experiment'][-1:]
     self._composed = {tuple(overrides): compose_noting(overrides)}   # `_validate` takes it if the panel's overrides come out the same
-    return self.load_config(self._composed[tuple(overrides)][0], _recipe_name(recipe[0]) if recipe else None)
+    return self.load_config(self._composed[tuple(overrides)][0], recipe_name(recipe[0]) if recipe else None)
 
 @patch
 def load_run(self: ConfigPanel, run_dir):
@@ -370,9 +370,9 @@ def _run(self: ConfigPanel, cfg: DictConfig, overrides: list[str]):
     self._show_history()
     try:
         self.result = train(cfg, callbacks=[self.progress])
-        entry.update(_outcome(self.result))
+        entry.update(run_outcome(self.result))
         if self.progress.stopped_early and entry['status'] == 'finished': entry['status'] = 'stopped'   # Stop ended the fit
-        self._show_status(_summary(self.result, entry['status']), 'done')
+        self._show_status(run_summary(self.result, entry['status']), 'done')
         self._show_history()
         figs = result_figures(self.result.folds[-1] if hasattr(self.result, 'folds') else self.result)
         self._show_figures({k: figure_png(v) for k, v in figs.items()})

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging, warnings
 
 # %% auto #0
-__all__ = ['BANNER_LOGGERS', 'KNOWN_WARNINGS', 'quiet_lightning']
+__all__ = ['BANNER_LOGGERS', 'KNOWN_WARNINGS', 'quiet_lightning', 'quiet_console']
 
 # %% ../nbs/02_quiet.ipynb #bd881800
 BANNER_LOGGERS = ('lightning.pytorch.utilities.rank_zero', 'lightning.fabric.utilities.rank_zero',
@@ -22,3 +22,10 @@ def quiet_lightning():
     "Silence Lightning's info banners (`BANNER_LOGGERS`) and `KNOWN_WARNINGS`; warnings and errors still show."
     for name in BANNER_LOGGERS: logging.getLogger(name).setLevel(logging.WARNING)
     for pattern in KNOWN_WARNINGS: warnings.filterwarnings('ignore', pattern)
+
+# %% ../nbs/02_quiet.ipynb #23f463e9
+def quiet_console():  # called once by the console entry point, in its own process
+    "What a command-line user should not see: Lightning's banners (`quiet_lightning`), the libraries' deprecation warnings."
+    quiet_lightning()
+    for category in (DeprecationWarning, FutureWarning): warnings.filterwarnings('ignore', category=category)
+    warnings.filterwarnings('ignore', message=r'.*is deprecated.*')

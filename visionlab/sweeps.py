@@ -181,7 +181,7 @@ def sweep_job(cfg: DictConfig) -> float:  # the job's tree as Hydra composed it 
     "Hydra's task function: train one job, write `job.json` in its Hydra folder, return the monitored value (NaN: failed)."
     import torch
     from hydra.core.hydra_config import HydraConfig
-    from visionlab.cli import quiet_console
+    from visionlab.quiet import quiet_console
     hc = HydraConfig.get()
     overrides = list(hc.overrides.task)
     if (n := concurrent_jobs(hc.launcher)) != 1: torch.set_num_threads(thread_share(n))
