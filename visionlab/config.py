@@ -16,12 +16,13 @@ from .core import ConfigError, Registry, choices_hint, close_matches, first_line
 from .catalogue import LISTED, ARCH_OPTIONS, check_options, live_strategies, shipped
 
 # %% auto #0
-__all__ = ['CONFIG_DIR', 'SCHEMA_NAME', 'FIXED_CHOICES', 'RANGES', 'MAX_NAME', 'APPLIES', 'REFERENCE_VALUES', 'REFERENCE_KEYS',
-           'REFERENCE_DEFAULTS', 'GROUP_KEYS', 'EnvConfig', 'ModelConfig', 'CVConfig', 'DataConfig', 'TrainerConfig',
-           'CheckpointConfig', 'VisionlabConfig', 'schema_keys', 'registry_choices', 'strategy_choices',
-           'check_accelerator', 'logged_metrics', 'Applies', 'policy_family', 'dataset_policy', 'apply_rules',
-           'yaml_options', 'family_names', 'import_modules', 'validate', 'translate_reference', 'yaml_groups',
-           'group_options', 'unknown_key_error', 'compose', 'format_value', 'to_overrides', 'key_help']
+__all__ = ['CONFIG_DIR', 'SCHEMA_NAME', 'FIXED_CHOICES', 'RANGES', 'MAX_NAME', 'LOWER_IS_BETTER', 'APPLIES', 'REFERENCE_VALUES',
+           'REFERENCE_KEYS', 'REFERENCE_DEFAULTS', 'GROUP_KEYS', 'EnvConfig', 'ModelConfig', 'CVConfig', 'DataConfig',
+           'TrainerConfig', 'CheckpointConfig', 'VisionlabConfig', 'schema_keys', 'registry_choices',
+           'strategy_choices', 'check_accelerator', 'logged_metrics', 'metric_mode', 'main_metric', 'Applies',
+           'policy_family', 'dataset_policy', 'apply_rules', 'yaml_options', 'family_names', 'import_modules',
+           'validate', 'translate_reference', 'yaml_groups', 'group_options', 'unknown_key_error', 'compose',
+           'format_value', 'to_overrides', 'key_help']
 
 # %% ../nbs/01_config.ipynb #f2e09d05
 @dataclass
@@ -313,6 +314,22 @@ def _check_metrics(cfg):
     logged = logged_metrics(cfg)
     if monitor is not None and not any(monitor == n or monitor.startswith(n + '_') for n in logged):
         raise ConfigError(f"checkpoint.monitor={monitor!r} is not a metric this run logs: {choices_hint(monitor, logged)}")
+
+# %% ../nbs/01_config.ipynb #mm000002
+LOWER_IS_BETTER = ('loss', 'mse', 'mae')   # metric names (or their endings) where a smaller value is better
+
+def metric_mode(name: str,  # a logged metric, e.g. 'val_mse' or 'train_loss_epoch'
+               ) -> str:
+    "'min' where a smaller value of metric `name` is better, else 'max'."
+    base = name.removesuffix('_epoch').removesuffix('_step')
+    return 'min' if base.endswith(LOWER_IS_BETTER) else 'max'
+
+def main_metric(cfg: DictConfig,  # a configuration tree (a run's saved config.yaml too)
+               ) -> tuple[str, str]:
+    "The metric a run is judged by, `val_<first of model.metrics>` (else `val_loss`), and its mode."
+    metrics = OmegaConf.select(cfg, 'model.metrics', default=None) or []
+    name = f'val_{metrics[0]}' if len(metrics) else 'val_loss'
+    return name, metric_mode(name)
 
 # %% ../nbs/01_config.ipynb #rul00002
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from omegaconf import OmegaConf, DictConfig
 from traitlets import TraitError
 
 from .core import ConfigError
-from .config import compose, schema_keys, format_value, group_options, GROUP_KEYS
+from .config import compose, main_metric, schema_keys, format_value, group_options, GROUP_KEYS
 from .catalogue import LISTED, ARCH_OPTIONS, warm_up
 from .fields import (GROUP_WIDGETS, PANEL_TABS, TOP_KEYS, RULED_KEYS, applies, compose_noting, OptionField, key_choices, arch_options,
                               with_class, default_groups, key_of, variant_note, key_markers, first_mention, run_outcome, run_summary,
@@ -331,10 +331,9 @@ def start(self: ConfigPanel):
     self.last_error, self.result, self._figure_pngs, self._pressed_in = None, None, {}, frontend_session()
     self._stop.clear()
     from visionlab.callbacks import live_progress, stop_on_interrupt
-    from visionlab.trainer import monitor_of
-    main = f'val_{cfg.model.metrics[0]}' if len(cfg.model.metrics) else monitor_of(cfg)[0]
+    main, mode = main_metric(cfg)
     self.progress = live_progress(cfg, main, self.live, self.epoch_bar, self.batch_bar, self.progress_label, self._stop,
-                                  mode=monitor_of(cfg)[1] if main == monitor_of(cfg)[0] else 'max', log_loss=self.log_loss.value)
+                                  mode=mode, log_loss=self.log_loss.value)
     self.figures.children, self.live.value, self.progress_label.value = (), b'', 'starting …'   # nothing stale
     self.train_button.disabled, self.stop_button.disabled = True, False
     overrides = self.overrides

@@ -191,9 +191,8 @@ def _num(s: str): return float(s) if s not in ('', None) else None
 def _main_metric(run_dir: Path) -> tuple[str, str]:
     "The run's main metric (`val_<first metric>`, else val_loss) and whether higher is better."
     from omegaconf import OmegaConf
-    metrics = OmegaConf.load(run_dir/'config.yaml').model.metrics if (run_dir/'config.yaml').exists() else []
-    main = f'val_{metrics[0]}' if len(metrics) else 'val_loss'
-    return main, 'min' if main.endswith(('loss', 'mse', 'mae')) else 'max'
+    from visionlab.config import main_metric
+    return main_metric(OmegaConf.load(run_dir/'config.yaml') if (run_dir/'config.yaml').exists() else OmegaConf.create())
 
 def _epoch_rows(rows: list[dict], main: str) -> dict[int, dict]:
     "One row per epoch (keyed by Lightning's 0-based epoch) from the CSV rows; an LR row goes to the next epoch."

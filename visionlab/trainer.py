@@ -14,6 +14,7 @@ from lightning.pytorch.plugins.io import TorchCheckpointIO
 from omegaconf import OmegaConf, DictConfig
 
 from .core import ConfigError
+from .config import metric_mode
 from .callbacks import NonFiniteLossError, nonfinite_tensors
 from .runs import RunMetrics, temp_path, write_synced, fsync_dir
 
@@ -92,7 +93,7 @@ def monitor_of(cfg: DictConfig) -> tuple[str, str]:
     monitor = cfg.checkpoint.monitor
     if monitor is None:
         monitor = 'val_acc' if cfg.model.task == 'classification' and 'acc' in cfg.model.metrics else 'val_loss'
-    mode = cfg.checkpoint.mode or ('min' if 'loss' in monitor or monitor.endswith(('mse', 'mae')) else 'max')
+    mode = cfg.checkpoint.mode or metric_mode(monitor)
     return monitor, mode
 
 # %% ../nbs/35_trainer.ipynb #832e224e
