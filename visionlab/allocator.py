@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Sequence
 from fastcore.imports import in_ipython
 from .core import ConfigError, choices_hint
+from .overrides import last_value
 
 # %% auto #0
 __all__ = ['TCMALLOC', 'TCMALLOC_ENV', 'ALLOCATORS', 'REEXEC_FLAG', 'UNDONE', 'KERNEL_NAME', 'KERNEL_DISPLAY', 'find_tcmalloc',
@@ -95,11 +96,7 @@ def configure_allocator(cfg,  # a composed configuration; its `allocator` key (a
 def allocator_override(overrides: Sequence[str],  # a command line's overrides
                       ) -> str:
     "The allocator the `allocator=` overrides name, the last one winning; 'auto' when none does (or `~allocator` drops it)."
-    choice = 'auto'
-    for o in overrides:
-        key, _, value = o.partition('=')
-        if key.lstrip('+~') == 'allocator': choice = 'auto' if key.startswith('~') else value
-    return choice
+    return last_value(overrides, 'allocator', 'auto')
 
 # %% ../nbs/43_allocator.ipynb #f21f9cad
 def preload_allocator(overrides: Sequence[str],  # the overrides of one run's command line

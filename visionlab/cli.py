@@ -4,15 +4,16 @@
 
 # %% ../nbs/45_cli.ipynb #798d70fc
 from __future__ import annotations
-import os, shlex, sys, traceback
+import os, sys, traceback
 from typing import Sequence
 
 from .core import ConfigError, VisionlabError
 from .quiet import quiet_console
+from .overrides import command_line
 from .allocator import preload_allocator
 
 # %% auto #0
-__all__ = ['OPTIONS', 'USAGE', 'compose_jobs', 'run_cli', 'train_main', 'command_line']
+__all__ = ['OPTIONS', 'USAGE', 'compose_jobs', 'run_cli', 'train_main']
 
 # %% ../nbs/45_cli.ipynb #c3d80923
 OPTIONS = ('-h', '--help', '-m', '--multirun', '--cfg')   # a command line with one of them is not a run of its own
@@ -101,8 +102,3 @@ def train_main():
     if not any(a in OPTIONS for a in args): preload_allocator(args)   # one run: tcmalloc before torch is imported
     quiet_console()
     sys.exit(run_cli(args, console=True))
-
-# %% ../nbs/45_cli.ipynb #52908422
-def command_line(overrides: Sequence[str]) -> str:
-    "The shell command that trains `overrides`."
-    return ' '.join(['visionlab-train', *map(shlex.quote, overrides)])

@@ -13,6 +13,7 @@ from omegaconf import OmegaConf, DictConfig, ListConfig, II
 from omegaconf.errors import OmegaConfBaseException, InterpolationResolutionError
 
 from .core import ConfigError, Registry, choices_hint, close_matches, first_line, leaves
+from .overrides import split_override, key_of, format_value, format_override
 from .catalogue import LISTED, ARCH_OPTIONS, check_options, live_strategies, shipped
 
 # %% auto #0
@@ -22,7 +23,7 @@ __all__ = ['CONFIG_DIR', 'SCHEMA_NAME', 'FIXED_CHOICES', 'RANGES', 'MAX_NAME', '
            'strategy_choices', 'check_accelerator', 'logged_metrics', 'metric_mode', 'main_metric', 'Applies',
            'policy_family', 'dataset_policy', 'apply_rules', 'yaml_options', 'family_names', 'import_modules',
            'validate', 'translate_reference', 'yaml_groups', 'group_options', 'unknown_key_error', 'compose',
-           'format_value', 'to_overrides', 'key_help']
+           'to_overrides', 'key_help']
 
 # %% ../nbs/01_config.ipynb #f2e09d05
 @dataclass
@@ -384,8 +385,6 @@ APPLIES = (
 )
 
 # %% ../nbs/01_config.ipynb #rul00008
-def _text(v) -> str: return str(v).lower() if isinstance(v, bool) or v is None else str(v)
-
 def apply_rules(cfg: DictConfig,  # a composed tree, changed in place
                 explicit: Collection[str] | None = None,  # the keys the user set; None: every key counts as set
                 notes: list | None = None,  # one line per value dropped is appended here
@@ -396,9 +395,9 @@ def apply_rules(cfg: DictConfig,  # a composed tree, changed in place
         if rule.neutral is None or rule.test(value): continue
         old, new = value(rule.key), rule.neutral(value)
         if old == new: continue
-        if explicit is None or rule.key in explicit: raise ConfigError(f"{rule.key}={_text(old)} {rule.why(value)}")
+        if explicit is None or rule.key in explicit: raise ConfigError(f"{format_override(rule.key, old)} {rule.why(value)}")
         OmegaConf.update(cfg, rule.key, new)
-        if notes is not None: notes.append(f"{rule.key}={_text(old)} -> {_text(new)}: {rule.why(value)}")
+        if notes is not None: notes.append(f"{format_override(rule.key, old)} -> {format_value(new)}: {rule.why(value)}")
     return cfg
 
 # %% ../nbs/01_config.ipynb #0efd4924
@@ -554,15 +553,15 @@ def translate_reference(overrides: Sequence[str],  # overrides, some possibly in
     "`overrides` in visionlab's keys and choices, and one note `'old -> new'` per reference spelling rewritten."
     first, rest, notes = [], [], []
     for o in overrides:
-        key, sep, value = o.partition('=')
-        new = _translate_one(key.strip(), value) if sep else None
+        _, key, value = split_override(o)
+        new = _translate_one(key, value) if value is not None else None
         if new is None: rest.append(o); continue
         (first if key.endswith('._target_') else rest).extend(new)
         notes.append(f"{o} -> {' '.join(new)}")
-    picked = {o.split('=')[0] for o in first if '.' not in o.split('=')[0]}
-    rest = [o for o in rest if o.split('=')[0] not in picked]   # a class replaces the group the command picked
+    picked = {key_of(o) for o in first if '.' not in key_of(o)}
+    rest = [o for o in rest if key_of(o) not in picked]   # a class replaces the group the command picked
     for group, choice in REFERENCE_DEFAULTS.items():
-        if first and not any(o.split('=')[0] == group for o in first + rest):   # a command naming the reference's classes
+        if first and not any(key_of(o) == group for o in first + rest):   # a command naming the reference's classes
             first.insert(0, f'{group}={choice}'); notes.append(f"(no {group}=) -> {group}={choice}, the reference's default")
     return first + rest, notes
 
@@ -578,7 +577,7 @@ def group_options(group: str) -> list[str]:
 def _imports_in(overrides: Sequence[str]) -> list[str]:
     "The modules an `imports=` override names: imported before composing, as they may add config choices."
     from hydra.core.override_parser.overrides_parser import OverridesParser
-    found = [o for o in overrides if o.split('=', 1)[0].lstrip('+~') == 'imports']
+    found = [o for o in overrides if key_of(o) == 'imports']
     try: v = OverridesParser.create().parse_overrides(found[-1:])[0].value() if found else []
     except Exception: return []                          # compose reports the malformed override
     return [str(x) for x in (v if isinstance(v, list) else [v])]
@@ -610,9 +609,9 @@ def _check_overrides(overrides) -> list[str]:
         raise ConfigError(f"compose() takes a list of overrides such as ['model.lr=0.1'], not a {type(overrides).__name__}{hint}")
     out = [re.sub(r'^([^=]+)=(~[^,\'"]*)$', lambda m: f"{m[1]}='{m[2]}'", str(o)) for o in overrides]   # key=~/data
     for o in out:
-        key, sep, value = o.partition('=')
-        key = key.lstrip('+~')
-        if sep and key in yaml_groups() and value.strip() in ('', 'null'):
+        _, key, value = split_override(o)
+        if value is None: continue
+        if key in yaml_groups() and value.strip() in ('', 'null'):
             raise ConfigError(f"{key}={value} picks no {key} config: give one of {', '.join(group_options(key))}")
         if re.fullmatch(r'\s*[-+]?\d{1000,}\s*', value):
             raise ConfigError(f"{key}: a number of {len(value.strip())} digits is not a valid setting")
@@ -660,23 +659,10 @@ def compose(overrides: Sequence[str] = (),  # e.g. `['model=resnet', 'model.lr=0
                 cfg = hydra.compose(config_name='train', overrides=overrides)
     except (HydraException, OmegaConfBaseException, ValueError) as e:
         raise _one_line_error(e) from None
-    explicit = {o.partition('=')[0].lstrip('+~') for o in overrides}
+    explicit = {key_of(o) for o in overrides}
     return check_accelerator(validate(cfg, explicit, notes)) if validate_choices else cfg
 
 # %% ../nbs/01_config.ipynb #7e0f7c9e
-_BARE = re.compile(r'[A-Za-z_/.][\w/.\-:+@]*')
-_KEYWORDS = {'null', 'none', 'true', 'false', 'nan', 'inf', '-inf'}
-
-def format_value(v) -> str:
-    "A value in Hydra's override syntax."
-    if v is None: return 'null'
-    if isinstance(v, bool): return str(v).lower()
-    if isinstance(v, (int, float)): return repr(v)
-    if isinstance(v, (list, tuple, ListConfig)): return '[' + ','.join(format_value(x) for x in v) + ']'
-    s = str(v)
-    if _BARE.fullmatch(s) and s.lower() not in _KEYWORDS: return s
-    return "'" + s.replace('\\', '\\\\').replace("'", "\\'") + "'"
-
 GROUP_KEYS = {'env': 'env.name', 'model': 'model.family', 'data': 'data.name'}
 
 def to_overrides(cfg: DictConfig) -> list[str]:
@@ -685,7 +671,7 @@ def to_overrides(cfg: DictConfig) -> list[str]:
     groups = [f'{g}={_select(cfg, k)}' for g, k in GROUP_KEYS.items() if _select(cfg, k) != _select(default, k)]
     base = leaves(OmegaConf.to_container(compose(groups, validate_choices=False), resolve=False))
     mine = leaves(OmegaConf.to_container(cfg, resolve=False))
-    return groups + [f'{k}={format_value(v)}' for k, v in mine.items() if k not in base or base[k] != v]
+    return groups + [format_override(k, v) for k, v in mine.items() if k not in base or base[k] != v]
 
 # %% ../nbs/01_config.ipynb #9d4e9e56
 _FIELD_LINE = re.compile(r'\s+(\w+)\s*:[^#]*?(?:#\s*(.*))?$')

@@ -16,12 +16,13 @@ from omegaconf.errors import OmegaConfBaseException
 
 from .core import leaves
 from .catalogue import LISTED
-from .config import APPLIES, compose, format_value, FIXED_CHOICES, GROUP_KEYS, registry_choices, group_options, key_help
+from .overrides import format_value, key_of
+from .config import APPLIES, compose, FIXED_CHOICES, GROUP_KEYS, registry_choices, group_options, key_help
 
 # %% auto #0
 __all__ = ['GROUP_WIDGETS', 'TOP_KEYS', 'PANEL_TABS', 'LABELS', 'RULED_KEYS', 'HIDE_BESIDE_PANEL', 'label_of', 'key_choices',
            'with_class', 'OptionField', 'applies', 'compose_noting', 'arch_options', 'tree_values', 'default_groups',
-           'key_of', 'variant_note', 'key_markers', 'first_mention', 'run_outcome', 'run_summary', 'group_leaves',
+           'variant_note', 'key_markers', 'first_mention', 'run_outcome', 'run_summary', 'group_leaves',
            'recipe_overrides', 'recipe_name', 'overrides_from', 'frontend_session', 'reload_note']
 
 # %% ../nbs/49_fields.ipynb #23bb235c
@@ -175,10 +176,6 @@ def default_groups(experiment: str | None = None) -> dict:  # a recipe (experime
     "The config-group choices of `train.yaml`, or of recipe `experiment` (`{'env.name': 'local', ...}`)."
     default = compose([f'experiment={experiment}'] if experiment else [], validate_choices=False)
     return {k: OmegaConf.select(default, k) for k in GROUP_KEYS.values()}
-
-def key_of(override: str) -> str:
-    "The key an override sets (`+model.x=1` -> `model.x`)."
-    return override.split('=', 1)[0].lstrip('+~')
 
 # %% ../nbs/49_fields.ipynb #48241d1c
 def variant_note(arch: str, value: Callable) -> str:  # `value(key)`: the panel's value of a key

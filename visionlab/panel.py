@@ -15,13 +15,13 @@ from omegaconf import OmegaConf, DictConfig
 from traitlets import TraitError
 
 from .core import ConfigError
-from .config import compose, main_metric, schema_keys, format_value, group_options, GROUP_KEYS
+from .overrides import command_line, format_value, key_of, value_of
+from .config import compose, main_metric, schema_keys, group_options, GROUP_KEYS
 from .catalogue import LISTED, ARCH_OPTIONS, warm_up
 from .fields import (GROUP_WIDGETS, PANEL_TABS, TOP_KEYS, RULED_KEYS, applies, compose_noting, OptionField, key_choices, arch_options,
-                              with_class, default_groups, key_of, variant_note, key_markers, first_mention, run_outcome, run_summary,
+                              with_class, default_groups, variant_note, key_markers, first_mention, run_outcome, run_summary,
                               group_leaves, recipe_overrides, recipe_name, overrides_from, frontend_session, reload_note, HIDE_BESIDE_PANEL)
 from .plots import figure_png, report_html, show_run
-from .cli import command_line
 # torch, Lightning (callbacks, runs, train, predict) are imported when Train is pressed: the panel shows at once.
 
 # %% auto #0
@@ -294,7 +294,7 @@ def load_config(self: ConfigPanel, cfg: DictConfig, experiment: str | None = Non
 @patch
 def load_overrides(self: ConfigPanel, overrides: Sequence[str]):
     "Show the configuration of `overrides` (its recipe, if any, in the recipe dropdown)."
-    recipe = [o.split('=', 1)[1] for o in overrides if key_of(o) == 'experiment'][-1:]
+    recipe = [value_of(o) for o in overrides if key_of(o) == 'experiment'][-1:]
     self._composed = {tuple(overrides): compose_noting(overrides)}   # `_validate` takes it if the panel's overrides come out the same
     return self.load_config(self._composed[tuple(overrides)][0], recipe_name(recipe[0]) if recipe else None)
 

@@ -14,6 +14,7 @@ from omegaconf import OmegaConf, DictConfig
 
 from .core import ConfigError, VisionlabError
 from .config import validate
+from .overrides import split_override
 from .metrics import build_metrics
 from .data import datamodule_from_config
 from .models.core import model_from_config
@@ -146,8 +147,8 @@ class Predictions:
 def _apply_data_overrides(cfg: DictConfig, overrides: Sequence[str]) -> DictConfig:
     _check_overrides(overrides)
     for o in overrides:
-        key, sep, value = o.partition('=')
-        if not sep: raise ConfigError(f"cannot parse override {o!r}: overrides look like data.key=value")
+        _, key, value = split_override(o)
+        if value is None: raise ConfigError(f"cannot parse override {o!r}: overrides look like data.key=value")
         if not key.startswith('data.'):
             raise ConfigError(f"{key}: visionlab-predict takes only data.* overrides (the model is the trained one)")
         if OmegaConf.select(cfg, key, default='__missing__') == '__missing__':

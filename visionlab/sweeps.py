@@ -12,6 +12,7 @@ from typing import Sequence
 from omegaconf import DictConfig, OmegaConf
 
 from .core import ConfigError, VisionlabError
+from .overrides import key_of, split_override, value_of
 
 # %% auto #0
 __all__ = ['EXTRA', 'PLUGINS', 'missing_plugin', 'is_hydra_override', 'sweep_values', 'parse_overrides', 'expand_sweep',
@@ -32,7 +33,7 @@ def missing_plugin(text: str,  # an override (`hydra/sweeper=optuna`) or an erro
                   ) -> ConfigError | None:
     "The one-line error naming the extra to install when `text` asks for a plugin that is not installed."
     for choice, module in PLUGINS.items():
-        group, option = choice.split('=')
+        _, group, option = split_override(choice)
         asked = text.replace('override ', '').replace('/hydra/', 'hydra/').replace(': ', '=')
         if (choice in asked or (group in text and repr(option) in text)) and importlib.util.find_spec(module) is None:
             return ConfigError(f"{choice} needs the {module.split('.')[-1].replace('_', '-')} plugin: {EXTRA}")
@@ -99,7 +100,7 @@ def study_name(hcfg: DictConfig, job_overrides: Sequence[str]) -> str:
 def sweep_dir(hcfg: DictConfig, sweeper: str, name: str) -> Path:
     "The sweep folder: `hydra.sweep.dir` when given on the command line, else `<exp_dir>/sweeps/<name>`."
     given = [o for o in hcfg.hydra.overrides.hydra if o.startswith('hydra.sweep.dir=')]
-    if given: return Path(given[-1].partition('=')[2]).absolute()
+    if given: return Path(value_of(given[-1])).absolute()
     return (Path(str(hcfg.exp_dir))/'sweeps'/(name if sweeper == 'optuna' else f"{name}-{time.strftime('%Y%m%d-%H%M%S')}")).absolute()
 
 # %% ../nbs/46_sweeps.ipynb #b7bcf093
@@ -115,7 +116,7 @@ def slurm_shape(cfg: DictConfig) -> dict:
 
 # %% ../nbs/46_sweeps.ipynb #47d2e65d
 def _unset(key: str, given: Sequence[str]) -> bool:
-    return not any(o.lstrip('+~').split('=')[0] == key for o in given)
+    return not any(key_of(o) == key for o in given)
 
 def hydra_settings(cfg: DictConfig,  # the first job's validated tree
                    hcfg: DictConfig,  # its tree with the `hydra` node (`hydra_config`)
@@ -285,7 +286,7 @@ def launch_sweep(plan: SweepPlan, cfg: DictConfig,  # `cfg`: the first job's val
                 ) -> tuple[Path | None, list[dict]]:
     "Run the sweep `plan`; its folder (None for a plain sweep: nothing of Hydra's is kept) and its job records."
     import shutil, tempfile
-    from visionlab.config import format_value
+    from visionlab.overrides import format_value
     sweeper, _ = plan.plugins
     name = study_name(plan.hcfg, plan.job_overrides) if sweeper == 'optuna' else 'sweep'
     folder = Path(tempfile.mkdtemp(prefix='visionlab-sweep-')) if plan.plain else sweep_dir(plan.hcfg, sweeper, name)
