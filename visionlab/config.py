@@ -456,7 +456,7 @@ def validate(cfg: DictConfig,  # a composed tree
         if var and (key.startswith('env.') or var.startswith('VISIONLAB_')):
             raise ConfigError(f"env={cfg.env.name} needs the environment variable {var} (export {var}=...)") from None
         if var: raise ConfigError(f"{key}: the environment variable {var} is not set (export {var}=..., or give {key} a value)") from None
-        raise ConfigError(f"cannot resolve {key}: {str(e).splitlines()[0]}") from None
+        raise ConfigError(f"cannot resolve {key}: {first_line(e)}") from None
     unknown = [k for k in leaves(tree) if k not in schema_keys()]
     if unknown: raise unknown_key_error(unknown[0])
     for key, valid in FIXED_CHOICES.items():
@@ -629,14 +629,14 @@ def _one_line_error(e: Exception) -> ConfigError:
         return ConfigError(f"{arg!r} is a sweep: add -m (--multirun) to run each value, or write a list as key=[a,b]")
     if isinstance(cause, OmegaConfBaseException):
         key = getattr(cause, 'full_key', None) or ''
-        text = str(cause).splitlines()[0]
+        text = first_line(cause)
         if 'not in' in text or "Could not override" in msg: return unknown_key_error(key)
         target = _hydra_text('convert_to', text)
         if target: return ConfigError(f"{key}={_hydra_text('convert_value', text)!r} is not a valid {target.lower()}")
         return ConfigError(f"{key}: {text}" if key else text)
     if isinstance(e, OverrideParseException) or 'mismatched input' in msg or 'no viable alternative' in msg:
-        return ConfigError(f"cannot parse override: {msg.splitlines()[0]} (overrides look like key=value, group=name)")
-    return ConfigError(msg.splitlines()[0])
+        return ConfigError(f"cannot parse override: {first_line(e)} (overrides look like key=value, group=name)")
+    return ConfigError(first_line(e))
 
 def compose(overrides: Sequence[str] = (),  # e.g. `['model=resnet', 'model.lr=0.05']`; the reference's spellings too
             validate_choices: bool = True,  # check choices, ranges and cross-key rules (`validate`)

@@ -35,7 +35,7 @@ def choices_hint(name: str, choices) -> str:
     return f"valid choices: {', '.join(sorted(map(str, choices)))}"
 
 # %% ../nbs/00_core.ipynb #fl000002
-def first_line(e: BaseException,  # any exception
+def first_line(e: BaseException | str,  # an exception, or a message
               ) -> str:
     "The first line of `e`'s message ('' for an empty one): what a one-line error quotes."
     lines = str(e).splitlines()

@@ -11,7 +11,7 @@ from typing import Sequence
 
 from omegaconf import DictConfig, OmegaConf
 
-from .core import ConfigError, VisionlabError
+from .core import ConfigError, VisionlabError, first_line
 from .overrides import key_of, split_override, value_of
 
 # %% auto #0
@@ -59,7 +59,7 @@ def parse_overrides(overrides: Sequence[str]) -> list:
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import HydraException
     try: return OverridesParser.create().parse_overrides(list(overrides))
-    except HydraException as e: raise ConfigError(f"cannot parse overrides: {str(e).splitlines()[0]}") from None
+    except HydraException as e: raise ConfigError(f"cannot parse overrides: {first_line(e)}") from None
 
 def expand_sweep(overrides: Sequence[str],  # a job's overrides, sweeps included (`model.lr=0.01,0.1`, `seed=range(2)`)
                 ) -> list[list[str]]:
@@ -84,7 +84,7 @@ def hydra_config(job: Sequence[str],  # one job's overrides (no sweeps)
         with hydra.initialize_config_dir(config_dir=str(CONFIG_DIR), version_base='1.3', job_name='visionlab'):
             return hydra.compose('train', [*translate_reference(job)[0], *hydra_overrides], return_hydra_config=True)
     except (ConfigError, HydraException, OmegaConfBaseException) as e:
-        raise missing_plugin(str(e)) or ConfigError(str(e).strip().splitlines()[0]) from None
+        raise missing_plugin(str(e)) or ConfigError(first_line(str(e).strip())) from None
 
 def plugin_choices(hcfg: DictConfig) -> tuple[str, str]:
     "The sweeper and the launcher `hcfg` picks, e.g. `('optuna', 'joblib')`."
