@@ -16,7 +16,7 @@ from omegaconf import DictConfig
 
 from fastcore.basics import patch
 
-from .core import VisionlabError
+from .core import VisionlabError, load_checkpoint
 from .plots import figure_png, progress_figure
 
 # %% auto #0
@@ -66,7 +66,7 @@ def _last_good(trainer) -> str:
     cb = trainer.checkpoint_callback
     last = Path(cb.dirpath)/'last.ckpt' if cb is not None and cb.dirpath else None
     if last is None or not last.exists(): return "no checkpoint was written yet (no epoch had finished)"
-    try: epoch = torch.load(last, map_location='cpu', weights_only=False, mmap=True)['epoch']
+    try: epoch = load_checkpoint(last)['epoch']
     except Exception: return f"the last checkpoint {last} cannot be read"
     return f"the last good checkpoint is {last} (end of epoch {epoch})"
 
@@ -131,8 +131,8 @@ def message(self: InterruptCheckpoint) -> str:
     head = f"interrupted at epoch {epoch}, step {step}: "
     if self.last is None or not self.last.exists():
         return head + f"no checkpoint was written (no training step had finished); {self.run_dir} keeps the config"
-    kept = ('the state at the interrupt' if self.saved_now else
-            f"the end of epoch {torch.load(self.last, map_location='cpu', weights_only=False, mmap=True)['epoch']}")
+    kept = 'the state at the interrupt'
+    if not self.saved_now: kept = f"the end of epoch {load_checkpoint(self.last)['epoch']}"
     return head + f"{self.last} keeps {kept}; continue with: visionlab-train resume={self.run_dir}"
 
 @patch

@@ -15,7 +15,7 @@ from lightning.pytorch.loggers import Logger
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import OmegaConf, DictConfig
 
-from .core import ConfigError, VisionlabError, OPTIMIZERS, leaves
+from .core import ConfigError, VisionlabError, OPTIMIZERS, leaves, load_checkpoint, UntrustedCheckpoint
 from .allocator import allocator_in_use
 from .config import compose, validate
 from .callbacks import RunInterrupted
@@ -25,10 +25,10 @@ __all__ = ['LOCK_FILE', 'RUN_DIR_ENV', 'MIN_FREE_MARGIN', 'RESUME_SAFE', 'JOURNA
            'temp_path', 'fsync_dir', 'write_synced', 'write_atomic', 'clean_stale_temps', 'pid_alive', 'run_owner',
            'check_unowned', 'lock_run', 'unlock_run', 'writable_exp_dir', 'run_name', 'make_run_dir', 'is_rank_zero',
            'process_run_dir', 'free_bytes', 'optimizer_slots', 'needed_bytes', 'check_free_space', 'load_run_config',
-           'check_checkpoint', 'check_fits', 'resume_config', 'run_status', 'resume_checkpoint', 'check_unfinished',
-           'RunPlan', 'plan_run', 'read_csv', 'journal_rows', 'final_metrics', 'write_metrics_csv', 'RunMetrics',
-           'summary_line', 'RunResult', 'RunRecord', 'write_results', 'RunFiles', 'recorded_run', 'read_run',
-           'find_runs', 'RunTable', 'compare_runs', 'history_table']
+           'validate_run_config', 'check_checkpoint', 'check_fits', 'resume_config', 'run_status', 'resume_checkpoint',
+           'check_unfinished', 'RunPlan', 'check_no_links', 'plan_run', 'read_csv', 'journal_rows', 'final_metrics',
+           'write_metrics_csv', 'RunMetrics', 'summary_line', 'RunResult', 'RunRecord', 'write_results', 'RunFiles',
+           'recorded_run', 'read_run', 'find_runs', 'RunTable', 'compare_runs', 'history_table']
 
 # %% ../nbs/36_runs.ipynb #e1a10002
 def temp_path(path: Path) -> Path:
@@ -43,9 +43,10 @@ def fsync_dir(d: Path):
     finally: os.close(fd)
 
 def write_synced(path: Path, write: Callable):
-    "Write `path` with `write(file)`, flushed to the disk; removed again if writing fails."
+    "Write `path` with `write(file)`, flushed to the disk (never through a symbolic link); removed again if writing fails."
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
     try:
-        with open(path, 'wb') as f: write(f); f.flush(); os.fsync(f.fileno())
+        with os.fdopen(fd, 'wb') as f: write(f); f.flush(); os.fsync(f.fileno())
     except BaseException: path.unlink(missing_ok=True); raise
 
 def write_atomic(path: Path, data: bytes | Callable):
@@ -174,8 +175,9 @@ def check_free_space(path, module: torch.nn.Module):
                              f"a run of this model needs about {need / 2**20:.0f} MiB (checkpoints): free some space or set exp_dir elsewhere")
 
 # %% ../nbs/36_runs.ipynb #e1a0000b
-def load_run_config(run_dir) -> DictConfig:
-    "The saved configuration of `run_dir`, on the typed schema (not validated)."
+def load_run_config(run_dir,
+                    imports: Sequence[str] = ()) -> DictConfig:  # the modules the user names again (the file's are never imported)
+    "The saved configuration of `run_dir`, on the typed schema (not validated), with `imports` in place of its own."
     run_dir = Path(run_dir).expanduser()
     if not run_dir.is_dir(): raise ConfigError(f"{str(run_dir)!r} is not a run directory: no such directory")
     f = run_dir/'config.yaml'
@@ -183,15 +185,32 @@ def load_run_config(run_dir) -> DictConfig:
     try: saved = OmegaConf.load(f)
     except Exception as e: raise ConfigError(f"{f} is corrupt: {str(e).splitlines()[0]}") from None
     if not isinstance(saved, DictConfig): raise ConfigError(f"{f} is corrupt: not a mapping of settings")
+    saved.imports = list(imports)       # reading a run never runs the code its file names
     try: return OmegaConf.merge(compose(validate_choices=False), saved)
     except Exception as e: raise ConfigError(f"{f} does not fit the schema: {str(e).splitlines()[0]}") from None
 
+# %% ../nbs/36_runs.ipynb #e1b00001
+def _saved_imports(run_dir: Path) -> list[str]:
+    try: return [str(m) for m in OmegaConf.load(Path(run_dir)/'config.yaml').get('imports') or []]
+    except Exception: return []
+
+def validate_run_config(cfg: DictConfig, run_dir) -> DictConfig:
+    "`validate(cfg)` of a run's saved config; a refusal names the modules its `config.yaml` imports that were not named again."
+    try: return validate(cfg)
+    except ConfigError as e:
+        skipped = [m for m in _saved_imports(run_dir) if m not in cfg.imports]
+        if not skipped: raise
+        raise ConfigError(f"{e} ({Path(run_dir)/'config.yaml'} names imports: [{', '.join(skipped)}], never imported when a "
+                          f"run is read: add imports=[{','.join(skipped)}] if you trust that code)") from None
+
 # %% ../nbs/36_runs.ipynb #e1a0000d
-def check_checkpoint(path) -> dict:
-    "Load checkpoint `path` (memory-mapped) or raise a `ConfigError` naming the file."
+def check_checkpoint(path,
+                     trust: bool = False) -> dict:  # the user trusts the file (`load_checkpoint`)
+    "Load checkpoint `path` (memory-mapped, tensors only unless `trust`) or raise a `ConfigError` naming the file."
     path = Path(path)
     if not path.exists(): raise ConfigError(f"checkpoint {path} does not exist")
-    try: ck = torch.load(path, map_location='cpu', weights_only=False, mmap=True)
+    try: ck = load_checkpoint(path, trust)
+    except UntrustedCheckpoint: raise
     except Exception as e:
         why = str(e).splitlines()[0] if str(e) else ''
         raise ConfigError(f"checkpoint {path} is corrupt or not a checkpoint ({type(e).__name__}: {why})") from None
@@ -205,7 +224,7 @@ def _plain_keys(state: dict) -> dict:
 def check_fits(module: torch.nn.Module, plan) -> None:
     "For a resumed `plan`: refuse, before anything is written, a checkpoint whose tensors do not fit `module`."
     if not plan.resuming: return
-    theirs, mine = _plain_keys(check_checkpoint(plan.checkpoint)['state_dict']), _plain_keys(module.state_dict())
+    theirs, mine = _plain_keys(check_checkpoint(plan.checkpoint, plan.trust_checkpoint)['state_dict']), _plain_keys(module.state_dict())
     wrong = sorted(k for k in theirs.keys() | mine.keys() if k not in theirs or k not in mine or theirs[k].shape != mine[k].shape)
     if wrong: raise ConfigError(f"resume: checkpoint {plan.checkpoint} does not fit the model of {plan.run_dir/'config.yaml'} "
                                 f"({len(wrong)} tensors differ, e.g. {wrong[0]})")
@@ -229,7 +248,7 @@ def _resume_refusal(key: str, value, saved: DictConfig, before) -> ConfigError:
 def resume_config(cfg: DictConfig) -> tuple[DictConfig, Path]:
     "For `cfg` with `resume` set: the run's saved config with the safe changes of `cfg`, and its run dir."
     run_dir = Path(cfg.resume).expanduser()
-    saved = load_run_config(run_dir)
+    saved = load_run_config(run_dir, cfg.imports)
     default, mine, base = _resolved(compose(validate_choices=False)), _resolved(cfg), _resolved(saved)
     for key, v in mine.items():
         if v == default.get(key) or v == base.get(key): continue     # not set on this command line, or unchanged
@@ -237,7 +256,7 @@ def resume_config(cfg: DictConfig) -> tuple[DictConfig, Path]:
         if not (_safe_on_resume(key) or free_epochs): raise _resume_refusal(key, v, saved, base.get(key))
         OmegaConf.update(saved, key, v, merge=False)
     saved.resume = str(run_dir)
-    return validate(saved), run_dir
+    return validate_run_config(saved, run_dir), run_dir
 
 # %% ../nbs/36_runs.ipynb #e1a10010
 def run_status(run_dir: Path) -> str | None:
@@ -245,24 +264,26 @@ def run_status(run_dir: Path) -> str | None:
     try: return json.loads((Path(run_dir)/'results.json').read_text()).get('status')
     except (OSError, ValueError, AttributeError): return None
 
-def _resumable(path: Path) -> dict | None:
-    try: ck = check_checkpoint(path)
+def _resumable(path: Path, trust: bool) -> dict | None:
+    try: ck = check_checkpoint(path, trust)
+    except UntrustedCheckpoint: raise
     except ConfigError: return None
     return ck if 'optimizer_states' in ck and 'loops' in ck else None
 
-def resume_checkpoint(run_dir: Path) -> tuple[Path, dict]:
+def resume_checkpoint(run_dir: Path,
+                      trust: bool = False) -> tuple[Path, dict]:  # the user trusts the run's checkpoints
     "The checkpoint a resume of `run_dir` starts from: `last.ckpt`, else (unless the run finished) the newest intact resumable one."
     ckdir = Path(run_dir)/'checkpoints'
     last, others = ckdir/'last.ckpt', sorted(ckdir.glob('*.ckpt'), key=lambda p: p.stat().st_mtime, reverse=True)
-    if last.exists() and (ck := _resumable(last)) is not None: return last, ck
+    if last.exists() and (ck := _resumable(last, trust)) is not None: return last, ck
     for p in (p for p in others if p != last and run_status(run_dir) != 'finished'):
-        if (ck := _resumable(p)) is not None:
+        if (ck := _resumable(p, trust)) is not None:
             logging.getLogger('visionlab').warning(f"resume: {last} is missing or unreadable; resuming from {p} (epoch {ck['epoch']})")
             return p, ck
     if not last.exists():
         raise ConfigError(f"resume={str(run_dir)!r}: no checkpoints/last.ckpt to resume from (the run stopped before its "
                           "first epoch ended, or checkpoint.save_last=false): start it again")
-    check_checkpoint(last)          # raises the reason it cannot be used
+    check_checkpoint(last, trust)   # raises the reason it cannot be used
     raise ConfigError(f"checkpoint {last} is corrupt or not a checkpoint (it holds no optimizer state to resume from)")
 
 # %% ../nbs/36_runs.ipynb #e1a10012
@@ -281,23 +302,32 @@ class RunPlan:
     checkpoint: Path | None = None       # the checkpoint to resume from (`last.ckpt`)
     first_epoch: int = 0
     first_step: int = 0
+    trust_checkpoint: bool = False       # the user trusts the checkpoint (`load_checkpoint`)
 
     @property
     def resuming(self) -> bool: return self.run_dir is not None
 
-def plan_run(cfg: DictConfig) -> RunPlan:
+JOURNAL = 'metrics.jsonl'     # a run's metric records, appended to (`RunMetrics`)
+
+def check_no_links(run_dir: Path):
+    "Refuse a run whose records are a symbolic link: a resume appends to them and never writes outside the run."
+    f = Path(run_dir)/JOURNAL
+    if f.is_symlink():
+        raise ConfigError(f"resume: {f} is a symbolic link (to {os.readlink(f)}): a run writes only its own files; "
+                          "replace the link by a copy of the file")
+
+def plan_run(cfg: DictConfig,
+             trust_checkpoint: bool = False) -> RunPlan:  # the user trusts the run's checkpoints (`load_checkpoint`)
     "The `RunPlan` of `cfg`: a new run, or (with `resume`) the reconciled resume of a saved one that no process holds."
     if cfg.resume is None: return RunPlan(cfg)
     cfg, run_dir = resume_config(cfg)
-    check_unowned(run_dir)
-    path, ck = resume_checkpoint(run_dir)
+    check_unowned(run_dir); check_no_links(run_dir)
+    path, ck = resume_checkpoint(run_dir, trust_checkpoint)
     check_unfinished(run_dir, cfg, ck)
     first = ck['epoch'] + (0 if ck.get('visionlab_mid_epoch') else 1)
-    return RunPlan(cfg, run_dir, path, first, ck['global_step'])
+    return RunPlan(cfg, run_dir, path, first, ck['global_step'], trust_checkpoint)
 
 # %% ../nbs/36_runs.ipynb #e1a10020
-JOURNAL = 'metrics.jsonl'
-
 def read_csv(f: Path) -> list[dict]:
     "The rows of CSV file `f` (none when it does not exist)."
     if not f.exists(): return []
@@ -347,7 +377,7 @@ class RunMetrics(Logger):
         if self._fh is None:
             f = self.run_dir/JOURNAL
             ends_whole = not f.exists() or f.stat().st_size == 0 or f.read_bytes()[-1:] == b'\n'
-            self._fh = open(f, 'a')
+            self._fh = os.fdopen(os.open(f, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644), 'a')
             if not ends_whole: self._fh.write('\n')
             if not self._started: self._fh.write(json.dumps(dict(session=self.first_step)) + '\n')    # once a session
             self._started = True

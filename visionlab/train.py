@@ -53,10 +53,11 @@ def _test(rec: RunRecord, module, datamodule, interrupt: InterruptCheckpoint) ->
 
 def fit_run(cfg: DictConfig,  # a validated configuration of one run (the folds are decided by `train`)
             callbacks: Sequence[L.Callback] = (),  # more Lightning callbacks for the Trainer
-            test_after_stop: bool = False  # test a run that a callback stopped early (by default only finished runs are tested)
+            test_after_stop: bool = False,  # test a run that a callback stopped early (by default only finished runs are tested)
+            trust_checkpoint: bool = False  # resume from a checkpoint that holds Python objects (only one you trust)
            ) -> RunResult:
     "One run of `cfg`, new or resumed: configuration -> datamodule, module, trainer -> fit, test -> result."
-    plan = plan_run(cfg)
+    plan = plan_run(cfg, trust_checkpoint)
     cfg = plan.cfg
     seed_run(cfg)
     module = build_module(cfg)                             # bad architecture options fail here, before anything is written
@@ -67,7 +68,7 @@ def fit_run(cfg: DictConfig,  # a validated configuration of one run (the folds 
     interrupt = InterruptCheckpoint(run_dir)
     with recorded_run(run_dir, plan) as rec, wandb_session(cfg, run_dir), quiet_fit():
         rec.trainer, rec.checkpoint = build_trainer(cfg, run_dir, [*safety_callbacks(cfg, run_dir, plan, interrupt), *callbacks],
-                                                    plan.first_step)
+                                                    plan.first_step, plan.trust_checkpoint)
         resume_from = str(plan.checkpoint) if plan.checkpoint else None
         with rec.timed('fit'): interrupt.guard(lambda: rec.trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from))
         rec.metrics.update(_scalars(rec.trainer.callback_metrics))
@@ -85,10 +86,11 @@ def as_config(cfg: DictConfig | Sequence[str]) -> DictConfig:
 
 def train(cfg: DictConfig | Sequence[str],  # a configuration tree from `compose`, or a list of overrides
           callbacks: Sequence[L.Callback] = (),  # more Lightning callbacks for the Trainer (of every fold)
-          test_after_stop: bool = False  # test a run that a callback stopped early
+          test_after_stop: bool = False,  # test a run that a callback stopped early
+          trust_checkpoint: bool = False  # resume from a checkpoint that holds Python objects (only one you trust)
          ) -> RunResult | CVResult:
     "Train what `cfg` describes: one run, a resumed run, or with `data.cv.k` every fold and their summary."
     cfg = as_config(cfg)
     note_allocator(cfg)                                    # without tcmalloc (a notebook, a script): once, how to get it
-    if not cross_validating(cfg): return fit_run(cfg, callbacks, test_after_stop)
-    return cv_result([fit_run(fold, callbacks, test_after_stop) for fold in fold_configs(cfg)])
+    if not cross_validating(cfg): return fit_run(cfg, callbacks, test_after_stop, trust_checkpoint)
+    return cv_result([fit_run(fold, callbacks, test_after_stop, trust_checkpoint) for fold in fold_configs(cfg)])

@@ -13,7 +13,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint, LearningRateMonitor, Mo
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from omegaconf import OmegaConf, DictConfig
 
-from .core import ConfigError
+from .core import ConfigError, load_checkpoint
 from .callbacks import NonFiniteLossError, nonfinite_tensors
 from .runs import RunMetrics, temp_path, write_synced, fsync_dir
 
@@ -132,10 +132,14 @@ def quiet_fit():
 
 # %% ../nbs/35_trainer.ipynb #970171b6
 class AtomicCheckpointIO(TorchCheckpointIO):
-    "Checkpoints written to a synced temporary file and renamed on `commit`; never one with non-finite tensors."
-    def __init__(self, before_commit=None):  # called before renaming (e.g. sync the metric records)
+    "Checkpoints written to a synced temporary file and renamed on `commit`, never one with non-finite tensors; read as tensors only."
+    def __init__(self, before_commit=None,  # called before renaming (e.g. sync the metric records)
+                 trust: bool = False):  # the user trusts the checkpoints this run reads (`load_checkpoint`)
         super().__init__()
-        self.before_commit, self.pending, self._last = before_commit, [], None
+        self.before_commit, self.trust, self.pending, self._last = before_commit, trust, [], None
+
+    def load_checkpoint(self, path, map_location=None, weights_only=None) -> dict:
+        return load_checkpoint(path, self.trust, mmap=False)   # Lightning moves the tensors to the device itself
 
     def save_checkpoint(self, checkpoint: dict, path, storage_options=None):
         path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
@@ -209,10 +213,11 @@ def console_callbacks(cfg: DictConfig, callbacks) -> list:
     bar = [TQDMProgressBar()] if cfg.trainer.enable_progress_bar and not any(isinstance(c, ProgressBar) for c in callbacks) else []
     return [*bar, ModelSummary()]
 
-def build_trainer(cfg: DictConfig, run_dir: Path, callbacks: list = (), first_step: int = 0) -> tuple[L.Trainer, ModelCheckpoint]:
+def build_trainer(cfg: DictConfig, run_dir: Path, callbacks: list = (), first_step: int = 0,
+                  trust_checkpoint: bool = False) -> tuple[L.Trainer, ModelCheckpoint]:  # the user trusts the checkpoint it resumes from
     "The Trainer of a run in `run_dir` (a session starting at `first_step`), and its best-checkpoint callback."
     loggers, ckpts = build_loggers(cfg, run_dir, first_step), checkpoint_callbacks(cfg, run_dir/'checkpoints')
-    io = AtomicCheckpointIO(before_commit=loggers[0].sync)
+    io = AtomicCheckpointIO(before_commit=loggers[0].sync, trust=trust_checkpoint)
     trainer = L.Trainer(**trainer_kwargs(cfg), logger=loggers, default_root_dir=str(run_dir), plugins=[io],
                         callbacks=[*ckpts, LearningRateMonitor(logging_interval='epoch'), CommitCheckpoints(io),
                                    *console_callbacks(cfg, callbacks), *callbacks])
