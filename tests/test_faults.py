@@ -181,3 +181,32 @@ def test_moved_runs_resume_and_predict_from_their_own_files(tmp_path):
     shutil.copytree(exp/'m2', exp/'gone'); shutil.rmtree(exp/'gone'/'checkpoints')
     p = _run(str(exp/'gone'), tool='visionlab-predict', fast=False)            # never another run's checkpoint
     assert p.returncode == 2 and p.stderr.count('\n') == 1 and 'no checkpoint in' in p.stderr, p.stderr
+
+def test_sigterm_mid_epoch_is_a_clean_resumable_stop(reference, tmp_path):
+    "What SLURM sends before a preemption: a checkpoint at the signal, results.json `stopped`, the resume= hint, exit 143; the resume ends as the uninterrupted run."
+    exp = tmp_path/'exp'
+    run, end = exp/'t', time.time() + 600
+    last = run/'checkpoints'/'last.ckpt'
+    proc = _popen(f'trainer.max_epochs={EPOCHS}', f'exp_dir={exp}', 'name=t')
+    while _epoch(last) != 0:                                   # epoch 0 is committed as epoch 1 starts
+        assert proc.poll() is None and time.time() < end, proc.communicate()
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 143, err
+    assert err.splitlines()[-1] == 'visionlab-train: stopped by SIGTERM', err
+    assert 'Received SIGTERM' not in err and f'keeps the state at the signal; continue with: visionlab-train resume={run}' in err, err
+    ck = torch.load(last, weights_only=True)
+    assert ck['epoch'] == 1 and ck['visionlab_mid_epoch'] and 0 < ck['visionlab_restart']['batches'] < 6, ck['global_step']
+    info = json.loads((run/'results.json').read_text())
+    assert info['status'] == 'stopped' and info['error'].startswith('stopped by SIGTERM at epoch 1'), info
+    assert not (run/'.lock').exists() and _temps(run) == []
+
+    p = _resume(run)
+    assert p.returncode == 0, p.stderr
+    a, b = (torch.load(d/'checkpoints'/'last.ckpt', weights_only=True) for d in (reference, run))
+    assert (a['epoch'], a['global_step']) == (b['epoch'], b['global_step']) == (EPOCHS - 1, EPOCHS * 6)
+    assert a['state_dict'].keys() == b['state_dict'].keys()
+    assert all(torch.equal(a['state_dict'][k], b['state_dict'][k]) for k in a['state_dict'])   # bit-identical weights
+    ma, mb = (json.loads((d/'results.json').read_text()) for d in (reference, run))
+    assert (ma['status'], ma['metrics']) == (mb['status'], mb['metrics'])

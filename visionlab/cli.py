@@ -95,7 +95,9 @@ def run_cli(argv: Sequence[str],  # the arguments after `visionlab-train`
     except ConfigError as e:
         # a DataLoader worker re-raises our error with its traceback folded into the message: keep the last line
         print(f"visionlab-train: error: {str(e).strip().splitlines()[-1]}", file=sys.stderr); return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
+        from visionlab.callbacks import RunTerminated
+        if isinstance(e, RunTerminated): print("visionlab-train: stopped by SIGTERM", file=sys.stderr); return 143
         print("visionlab-train: interrupted", file=sys.stderr); return 130
     except VisionlabError as e:
         print(f"visionlab-train: failed: {e}", file=sys.stderr); return 1

@@ -18,7 +18,7 @@ from omegaconf import OmegaConf, DictConfig
 from .core import ConfigError, VisionlabError, OPTIMIZERS, leaves, load_checkpoint, UntrustedCheckpoint
 from .allocator import allocator_in_use
 from .config import compose, validate
-from .callbacks import RunInterrupted
+from .callbacks import RunInterrupted, RunTerminated
 
 # %% auto #0
 __all__ = ['LOCK_FILE', 'RUN_DIR_ENV', 'MIN_FREE_MARGIN', 'RESUME_SAFE', 'JOURNAL', 'SUMMARY_METRICS', 'IGNORED_KEYS',
@@ -303,6 +303,7 @@ class RunPlan:
     first_epoch: int = 0
     first_step: int = 0
     trust_checkpoint: bool = False       # the user trusts the checkpoint (`load_checkpoint`)
+    restart: dict | None = None          # stopped between two batches: the batches its epoch had trained, the random state then
 
     @property
     def resuming(self) -> bool: return self.run_dir is not None
@@ -325,7 +326,7 @@ def plan_run(cfg: DictConfig,
     path, ck = resume_checkpoint(run_dir, trust_checkpoint)
     check_unfinished(run_dir, cfg, ck)
     first = ck['epoch'] + (0 if ck.get('visionlab_mid_epoch') else 1)
-    return RunPlan(cfg, run_dir, path, first, ck['global_step'], trust_checkpoint)
+    return RunPlan(cfg, run_dir, path, first, ck['global_step'], trust_checkpoint, ck.get('visionlab_restart'))
 
 # %% ../nbs/36_runs.ipynb #e1a10020
 def read_csv(f: Path) -> list[dict]:
@@ -529,7 +530,7 @@ class RunFiles:
 def _ended(rec: RunRecord, e: BaseException, before: RunFiles | None):
     "Record how the run ended with `e`; clean up what a refused run or a failed resume leaves."
     if isinstance(e, RunInterrupted):
-        rec.status, rec.error = 'interrupted', str(e)
+        rec.status, rec.error = 'stopped' if isinstance(e, RunTerminated) else 'interrupted', str(e)
         return logging.getLogger('visionlab').warning(str(e))
     rec.error = f'{type(e).__name__}: {e}'
     if _refused_early(rec, e): shutil.rmtree(rec.run_dir, ignore_errors=True); rec.run_dir = None

@@ -37,7 +37,7 @@ def prepare_data(datamodule: L.LightningDataModule) -> L.LightningDataModule:
 
 def safety_callbacks(cfg: DictConfig, run_dir, plan: RunPlan, interrupt: InterruptCheckpoint) -> list[L.Callback]:
     "The callbacks every run has: non-finite loss stop, Ctrl-C checkpoint, W&B run id, and seeds per epoch."
-    seeds = [EpochSeed(cfg.seed, plan.first_epoch)] if cfg.seed is not None else []
+    seeds = [EpochSeed(cfg.seed, plan.first_epoch, plan.restart)] if cfg.seed is not None else []
     return [NonFiniteLoss(), interrupt, WandbRunId(run_dir), *seeds]
 
 def _scalars(d) -> dict:
