@@ -4,7 +4,7 @@
 
 # %% ../nbs/50_predict.ipynb #978dcb28
 from __future__ import annotations
-import csv, io, json, logging, re, sys, tempfile
+import csv, io, json, logging, os, re, sys, tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -18,7 +18,7 @@ from .metrics import build_metrics
 from .data import datamodule_from_config
 from .models.core import model_from_config
 from .module import VisionModule
-from .runs import load_run_config, validate_run_config, check_checkpoint, write_atomic
+from .runs import load_run_config, validate_run_config, check_checkpoint, write_atomic, as_path
 from .plots import confusion_counts, confusion_matrix_figure, parity_figure, samples_figure
 
 # %% auto #0
@@ -45,6 +45,8 @@ def _inside(p: Path, d: Path) -> bool:
 def find_checkpoint(run_dir, checkpoint: str | Path = 'best') -> Path:
     "The checkpoint file of `run_dir`: 'best', 'last' (always inside the run, wherever it moved), or a path."
     run_dir = Path(run_dir)
+    if not (isinstance(checkpoint, (str, os.PathLike)) and str(checkpoint)):
+        raise ConfigError(f"checkpoint={checkpoint!r} is not valid: 'best', 'last' or a checkpoint file")
     if checkpoint not in ('best', 'last'): return Path(checkpoint)
     ckdir = run_dir/'checkpoints'
     if checkpoint == 'best':
@@ -63,7 +65,7 @@ def load_run(run_dir,  # a run directory
              imports: Sequence[str] = (),  # modules to import first (a run's own `imports:` never are)
             ) -> LoadedRun:
     "The model of run directory `run_dir` with the weights of `checkpoint` ('best', 'last' or a file), and its config."
-    run_dir = Path(run_dir).expanduser()
+    run_dir = as_path(run_dir, 'load_run(run_dir)')
     cfg = load_run_config(run_dir, imports)
     cfg.model.compile = False
     cfg.resume = None
@@ -124,7 +126,7 @@ def check_output_file(path: str | Path,         # the file to write
                       new_folders: bool = True, # its folder may be created
                      ) -> Path:
     "`path` if a file can be written there; else a one-line `ConfigError` naming `what` and why not."
-    p = Path(path).expanduser()
+    p = as_path(path, what)
     if p.is_dir(): raise ConfigError(f"{what} {p} is a directory: give a file name")
     if not new_folders and not p.parent.is_dir(): raise ConfigError(f"{what} {p}: the folder {p.parent} does not exist")
     folder = next(q for q in (p.parent, *p.parent.parents) if q.exists())
@@ -194,7 +196,7 @@ def predict_run(path, overrides: Sequence[str] = (), split: str = 'test', checkp
     if split not in ('train', 'val', 'test'): raise ConfigError(f"split={split!r} is not valid: train, val or test")
     _check_overrides(overrides)
     if out: check_output_file(out, '--out')
-    dirs = run_dirs(path)
+    dirs = run_dirs(as_path(path, 'predict_run(path)'))
     outputs, targets, ids, runs, logits = [], None, None, [], None
     for d in dirs:
         run = load_run(d, checkpoint, trust_checkpoint, imports)
@@ -253,7 +255,7 @@ def export_run(path, out: str | Path | None = None, checkpoint: str | Path = 'be
                imports: Sequence[str] = ()) -> Path:  # modules to import first (a run's own `imports:` never are)
     "Export the network of run `path` to a `torch.export` program (`.pt2`); return the file."
     if out: check_output_file(out, '--export', new_folders=False)
-    run = load_run(path, checkpoint, trust_checkpoint, imports)
+    run = load_run(as_path(path, 'export_run(path)'), checkpoint, trust_checkpoint, imports)
     cfg, net = run.config, run.net.eval()
     dm = datamodule_from_config(cfg); dm.prepare_data(); dm.setup('test')
     x, _ = next(iter(dm.test_dataloader()))

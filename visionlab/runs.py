@@ -4,7 +4,7 @@
 
 # %% ../nbs/36_runs.ipynb #ec1c6a4e
 from __future__ import annotations
-import csv, html, json, logging, math, os, re, shutil, time
+import csv, errno, html, json, logging, math, os, re, shutil, time
 from html import escape
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,8 +23,9 @@ from .callbacks import RunInterrupted, RunTerminated
 # %% auto #0
 __all__ = ['LOCK_FILE', 'RUN_DIR_ENV', 'MIN_FREE_MARGIN', 'RESUME_SAFE', 'JOURNAL', 'SUMMARY_METRICS', 'IGNORED_KEYS',
            'temp_path', 'fsync_dir', 'write_synced', 'write_atomic', 'clean_stale_temps', 'pid_alive', 'run_owner',
-           'check_unowned', 'lock_run', 'unlock_run', 'writable_exp_dir', 'run_name', 'make_run_dir', 'is_rank_zero',
-           'process_run_dir', 'free_bytes', 'optimizer_slots', 'needed_bytes', 'check_free_space', 'load_run_config',
+           'check_unowned', 'lock_run', 'unlock_run', 'as_path', 'RunDirRemoved', 'check_run_dir', 'writable_exp_dir',
+           'run_name', 'make_run_dir', 'is_rank_zero', 'process_run_dir', 'free_bytes', 'optimizer_slots',
+           'needed_bytes', 'tensor_bytes', 'disk_full_error', 'check_free_space', 'load_run_config',
            'validate_run_config', 'check_checkpoint', 'check_fits', 'resume_config', 'run_status', 'resume_checkpoint',
            'check_unfinished', 'RunPlan', 'check_no_links', 'plan_run', 'read_csv', 'journal_rows', 'final_metrics',
            'write_metrics_csv', 'RunMetrics', 'summary_line', 'RunResult', 'RunRecord', 'write_results', 'RunFiles',
@@ -105,6 +106,22 @@ def unlock_run(run_dir: Path):
         if int(f.read_text().split()[0]) == os.getpid(): f.unlink()
     except (OSError, ValueError, IndexError): pass
 
+# %% ../nbs/36_runs.ipynb #e1b00010
+def as_path(value,  # what the user passed for a path
+            what: str,  # how the user named it, e.g. 'load_run(run_dir)'
+           ) -> Path:
+    "`value` (a str or an os.PathLike) as a `Path`; a one-line `ConfigError` naming `what` for anything else."
+    if isinstance(value, (str, os.PathLike)) and str(value): return Path(value).expanduser()
+    raise ConfigError(f"{what} takes a path (a str or a pathlib.Path), not {value!r} ({type(value).__name__})")
+
+class RunDirRemoved(VisionlabError):
+    "The run's directory was removed while the run trained."
+
+def check_run_dir(run_dir: Path):
+    "Stop a run whose directory was removed while it trained, before anything re-creates it."
+    if not Path(run_dir).is_dir():
+        raise RunDirRemoved(f"the run directory {run_dir} was removed while the run trained: the run stopped and re-created nothing")
+
 # %% ../nbs/36_runs.ipynb #d69d1f5a
 def writable_exp_dir(cfg: DictConfig) -> Path:
     "`cfg.exp_dir`, created if need be; a `ConfigError` if it cannot be created or written."
@@ -166,6 +183,20 @@ def needed_bytes(module: torch.nn.Module) -> int:
     "Disk a run of `module` needs: two checkpoints of weights + optimizer state, plus a margin."
     weights = sum(t.numel() * t.element_size() for t in module.state_dict().values() if torch.is_tensor(t))
     return 2 * (1 + optimizer_slots(module)) * weights + MIN_FREE_MARGIN
+
+def tensor_bytes(obj) -> int:
+    "The bytes of the tensors in `obj` (nested in dicts, lists and tuples): about what a checkpoint of it takes on disk."
+    if torch.is_tensor(obj): return obj.numel() * obj.element_size()
+    if isinstance(obj, dict): return sum(tensor_bytes(v) for v in obj.values())
+    if isinstance(obj, (list, tuple)): return sum(tensor_bytes(v) for v in obj)
+    return 0
+
+def disk_full_error(e: BaseException, path: Path, checkpoint: dict) -> VisionlabError | None:
+    "The one-line error of writing `checkpoint` to `path` that failed with `e` for want of disk space; None if space was not why."
+    free = free_bytes(path.parent)
+    if not (isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT) or free < tensor_bytes(checkpoint)): return None
+    return VisionlabError(f"checkpoint {path} not written, the disk is full: {free / 2**20:.1f} MiB free in {path.parent} "
+                          "(the earlier checkpoints are intact): free some space, then resume the run")
 
 def check_free_space(path, module: torch.nn.Module):
     "Raise `VisionlabError` if `path`'s file system cannot hold the checkpoints of `module`."
@@ -395,7 +426,7 @@ class RunMetrics(Logger):
     @rank_zero_only
     def sync(self):
         "Put the records on the disk and rebuild `metrics.csv` (before a checkpoint is committed, and at the end)."
-        if self._fh is None: return
+        if self._fh is None or not self.run_dir.is_dir(): return     # (removed: `check_run_dir` says so)
         self._fh.flush(); os.fsync(self._fh.fileno())
         write_metrics_csv(self.run_dir)
 
@@ -529,6 +560,7 @@ class RunFiles:
 # %% ../nbs/36_runs.ipynb #e1a00018
 def _ended(rec: RunRecord, e: BaseException, before: RunFiles | None):
     "Record how the run ended with `e`; clean up what a refused run or a failed resume leaves."
+    if isinstance(e, RunDirRemoved): rec.run_dir = None; return        # nothing is written into a removed run
     if isinstance(e, RunInterrupted):
         rec.status, rec.error = 'stopped' if isinstance(e, RunTerminated) else 'interrupted', str(e)
         return logging.getLogger('visionlab').warning(str(e))
@@ -555,12 +587,14 @@ def recorded_run(run_dir: Path, plan: RunPlan):
 # %% ../nbs/36_runs.ipynb #6897ffdf
 def read_run(run_dir) -> dict:
     "One run directory as a flat record: `config` (dotted keys), `metrics`, `wall_time`, `run_dir`."
-    run_dir = Path(run_dir)
+    run_dir = as_path(run_dir, 'read_run(run_dir)')
     cfg_file, res_file = run_dir/'config.yaml', run_dir/'results.json'
     if not cfg_file.exists(): raise ConfigError(f"{run_dir} is not a run directory: it has no config.yaml")
-    flat = leaves(OmegaConf.to_container(OmegaConf.load(cfg_file), resolve=False))
+    try: flat = leaves(OmegaConf.to_container(OmegaConf.load(cfg_file), resolve=False))
+    except Exception as e: raise ConfigError(f"{cfg_file} is corrupt: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
     config = {k: tuple(v) if isinstance(v, list) else v for k, v in flat.items()}     # lists hashable: comparable across runs
-    res = json.loads(res_file.read_text()) if res_file.exists() else {}
+    try: res = json.loads(res_file.read_text()) if res_file.exists() else {}
+    except ValueError as e: raise ConfigError(f"{res_file} is corrupt: {e}") from None
     return dict(run_dir=run_dir, config=config, metrics=res.get('metrics', {}), wall_time=res.get('wall_time'),
                 finished=res_file.exists(), status=res.get('status'))
 
@@ -598,7 +632,13 @@ IGNORED_KEYS = ('name', 'exp_dir', 'env.', 'data.data_root_dir', 'resume')
 
 def compare_runs(runs: Iterable | str | Path, metrics: Sequence[str] | None = None) -> RunTable:
     "A `RunTable` of `runs` (run directories, records, or a folder holding runs)."
-    if isinstance(runs, (str, Path)): runs = find_runs(runs)
+    if isinstance(runs, (str, os.PathLike)):
+        folder = as_path(runs, 'compare_runs(runs)')
+        if not folder.is_dir(): raise ConfigError(f"compare_runs: {str(folder)!r} is not a folder of runs: no such directory")
+        runs = find_runs(folder)
+    if not isinstance(runs, Iterable):
+        raise ConfigError(f"compare_runs() takes run directories, their records or a folder holding runs, not a {type(runs).__name__}")
+    if isinstance(metrics, str): metrics = [metrics]
     records = [r if isinstance(r, dict) else read_run(r) for r in runs]
     if not records: return RunTable(['run'], [])
     keys = sorted({k for r in records for k in r['config']})

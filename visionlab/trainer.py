@@ -15,7 +15,7 @@ from omegaconf import OmegaConf, DictConfig
 
 from .core import ConfigError, load_checkpoint
 from .callbacks import NonFiniteLossError, nonfinite_tensors
-from .runs import RunMetrics, temp_path, write_synced, fsync_dir
+from .runs import RunMetrics, temp_path, write_synced, fsync_dir, check_run_dir, disk_full_error
 
 # %% auto #0
 __all__ = ['resolve_precision', 'n_devices', 'in_notebook', 'ddp_strategy', 'check_sam_settings', 'trainer_kwargs', 'monitor_of',
@@ -142,7 +142,9 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         return load_checkpoint(path, self.trust, mmap=False)   # Lightning moves the tensors to the device itself
 
     def save_checkpoint(self, checkpoint: dict, path, storage_options=None):
-        path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+        path = Path(path)
+        check_run_dir(path.parent.parent)            # a run whose folder was removed stops, and re-creates nothing
+        path.parent.mkdir(parents=True, exist_ok=True)
         bad = nonfinite_tensors(checkpoint.get('state_dict', {}))
         if bad:
             last = path.parent/'last.ckpt'
@@ -150,10 +152,17 @@ class AtomicCheckpointIO(TorchCheckpointIO):
                                      + (f"the last good checkpoint is {last}" if last.exists() else "no good checkpoint was written"))
         key, tmp = (checkpoint.get('epoch'), checkpoint.get('global_step'), checkpoint.get('visionlab_mid_epoch')), temp_path(path)
         if self._last is not None and self._last[0] == key and self._last[1].exists(): os.link(self._last[1], tmp)
-        else: write_synced(tmp, lambda f: torch.save(checkpoint, f))
+        else: self._write(checkpoint, tmp, path)
         self._last = (key, tmp)
         self.pending.append((tmp, path))
         if checkpoint.get('visionlab_mid_epoch'): self.commit()
+
+    def _write(self, checkpoint: dict, tmp: Path, path: Path):
+        try: write_synced(tmp, lambda f: torch.save(checkpoint, f))
+        except (OSError, RuntimeError) as e:        # torch's zip writer reports a full disk as a RuntimeError
+            full = disk_full_error(e, path, checkpoint)
+            if full is None: raise
+            raise full from None
 
     def remove_checkpoint(self, path): self.pending.append((None, Path(path)))
 
