@@ -325,3 +325,22 @@ def test_compose_and_the_panel_refuse_what_train_refuses(case, monkeypatch):
     panel = ConfigPanel(())
     panel.extra.value = '\n'.join(args)
     assert panel.train_button.disabled and any(phrase in m for m in panel.errors.values()), (name, panel.errors)
+
+def test_python_api_wrong_types_are_one_line_config_errors(finished, tmp_path):
+    "The Python entries refuse what the command line cannot even spell with a `ConfigError` of one line, never a TypeError."
+    from visionlab.core import ConfigError
+    from visionlab.predict import load_run, predict_run, export_run
+    from visionlab.runs import compare_runs
+    cases = [(lambda: load_run(123), 'load_run(run_dir) takes a path (a str or a pathlib.Path), not 123 (int)'),
+             (lambda: load_run(None), 'load_run(run_dir) takes a path (a str or a pathlib.Path), not None (NoneType)'),
+             (lambda: load_run(finished, checkpoint=5), "checkpoint=5 is not valid: 'best', 'last' or a checkpoint file"),
+             (lambda: predict_run(None), 'predict_run(path) takes a path'),
+             (lambda: export_run(finished, out=123), '--export takes a path (a str or a pathlib.Path), not 123 (int)'),
+             (lambda: compare_runs(123), 'compare_runs() takes run directories, their records or a folder holding runs, not a int'),
+             (lambda: compare_runs([123]), 'read_run(run_dir) takes a path'),
+             (lambda: compare_runs(tmp_path/'nothing'), 'is not a folder of runs: no such directory')]
+    for call, phrase in cases:
+        with pytest.raises(ConfigError) as e: call()
+        assert phrase in str(e.value) and '\n' not in str(e.value), str(e.value)
+    table = compare_runs([finished], metrics='test_acc')                 # one name, not its letters
+    assert table.columns[-2:] == ['test_acc', 'wall_time']

@@ -91,7 +91,7 @@ def tiny_convnet(num_classes=10, input_channels=3, resnet_dropout=0.0):
 """
 
 def test_own_model_from_a_module_in_the_working_directory(run_cli, tmp_path):
-    "A user's model file beside the shell: `imports=[my_models] model=<its family>` trains it; predict imports it again."
+    "A user's model file beside the shell: `imports=[my_models] model=<its family>` trains it; predict imports it when named again."
     (tmp_path/'my_models.py').write_text(MY_MODELS)
     p = run_cli('imports=[my_models]', 'model=tiny', *FAST, 'model.resnet_dropout=0.1', 'name=mine')
     assert p.returncode == 0, p.stderr
@@ -99,6 +99,8 @@ def test_own_model_from_a_module_in_the_working_directory(run_cli, tmp_path):
     cfg = OmegaConf.load(run/'config.yaml')
     assert (cfg.model.family, cfg.model.arch, list(cfg.imports)) == ('tiny', 'tiny_convnet', ['my_models'])
     pr = subprocess.run([cli('visionlab-predict'), str(run)], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert pr.returncode == 2 and pr.stderr.count('\n') == 1 and 'add imports=[my_models] if you trust that code' in pr.stderr, pr.stderr
+    pr = subprocess.run([cli('visionlab-predict'), str(run), 'imports=[my_models]'], capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert pr.returncode == 0 and 'test_acc=' in pr.stdout, pr.stderr
     p = run_cli('model=tiny', *FAST)                    # without the import the family does not exist
     assert p.returncode == 2 and "unknown model 'tiny'" in p.stderr and p.stderr.count('\n') == 1, p.stderr

@@ -1,7 +1,7 @@
 """Fault injection, as a user meets faults: `visionlab-train` / `visionlab-predict` run as subprocesses, killed with
 SIGKILL at chosen moments, run twice at once, moved, resumed with a foreign checkpoint, poisoned with inf.
 Each test checks the exit status, the whole stderr, and that the run directory holds what it promises."""
-import csv, json, os, shutil, signal, subprocess, sys, time
+import csv, json, os, re, shutil, signal, subprocess, sys, time
 from pathlib import Path
 import pytest, torch
 from conftest import cli
@@ -78,10 +78,28 @@ def test_failed_write_keeps_the_old_checkpoint(tmp_path, monkeypatch):
     real = torch.save
     def half(obj, f): f.write(b'PK\x03\x04 half'); raise OSError(28, 'No space left on device')
     monkeypatch.setattr(torch, 'save', half)
-    with pytest.raises(OSError, match='No space left'):
+    from visionlab.core import VisionlabError
+    with pytest.raises(VisionlabError, match=re.escape(f"checkpoint {tmp_path/'last.ckpt'} not written, the disk is full: ")):
         io.save_checkpoint(dict(epoch=1, global_step=2, state_dict={'w': torch.ones(3)}), tmp_path/'last.ckpt')
     monkeypatch.setattr(torch, 'save', real)
     assert _epoch(tmp_path/'last.ckpt') == 0 and _temps(tmp_path) == []
+
+def test_full_disk_in_torchs_zip_writer_names_the_file_and_the_free_space(tmp_path, monkeypatch):
+    "torch's writer reports a full disk as `RuntimeError: [enforce fail at inline_container.cc:672] . unexpected pos`."
+    import visionlab.runs as runs
+    from visionlab.core import VisionlabError
+    from visionlab.trainer import AtomicCheckpointIO
+    def cut(obj, f): f.write(b'PK\x03\x04'); raise RuntimeError('[enforce fail at inline_container.cc:672] . unexpected pos 192064 vs 191960')
+    monkeypatch.setattr(torch, 'save', cut)
+    monkeypatch.setattr(runs, 'free_bytes', lambda path: 3 * 2**20 // 10)        # what a full disk leaves
+    with pytest.raises(VisionlabError) as e:
+        AtomicCheckpointIO().save_checkpoint(dict(epoch=0, global_step=1, state_dict={'w': torch.zeros(2**20)}), tmp_path/'last.ckpt')
+    assert str(e.value) == (f"checkpoint {tmp_path/'last.ckpt'} not written, the disk is full: 0.3 MiB free in {tmp_path} "
+                            "(the earlier checkpoints are intact): free some space, then resume the run")
+    monkeypatch.setattr(runs, 'free_bytes', lambda path: 2**40)                   # space enough: torch's own error stays
+    with pytest.raises(RuntimeError, match='unexpected pos'):
+        AtomicCheckpointIO().save_checkpoint(dict(epoch=0, global_step=1, state_dict={'w': torch.zeros(4)}), tmp_path/'last.ckpt')
+    assert _temps(tmp_path) == []
 
 def test_nonfinite_state_never_reaches_a_checkpoint(tmp_path):
     import lightning as L
@@ -165,3 +183,46 @@ def test_moved_runs_resume_and_predict_from_their_own_files(tmp_path):
     shutil.copytree(exp/'m2', exp/'gone'); shutil.rmtree(exp/'gone'/'checkpoints')
     p = _run(str(exp/'gone'), tool='visionlab-predict', fast=False)            # never another run's checkpoint
     assert p.returncode == 2 and p.stderr.count('\n') == 1 and 'no checkpoint in' in p.stderr, p.stderr
+
+def test_sigterm_mid_epoch_is_a_clean_resumable_stop(reference, tmp_path):
+    "What SLURM sends before a preemption: a checkpoint at the signal, results.json `stopped`, the resume= hint, exit 143; the resume ends as the uninterrupted run."
+    exp = tmp_path/'exp'
+    run, end = exp/'t', time.time() + 600
+    last = run/'checkpoints'/'last.ckpt'
+    proc = _popen(f'trainer.max_epochs={EPOCHS}', f'exp_dir={exp}', 'name=t')
+    while _epoch(last) != 0:                                   # epoch 0 is committed as epoch 1 starts
+        assert proc.poll() is None and time.time() < end, proc.communicate()
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 143, err
+    assert err.splitlines()[-1] == 'visionlab-train: stopped by SIGTERM', err
+    assert 'Received SIGTERM' not in err and f'keeps the state at the signal; continue with: visionlab-train resume={run}' in err, err
+    ck = torch.load(last, weights_only=True)
+    assert ck['epoch'] == 1 and ck['visionlab_mid_epoch'] and 0 < ck['visionlab_restart']['batches'] < 6, ck['global_step']
+    info = json.loads((run/'results.json').read_text())
+    assert info['status'] == 'stopped' and info['error'].startswith('stopped by SIGTERM at epoch 1'), info
+    assert not (run/'.lock').exists() and _temps(run) == []
+
+    p = _resume(run)
+    assert p.returncode == 0, p.stderr
+    a, b = (torch.load(d/'checkpoints'/'last.ckpt', weights_only=True) for d in (reference, run))
+    assert (a['epoch'], a['global_step']) == (b['epoch'], b['global_step']) == (EPOCHS - 1, EPOCHS * 6)
+    assert a['state_dict'].keys() == b['state_dict'].keys()
+    assert all(torch.equal(a['state_dict'][k], b['state_dict'][k]) for k in a['state_dict'])   # bit-identical weights
+    ma, mb = (json.loads((d/'results.json').read_text()) for d in (reference, run))
+    assert (ma['status'], ma['metrics']) == (mb['status'], mb['metrics'])
+
+def test_run_directory_removed_while_training_stops_and_recreates_nothing(tmp_path):
+    exp = tmp_path/'exp'
+    run, end = exp/'gone', time.time() + 600
+    proc = _popen(f'trainer.max_epochs={EPOCHS}', f'exp_dir={exp}', 'name=gone')
+    while _epoch(run/'checkpoints'/'last.ckpt') != 0:
+        assert proc.poll() is None and time.time() < end, proc.communicate()
+        time.sleep(0.01)
+    while run.exists():                                         # the run may add a file while the folder is removed
+        shutil.rmtree(run, ignore_errors=True)
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 1 and err.count('\n') == 1, err
+    assert err == f"visionlab-train: failed: the run directory {run} was removed while the run trained: the run stopped and re-created nothing\n"
+    assert not run.exists() and os.listdir(exp) == []

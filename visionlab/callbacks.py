@@ -11,25 +11,63 @@ import numpy as np
 import torch
 import lightning as L
 from lightning.pytorch.callbacks import ProgressBar
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from matplotlib.figure import Figure
 from omegaconf import DictConfig
 
 from fastcore.basics import patch
 
-from .core import VisionlabError
+from .core import VisionlabError, load_checkpoint
 from .plots import figure_png, progress_figure
 
 # %% auto #0
-__all__ = ['EpochSeed', 'NonFiniteLossError', 'nonfinite_tensors', 'NonFiniteLoss', 'RunInterrupted', 'InterruptCheckpoint',
-           'WandbRunId', 'LiveProgress', 'LiveProgressBar', 'live_progress', 'stop_on_interrupt']
+__all__ = ['rng_state', 'set_rng_state', 'ContinuedLoader', 'EpochSeed', 'NonFiniteLossError', 'nonfinite_tensors',
+           'NonFiniteLoss', 'RunInterrupted', 'RunTerminated', 'InterruptCheckpoint', 'WandbRunId', 'LiveProgress',
+           'LiveProgressBar', 'live_progress', 'stop_on_interrupt']
+
+# %% ../nbs/34_callbacks.ipynb #cb100001
+def rng_state() -> dict:
+    "The state of the random generators (Python, NumPy, torch, CUDA) as tensors and plain values, which a checkpoint reads safely."
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    state = dict(python=random.getstate(), numpy=(kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss),
+                 torch=torch.get_rng_state())
+    if torch.cuda.is_available() and torch.cuda.is_initialized(): state['cuda'] = torch.cuda.get_rng_state_all()
+    return state
+
+def set_rng_state(state: dict):
+    "Put the random generators back in `state` (from `rng_state`)."
+    version, internal, gauss = state['python']
+    random.setstate((version, tuple(internal), gauss))
+    kind, keys, pos, has_gauss, gauss = state['numpy']
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
+    torch.set_rng_state(state['torch'])
+    if 'cuda' in state and torch.cuda.is_available(): torch.cuda.set_rng_state_all(state['cuda'])
+
+# %% ../nbs/34_callbacks.ipynb #cb100002
+class ContinuedLoader:
+    "`loader` whose first pass starts after its first `skip` batches, as the epoch of a run stopped mid-way would have."
+    def __init__(self, loader,  # the training DataLoader
+                 skip: int,  # the batches the stopped run had trained in this epoch
+                 rng: dict | None = None):  # the random state at the stop (`rng_state`), restored before the next batch is drawn
+        self.loader, self.skip, self.rng = loader, skip, rng
+
+    def __len__(self): return len(self.loader)
+
+    def __iter__(self):
+        skip, self.skip, it = self.skip, 0, iter(self.loader)
+        for _ in range(skip): next(it, None)
+        for i, batch in enumerate(it):
+            yield batch              # drawn before the stop, with the batch before it (Lightning fetches one batch ahead)
+            if i == 0 and skip and self.rng is not None: set_rng_state(self.rng)
 
 # %% ../nbs/34_callbacks.ipynb #cb000007
 class EpochSeed(L.Callback):
     "Reseed the random generators with `seed + epoch` right before each epoch's batches are drawn."
     def __init__(self,
                  seed: int,  # the run's seed; epoch e draws with seed + e
-                 first_epoch: int = 0):  # the epoch the fit starts at (a resumed run restarts mid-way)
-        self.seed, self.first_epoch, self._reseeded, self._dm = seed, first_epoch, False, None
+                 first_epoch: int = 0,  # the epoch the fit starts at (a resumed run restarts mid-way)
+                 restart: dict | None = None):  # a run stopped mid-epoch: the `batches` its epoch had trained, the `rng` state then
+        self.seed, self.first_epoch, self.restart, self._seeded, self._dm = seed, first_epoch, restart, None, None
 
     def _reseed(self, epoch: int):
         s = self.seed + epoch
@@ -38,18 +76,21 @@ class EpochSeed(L.Callback):
     def setup(self, trainer, pl_module, stage):
         # The first epoch of a fit (epoch 0, or the epoch a resumed run restarts) draws its first batch
         # when the loader is made, before on_train_epoch_start and before Lightning has advanced its
-        # epoch counter past the checkpoint's: reseed there, with the epoch the fit starts at.
+        # epoch counter past the checkpoint's: reseed there, with the epoch the fit starts at (an epoch
+        # continued mid-way gets no on_train_epoch_start at all).
         dm = trainer.datamodule
         if stage != 'fit' or dm is None: return
         make = type(dm).train_dataloader.__get__(dm)
         def train_dataloader():
-            self._reseed(self.first_epoch); self._reseeded = True
-            return make()
+            self._reseed(self.first_epoch); self._seeded = self.first_epoch
+            loader, restart, self.restart = make(), self.restart, None
+            if not restart or trainer.world_size > 1: return loader     # (DDP shards the batches: they restart the epoch)
+            return ContinuedLoader(loader, restart['batches'], restart.get('rng'))
         dm.train_dataloader, self._dm = train_dataloader, dm
 
     def on_train_epoch_start(self, trainer, pl_module):
-        if not self._reseeded: self._reseed(trainer.current_epoch)
-        self._reseeded = False
+        if trainer.current_epoch != self._seeded: self._reseed(trainer.current_epoch)
+        self._seeded = None
 
     def teardown(self, trainer, pl_module, stage):
         if self._dm is not None: vars(self._dm).pop('train_dataloader', None); self._dm = None
@@ -66,7 +107,7 @@ def _last_good(trainer) -> str:
     cb = trainer.checkpoint_callback
     last = Path(cb.dirpath)/'last.ckpt' if cb is not None and cb.dirpath else None
     if last is None or not last.exists(): return "no checkpoint was written yet (no epoch had finished)"
-    try: epoch = torch.load(last, map_location='cpu', weights_only=False, mmap=True)['epoch']
+    try: epoch = load_checkpoint(last)['epoch']
     except Exception: return f"the last checkpoint {last} cannot be read"
     return f"the last good checkpoint is {last} (end of epoch {epoch})"
 
@@ -102,51 +143,68 @@ class NonFiniteLoss(L.Callback):
 class RunInterrupted(KeyboardInterrupt):
     "Ctrl-C stopped a run; the message says how to resume it."
 
+class RunTerminated(RunInterrupted):
+    "SIGTERM (a cluster's preemption, `kill`) stopped a run; the message says how to resume it."
+
 # %% ../nbs/34_callbacks.ipynb #cb000011
 class InterruptCheckpoint(L.Callback):
-    "On Ctrl-C keep a resumable `last.ckpt`, and remember where the run stopped."
+    "On Ctrl-C or SIGTERM keep a resumable `last.ckpt`, and remember where the run stopped."
     def __init__(self, run_dir: Path | None = None,  # the run's directory, named in the message on how to resume
                  command: str | None = None):  # the command that continues the run (default `visionlab-train resume=<run_dir>`)
-        self.run_dir, self.interrupted, self.where, self.last, self.saved_now, self.saving = run_dir, False, None, None, False, False
+        self.run_dir, self.interrupted, self.terminated, self.where = run_dir, False, False, None
+        self.last, self.saved_now, self.saving = None, False, False
         self.command = command or f'visionlab-train resume={run_dir}'
 
     def on_exception(self, trainer, pl_module, exception):
-        if not isinstance(exception, KeyboardInterrupt): return
-        self.interrupted, self.where = True, (trainer.current_epoch, trainer.global_step)
+        terminated = isinstance(exception, SIGTERMException)
+        if not (terminated or isinstance(exception, KeyboardInterrupt)): return
+        self.interrupted, self.terminated, self.where = True, terminated, (trainer.current_epoch, trainer.global_step)
         cb = trainer.checkpoint_callback
         if cb is None or not cb.dirpath: return
         self.last = Path(cb.dirpath)/'last.ckpt'
-        if not self.last.exists() and trainer.global_step > 0:
+        between_batches = terminated and trainer.training     # Lightning stops at a batch's end: a state worth keeping
+        if trainer.global_step > 0 and (between_batches or not self.last.exists()):   # (Ctrl-C may cut a step)
             self.saving = True
-            try: trainer.save_checkpoint(self.last)
+            try: trainer.save_checkpoint(self.last, False)      # weights_only: no, the whole state (it resumes)
             finally: self.saving = False
             self.saved_now = True
 
     def on_save_checkpoint(self, trainer, pl_module, checkpoint):
         checkpoint['visionlab_mid_epoch'] = self.saving
+        done = trainer.fit_loop.epoch_loop.batch_progress.current.completed
+        if self.saving and done < trainer.num_training_batches: checkpoint['visionlab_restart'] = dict(batches=done, rng=rng_state())
 
 # %% ../nbs/34_callbacks.ipynb #cb000022
 @patch
 def message(self: InterruptCheckpoint) -> str:
     "Where the run stopped, what `last.ckpt` keeps, and the command that continues it (Ctrl-C's and SIGTERM's one message)."
-    epoch, step = self.where
-    head = f"interrupted at epoch {epoch}, step {step}: "
+    what = 'stopped by SIGTERM' if self.terminated else 'interrupted'
+    head = f"{what} at epoch {self.where[0]}, step {self.where[1]}: " if self.where else f"{what}: "
     if self.last is None or not self.last.exists():
         return head + f"no checkpoint was written (no training step had finished); {self.run_dir} keeps the config"
-    kept = ('the state at the interrupt' if self.saved_now else
-            f"the end of epoch {torch.load(self.last, map_location='cpu', weights_only=False, mmap=True)['epoch']}")
+    kept = f"the state at the {'signal' if self.terminated else 'interrupt'}"
+    if not self.saved_now: kept = f"the end of epoch {load_checkpoint(self.last)['epoch']}"
     return head + f"{self.last} keeps {kept}; continue with: {self.command}"
+
+def _set_handler(signum, handler):
+    try: signal.signal(signum, handler)
+    except ValueError: pass             # not the main thread: signals reach the main thread only
 
 @patch
 def guard(self: InterruptCheckpoint, fn):
-    "Call `fn` (a fit or test); after Ctrl-C restore the SIGINT handler and raise `RunInterrupted`."
-    handler = signal.getsignal(signal.SIGINT)
+    "Call `fn` (a fit or test); after Ctrl-C or SIGTERM restore the handlers and raise `RunInterrupted` (`RunTerminated`)."
+    handler, on_term = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    def sigterm(signum, frame):
+        if signal.getsignal(signal.SIGTERM) is not sigterm: return    # Lightning's handler is in place: it stops at the batch's end
+        self.interrupted = self.terminated = True
+        raise SIGTERMException
+    _set_handler(signal.SIGTERM, sigterm)
     try: return fn()
     except SystemExit:
         if not self.interrupted: raise
-        try: signal.signal(signal.SIGINT, handler if handler is not None else signal.default_int_handler)
-        except ValueError: pass         # not the main thread
-        raise RunInterrupted(self.message()) from None
+        _set_handler(signal.SIGINT, handler if handler is not None else signal.default_int_handler)
+        raise (RunTerminated if self.terminated else RunInterrupted)(self.message()) from None
+    finally: _set_handler(signal.SIGTERM, on_term if on_term is not None else signal.SIG_DFL)
 
 # %% ../nbs/34_callbacks.ipynb #cb000015
 class WandbRunId(L.Callback):

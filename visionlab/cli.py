@@ -18,13 +18,14 @@ __all__ = ['OPTIONS', 'USAGE', 'compose_jobs', 'run_cli', 'train_main']
 # %% ../nbs/45_cli.ipynb #c3d80923
 OPTIONS = ('-h', '--help', '-m', '--multirun', '--cfg')   # a command line with one of them is not a run of its own
 
-USAGE = """usage: visionlab-train [-m|--multirun] [--cfg] [override ...]
+USAGE = """usage: visionlab-train [-m|--multirun] [--cfg] [--trust-checkpoint] [override ...]
 
   override   group=option (model=resnet, data=digits, env=cluster) or key=value (model.lr=0.05)
   -m         sweep: comma lists and range()/choice()/glob() expand into one run each;
              hydra/sweeper=optuna searches interval()/choice(), hydra/launcher=joblib|submitit_local|slurm|ray
              runs the jobs in parallel or on a cluster (pip install "visionlab[sweeps]")
   --cfg      print the composed configuration and exit
+  --trust-checkpoint  resume=RUN from a checkpoint that holds Python objects, not only tensors (only one you trust)
 example: visionlab-train model=resnet data=digits model.lr=0.05 trainer.max_epochs=3"""
 
 # %% ../nbs/45_cli.ipynb #9a2d6f15
@@ -55,7 +56,7 @@ def _show(cfgs) -> int:
     for c in cfgs: print(OmegaConf.to_yaml(c))
     return 0
 
-def _run(overrides: Sequence[str], show_cfg: bool, console: bool = False) -> int:
+def _run(overrides: Sequence[str], show_cfg: bool, console: bool = False, trust_checkpoint: bool = False) -> int:
     "One run (Hydra's run mode: the task in this process; `console`: the process is `visionlab-train`'s own)."
     from visionlab.sweeps import is_hydra_override
     hydra_ovs = [o for o in overrides if is_hydra_override(o)]
@@ -66,7 +67,7 @@ def _run(overrides: Sequence[str], show_cfg: bool, console: bool = False) -> int
     configure_allocator(cfg, reexec=console)         # a configuration file's allocator (the command line's was applied at start)
     from visionlab.train import train
     from visionlab.baselines import report_svc
-    result = train(cfg)
+    result = train(cfg, trust_checkpoint=trust_checkpoint)
     print(result.report(), flush=True)               # data.cv.k=5: every fold, then mean and std
     if (svc := report_svc(result)): print(svc, flush=True)     # digits: the same split with scikit-learn's SVC
     return 0
@@ -79,15 +80,18 @@ def run_cli(argv: Sequence[str],  # the arguments after `visionlab-train`
     if any(a in ('-h', '--help') for a in args): print(USAGE); return 0
     multirun = any(a in ('-m', '--multirun') for a in args)
     show_cfg = '--cfg' in args
-    overrides = [a for a in args if a not in OPTIONS]
+    trust = '--trust-checkpoint' in args
+    overrides = [a for a in args if a not in (*OPTIONS, '--trust-checkpoint')]
     bad = [a for a in overrides if a.startswith('-')]
     try:
-        if bad: raise ConfigError(f"unknown option {bad[0]!r}: options are -m/--multirun, --cfg, -h/--help")
-        return _multirun(overrides, show_cfg) if multirun else _run(overrides, show_cfg, console)
+        if bad: raise ConfigError(f"unknown option {bad[0]!r}: options are -m/--multirun, --cfg, --trust-checkpoint, -h/--help")
+        return _multirun(overrides, show_cfg) if multirun else _run(overrides, show_cfg, console, trust)
     except ConfigError as e:
         # a DataLoader worker re-raises our error with its traceback folded into the message: keep the last line
         print(f"visionlab-train: error: {str(e).strip().splitlines()[-1]}", file=sys.stderr); return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
+        from visionlab.callbacks import RunTerminated
+        if isinstance(e, RunTerminated): print("visionlab-train: stopped by SIGTERM", file=sys.stderr); return 143
         print("visionlab-train: interrupted", file=sys.stderr); return 130
     except VisionlabError as e:
         print(f"visionlab-train: failed: {e}", file=sys.stderr); return 1

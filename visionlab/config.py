@@ -22,8 +22,8 @@ __all__ = ['CONFIG_DIR', 'SCHEMA_NAME', 'FIXED_CHOICES', 'RANGES', 'MAX_NAME', '
            'TrainerConfig', 'CheckpointConfig', 'VisionlabConfig', 'schema_keys', 'registry_choices',
            'strategy_choices', 'check_accelerator', 'logged_metrics', 'metric_mode', 'main_metric', 'Applies',
            'policy_family', 'dataset_policy', 'apply_rules', 'yaml_options', 'family_names', 'import_modules',
-           'validate', 'translate_reference', 'yaml_groups', 'group_options', 'unknown_key_error', 'compose',
-           'to_overrides', 'key_help']
+           'validate', 'translate_reference', 'yaml_groups', 'group_options', 'imports_in', 'unknown_key_error',
+           'compose', 'to_overrides', 'key_help']
 
 # %% ../nbs/01_config.ipynb #f2e09d05
 @dataclass
@@ -574,7 +574,7 @@ def group_options(group: str) -> list[str]:
     "The choices of config group `group`: the YAML files it ships with (and, for `model`, every registered family)."
     return family_names() if group == 'model' else yaml_options(group)
 
-def _imports_in(overrides: Sequence[str]) -> list[str]:
+def imports_in(overrides: Sequence[str]) -> list[str]:
     "The modules an `imports=` override names: imported before composing, as they may add config choices."
     from hydra.core.override_parser.overrides_parser import OverridesParser
     found = [o for o in overrides if key_of(o) == 'imports']
@@ -649,7 +649,7 @@ def compose(overrides: Sequence[str] = (),  # e.g. `['model=resnet', 'model.lr=0
     _store_schema()
     overrides, translated = translate_reference(_check_overrides(overrides))
     if notes is not None: notes.extend(translated)
-    import_modules(_imports_in(overrides))
+    import_modules(imports_in(overrides))
     _store_registered_families()
     try:
         if GlobalHydra.instance().is_initialized():

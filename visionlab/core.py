@@ -4,13 +4,14 @@
 
 # %% ../nbs/00_core.ipynb #16d3cc88
 from __future__ import annotations
-import difflib, warnings
+import difflib, re, warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 # %% auto #0
-__all__ = ['MODELS', 'OPTIMIZERS', 'SCHEDULERS', 'METRICS', 'DATAMODULES', 'POLICIES', 'VisionlabError', 'ConfigError',
-           'close_matches', 'choices_hint', 'first_line', 'Entry', 'Registry', 'leaves']
+__all__ = ['TRUST_HINT', 'MODELS', 'OPTIMIZERS', 'SCHEDULERS', 'METRICS', 'DATAMODULES', 'POLICIES', 'VisionlabError',
+           'ConfigError', 'UntrustedCheckpoint', 'load_checkpoint', 'close_matches', 'choices_hint', 'first_line',
+           'Entry', 'Registry', 'leaves']
 
 # %% ../nbs/00_core.ipynb #71b710f4
 class VisionlabError(Exception):
@@ -19,6 +20,28 @@ class VisionlabError(Exception):
 # %% ../nbs/00_core.ipynb #e6416aaf
 class ConfigError(VisionlabError, ValueError):
     "A user error (bad key, value, name, path or file): one readable line, CLI exit status 2."
+
+# %% ../nbs/00_core.ipynb #c0a10002
+TRUST_HINT = "load it only if you trust it: --trust-checkpoint (trust_checkpoint=True in Python)"
+
+class UntrustedCheckpoint(ConfigError):
+    "A checkpoint that holds Python objects beyond tensors and plain containers (reading it could run code)."
+
+def _unsupported(e: Exception) -> str:
+    "What `torch.load(weights_only=True)` refused, e.g. 'GLOBAL io.open'."
+    m = re.search(r'Unsupported global: (GLOBAL \S+)', str(e)) or re.search(r'WeightsUnpickler error: ([^\n]*)', str(e))
+    return m[1].strip() if m else 'an object that is not a tensor'
+
+def load_checkpoint(path,  # the checkpoint file
+                    trust: bool = False,  # the user trusts the file: unpickle any object it holds
+                    mmap: bool = True,  # map the tensors from the file instead of reading them
+                   ) -> Any:
+    "What `torch.load` reads from `path` onto the CPU, tensors and plain containers only unless `trust`."
+    import pickle, torch
+    try: return torch.load(path, map_location='cpu', weights_only=not trust, mmap=mmap)
+    except pickle.UnpicklingError as e:
+        if trust or 'Weights only load failed' not in str(e): raise
+        raise UntrustedCheckpoint(f"checkpoint {path} holds Python objects, not only tensors ({_unsupported(e)}): {TRUST_HINT}") from None
 
 # %% ../nbs/00_core.ipynb #97bce0b4
 def close_matches(name: str, choices, n: int = 3) -> list[str]:

@@ -17,12 +17,12 @@ from .core import DATAMODULES, ConfigError, choices_hint
 from .augment import ImageStats, build_policy, build_batched
 
 # %% auto #0
-__all__ = ['MAX_PIXELS', 'IMAGENET_STATS', 'CIFAR_MEAN', 'CIFAR_STD', 'TensorImageDataset', 'read_image', 'check_image_file',
-           'ImageFileDataset', 'stratified_split', 'fold_indices', 'default_workers', 'check_validation',
-           'BaseDataModule', 'InMemoryDataModule', 'DigitsDataModule', 'DigitsRegressionDataModule',
-           'SyntheticDataModule', 'read_cifar', 'CIFARDataModule', 'CIFAR10DataModule', 'CIFAR100DataModule',
-           'ImageFolderDataModule', 'ImageNetDataModule', 'CSVRegressionDataModule', 'datamodule_from_config',
-           'show_batch']
+__all__ = ['MAX_PIXELS', 'IMAGENET_STATS', 'CIFAR_GLOBALS', 'CIFAR_MEAN', 'CIFAR_STD', 'TensorImageDataset', 'read_image',
+           'check_image_file', 'ImageFileDataset', 'stratified_split', 'fold_indices', 'default_workers',
+           'check_validation', 'BaseDataModule', 'InMemoryDataModule', 'DigitsDataModule', 'DigitsRegressionDataModule',
+           'SyntheticDataModule', 'CifarUnpickler', 'read_cifar', 'CIFARDataModule', 'CIFAR10DataModule',
+           'CIFAR100DataModule', 'ImageFolderDataModule', 'ImageNetDataModule', 'CSVRegressionDataModule',
+           'datamodule_from_config', 'show_batch']
 
 # %% ../nbs/21_data.ipynb #d0aa557e
 def _batch_collate(data):
@@ -418,6 +418,17 @@ def _network(host: str, timeout: float = 3.0) -> bool:
         with socket.create_connection((host, 443), timeout=timeout): return True
     except OSError: return False
 
+# %% ../nbs/21_data.ipynb #a1c0e0a1
+CIFAR_GLOBALS = {('numpy', 'ndarray'), ('numpy', 'dtype'), ('_codecs', 'encode'),   # all that a batch's arrays and bytes need
+                 *((f'numpy.{core}.{mod}', fn) for core in ('core', '_core')
+                   for mod, fn in (('multiarray', '_reconstruct'), ('multiarray', 'scalar'), ('numeric', '_frombuffer')))}
+
+class CifarUnpickler(pickle.Unpickler):
+    "Reads the CIFAR batches' format only (dicts, lists, strings, bytes, numpy arrays): any other object is refused, never built."
+    def find_class(self, module: str, name: str):
+        if (module, name) in CIFAR_GLOBALS: return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"it holds a {module}.{name}, which no CIFAR batch does (only arrays, lists and dicts)")
+
 # %% ../nbs/21_data.ipynb #a1c0e053
 def read_cifar(folder: Path,     # the archive's extracted folder, e.g. .../cifar-10-batches-py
                tv_class: type,   # torchvision's CIFAR10 or CIFAR100: the names of the files
@@ -428,7 +439,9 @@ def read_cifar(folder: Path,     # the archive's extracted folder, e.g. .../cifa
     missing = [f for f in files if not (Path(folder)/f).is_file()]
     if missing: raise ConfigError(f"{folder} is not a readable {tv_class.__name__} folder: missing {', '.join(missing)}")
     def unpickle(f):
-        with open(Path(folder)/f, 'rb') as fh: return pickle.load(fh, encoding='latin1')
+        with open(Path(folder)/f, 'rb') as fh:
+            try: return CifarUnpickler(fh, encoding='latin1').load()
+            except pickle.UnpicklingError as e: raise pickle.UnpicklingError(f'{f}: {e}') from None
     try:
         *batches, meta = [unpickle(f) for f in files]
         images = np.concatenate([b['data'] for b in batches]).reshape(-1, 3, 32, 32)

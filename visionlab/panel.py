@@ -304,6 +304,7 @@ def load_run(self: ConfigPanel, run_dir):
     path = Path(run_dir)/'config.yaml'
     if not path.exists(): raise ConfigError(f"no run configuration at {str(path)!r}: pass a run directory (exp/<run name>)")
     cfg = OmegaConf.load(path)
+    cfg.imports = []            # reading a run never imports the modules its file names: set imports in the panel to import them
     return self.load_config(cfg, cfg.name if cfg.name in group_options('experiment') else None)
 
 # %% ../nbs/50_panel.ipynb #9e61fdd9

@@ -181,6 +181,7 @@ def log_figure(loggers, name: str, fig: Figure, step: int | None = None) -> list
         elif getattr(logger, 'log_dir', None):
             path = Path(logger.log_dir)/'plots'/f'{name}.png'
             path.parent.mkdir(parents=True, exist_ok=True)
+            if path.is_symlink(): path.unlink()         # replaced, never written through
             fig.savefig(path, dpi=100)
             written.append(path)
     return written

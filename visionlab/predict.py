@@ -4,7 +4,7 @@
 
 # %% ../nbs/50_predict.ipynb #978dcb28
 from __future__ import annotations
-import csv, json, logging, re, sys, tempfile
+import csv, io, json, logging, os, re, sys, tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -13,13 +13,13 @@ import torch.nn.functional as F
 from omegaconf import OmegaConf, DictConfig
 
 from .core import ConfigError, VisionlabError
-from .config import validate
+from .config import validate, imports_in
 from .overrides import split_override
 from .metrics import build_metrics
 from .data import datamodule_from_config
 from .models.core import model_from_config
 from .module import VisionModule
-from .runs import load_run_config, check_checkpoint
+from .runs import load_run_config, validate_run_config, check_checkpoint, write_atomic, as_path
 from .crossval import cv_location, fold_dirs
 from .plots import confusion_counts, confusion_matrix_figure, parity_figure, samples_figure
 
@@ -47,6 +47,8 @@ def _inside(p: Path, d: Path) -> bool:
 def find_checkpoint(run_dir, checkpoint: str | Path = 'best') -> Path:
     "The checkpoint file of `run_dir`: 'best', 'last' (always inside the run, wherever it moved), or a path."
     run_dir = Path(run_dir)
+    if not (isinstance(checkpoint, (str, os.PathLike)) and str(checkpoint)):
+        raise ConfigError(f"checkpoint={checkpoint!r} is not valid: 'best', 'last' or a checkpoint file")
     if checkpoint not in ('best', 'last'): return Path(checkpoint)
     ckdir = run_dir/'checkpoints'
     if checkpoint == 'best':
@@ -59,15 +61,19 @@ def find_checkpoint(run_dir, checkpoint: str | Path = 'best') -> Path:
     if (ckdir/'last.ckpt').exists(): return ckdir/'last.ckpt'
     raise ConfigError(f"{run_dir}: no checkpoint in {ckdir} (the run stopped before its first epoch ended)")
 
-def load_run(run_dir, checkpoint: str | Path = 'best') -> LoadedRun:
+def load_run(run_dir,  # a run directory
+             checkpoint: str | Path = 'best',  # 'best', 'last' or a checkpoint file
+             trust_checkpoint: bool = False,  # read a checkpoint that holds Python objects (only one you trust)
+             imports: Sequence[str] = (),  # modules to import first (a run's own `imports:` never are)
+            ) -> LoadedRun:
     "The model of run directory `run_dir` with the weights of `checkpoint` ('best', 'last' or a file), and its config."
-    run_dir = Path(run_dir).expanduser()
-    cfg = load_run_config(run_dir)
+    run_dir = as_path(run_dir, 'load_run(run_dir)')
+    cfg = load_run_config(run_dir, imports)
     cfg.model.compile = False
     cfg.resume = None
-    cfg = validate(cfg)
+    cfg = validate_run_config(cfg, run_dir)
     path = find_checkpoint(run_dir, checkpoint)
-    state = check_checkpoint(path)['state_dict']
+    state = check_checkpoint(path, trust_checkpoint)['state_dict']
     state = {re.sub(r'(^|\.)_orig_mod\.', r'\1', k): v for k, v in state.items()}
     module = VisionModule.from_config(cfg, model_from_config(cfg.model))
     try: module.load_state_dict(state, strict=True)
@@ -121,7 +127,7 @@ def check_output_file(path: str | Path,         # the file to write
                       new_folders: bool = True, # its folder may be created
                      ) -> Path:
     "`path` if a file can be written there; else a one-line `ConfigError` naming `what` and why not."
-    p = Path(path).expanduser()
+    p = as_path(path, what)
     if p.is_dir(): raise ConfigError(f"{what} {p} is a directory: give a file name")
     if not new_folders and not p.parent.is_dir(): raise ConfigError(f"{what} {p}: the folder {p.parent} does not exist")
     folder = next(q for q in (p.parent, *p.parent.parents) if q.exists())
@@ -184,15 +190,17 @@ def _metrics(cfg, outputs, targets, split: str, logits=None, module=None) -> dic
     return res
 
 def predict_run(path, overrides: Sequence[str] = (), split: str = 'test', checkpoint: str | Path = 'best',
-                out: str | Path | None = None) -> Predictions:
+                out: str | Path | None = None,
+                trust_checkpoint: bool = False,  # read a checkpoint that holds Python objects (only one you trust)
+                imports: Sequence[str] = ()) -> Predictions:  # modules to import first (a run's own `imports:` never are)
     "Predict `split` with the run (or the folds of the cross-validated run) at `path`; write the CSV; return outputs and metrics."
     if split not in ('train', 'val', 'test'): raise ConfigError(f"split={split!r} is not valid: train, val or test")
     _check_overrides(overrides)
     if out: check_output_file(out, '--out')
-    dirs = run_dirs(path)
+    dirs = run_dirs(as_path(path, 'predict_run(path)'))
     outputs, targets, ids, runs, logits = [], None, None, [], None
     for d in dirs:
-        run = load_run(d, checkpoint)
+        run = load_run(d, checkpoint, trust_checkpoint, imports)
         cfg = _apply_data_overrides(run.config.copy(), overrides)
         dm = datamodule_from_config(cfg)
         dm.prepare_data(); dm.setup('test' if split == 'test' else 'fit')
@@ -216,16 +224,16 @@ def predict_run(path, overrides: Sequence[str] = (), split: str = 'test', checkp
 def write_predictions(path: Path, ids, targets, outputs, task: str):
     "One CSV row per sample: id (or path), target, prediction, and each class's probability."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    key = 'path' if ids and isinstance(ids[0], str) else 'id'
-    with open(path, 'w', newline='') as f:
-        w = csv.writer(f)
-        if task == 'classification':
-            w.writerow([key, 'target', 'prediction'] + [f'score_{c}' for c in range(outputs.shape[1])])
-            for i, t, p in zip(ids, targets.tolist(), outputs.tolist()):
-                w.writerow([i, t, max(range(len(p)), key=p.__getitem__)] + [f'{s:.6g}' for s in p])
-        else:
-            w.writerow([key, 'target', 'prediction'])
-            for i, t, p in zip(ids, targets.tolist(), outputs.reshape(-1).tolist()): w.writerow([i, t, f'{p:.6g}'])
+    key, text = 'path' if ids and isinstance(ids[0], str) else 'id', io.StringIO()
+    w = csv.writer(text)
+    if task == 'classification':
+        w.writerow([key, 'target', 'prediction'] + [f'score_{c}' for c in range(outputs.shape[1])])
+        for i, t, p in zip(ids, targets.tolist(), outputs.tolist()):
+            w.writerow([i, t, max(range(len(p)), key=p.__getitem__)] + [f'{s:.6g}' for s in p])
+    else:
+        w.writerow([key, 'target', 'prediction'])
+        for i, t, p in zip(ids, targets.tolist(), outputs.reshape(-1).tolist()): w.writerow([i, t, f'{p:.6g}'])
+    write_atomic(path, text.getvalue().encode())     # a new file: never written through a link left in its place
 
 # %% ../nbs/50_predict.ipynb #5cfbfdbc
 def result_figures(run,  # a `RunResult` (of `train`, or of one fold of a cross-validation)
@@ -243,10 +251,12 @@ def result_figures(run,  # a `RunResult` (of `train`, or of one fold of a cross-
     return figs
 
 # %% ../nbs/50_predict.ipynb #a51d9e70
-def export_run(path, out: str | Path | None = None, checkpoint: str | Path = 'best') -> Path:
+def export_run(path, out: str | Path | None = None, checkpoint: str | Path = 'best',
+               trust_checkpoint: bool = False,  # read a checkpoint that holds Python objects (only one you trust)
+               imports: Sequence[str] = ()) -> Path:  # modules to import first (a run's own `imports:` never are)
     "Export the network of run `path` to a `torch.export` program (`.pt2`); return the file."
     if out: check_output_file(out, '--export', new_folders=False)
-    run = load_run(path, checkpoint)
+    run = load_run(as_path(path, 'export_run(path)'), checkpoint, trust_checkpoint, imports)
     cfg, net = run.config, run.net.eval()
     dm = datamodule_from_config(cfg); dm.prepare_data(); dm.setup('test')
     x, _ = next(iter(dm.test_dataloader()))
@@ -255,33 +265,37 @@ def export_run(path, out: str | Path | None = None, checkpoint: str | Path = 'be
         program = torch.export.export(net, (example,), dynamic_shapes=({0: torch.export.Dim('batch', min=1)},))
     except Exception as e: raise VisionlabError(f"cannot export {cfg.model.arch}: {type(e).__name__}: {str(e).splitlines()[0]}") from None
     out = Path(out) if out else run.run_dir/'model.pt2'
-    torch.export.save(program, out)
+    write_atomic(out, lambda f: torch.export.save(program, f))
     return out
 
 # %% ../nbs/50_predict.ipynb #5f48f3f3
 PREDICT_USAGE = """usage: visionlab-predict RUN [data.key=value ...] [--split test|val|train] [--checkpoint best|last|FILE]
-                         [--out FILE] [--export FILE.pt2]
-  RUN   a run directory, a cross-validated run (<exp_dir>/<name> with <name>-fold<i> folds) or its <name>-cv.json"""
+                         [--out FILE] [--export FILE.pt2] [imports=[module,...]] [--trust-checkpoint]
+  RUN   a run directory, a cross-validated run (<exp_dir>/<name> with <name>-fold<i> folds) or its <name>-cv.json
+  imports             modules to import first (a run's own config.yaml `imports:` are never imported)
+  --trust-checkpoint  read a checkpoint that holds Python objects, not only tensors (only one you trust)"""
 
 def predict_cli(argv: Sequence[str]) -> int:
     "Run `visionlab-predict` with arguments `argv`; return the exit status."
     args, opts = [], dict(split='test', checkpoint='best', out=None, export=None)
+    trust, imports = '--trust-checkpoint' in argv, imports_in(argv)
     try:
-        it = iter(argv)
+        it = iter(a for a in argv if a != '--trust-checkpoint' and a.split('=', 1)[0] != 'imports')
         for a in it:
             if a in ('-h', '--help'): print(PREDICT_USAGE); return 0
             if a.startswith('--'):
                 name, eq, val = a[2:].partition('=')
-                if name not in opts: raise ConfigError(f"unknown option {a!r}: options are --split, --checkpoint, --out, --export")
+                if name not in opts: raise ConfigError(f"unknown option {a!r}: options are --split, --checkpoint, --out, --export, --trust-checkpoint")
                 if not eq: val = next(it, None)
                 if val is None: raise ConfigError(f"option --{name} needs a value")
                 opts[name] = val
             else: args.append(a)
         if not args: raise ConfigError("give the run directory to predict with: visionlab-predict RUN")
         if opts['export']: check_output_file(opts['export'], '--export', new_folders=False)   # before the predictions are written
-        p = predict_run(args[0], args[1:], split=opts['split'], checkpoint=opts['checkpoint'], out=opts['out'])
+        p = predict_run(args[0], args[1:], split=opts['split'], checkpoint=opts['checkpoint'], out=opts['out'],
+                        trust_checkpoint=trust, imports=imports)
         print('  '.join(f'{k}={v:.4f}' for k, v in sorted(p.metrics.items())) + f'  predictions: {p.csv}', flush=True)
-        if opts['export']: print(f"exported: {export_run(args[0], opts['export'], opts['checkpoint'])}", flush=True)
+        if opts['export']: print(f"exported: {export_run(args[0], opts['export'], opts['checkpoint'], trust, imports)}", flush=True)
         return 0
     except ConfigError as e: print(f"visionlab-predict: error: {e}", file=sys.stderr); return 2
     except KeyboardInterrupt: print("visionlab-predict: interrupted", file=sys.stderr); return 130

@@ -4,7 +4,7 @@
 
 # %% ../nbs/36_runs.ipynb #ec1c6a4e
 from __future__ import annotations
-import csv, html, json, logging, math, os, re, shutil, time
+import csv, errno, html, json, logging, math, os, re, shutil, time
 from html import escape
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -15,20 +15,22 @@ from lightning.pytorch.loggers import Logger
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import OmegaConf, DictConfig
 
-from .core import ConfigError, VisionlabError, OPTIMIZERS, leaves
+from .core import ConfigError, VisionlabError, OPTIMIZERS, leaves, load_checkpoint, UntrustedCheckpoint
 from .allocator import allocator_in_use
 from .config import compose, validate
-from .callbacks import RunInterrupted
+from .callbacks import RunInterrupted, RunTerminated
 
 # %% auto #0
 __all__ = ['LOCK_FILE', 'RUN_DIR_ENV', 'MIN_FREE_MARGIN', 'RESUME_SAFE', 'JOURNAL', 'SUMMARY_METRICS', 'BEST_EPOCH_LABEL',
            'IGNORED_KEYS', 'temp_path', 'fsync_dir', 'write_synced', 'write_atomic', 'clean_stale_temps', 'pid_alive',
-           'run_owner', 'check_unowned', 'lock_run', 'unlock_run', 'writable_exp_dir', 'run_name', 'make_run_dir',
-           'is_rank_zero', 'process_run_dir', 'free_bytes', 'optimizer_slots', 'needed_bytes', 'check_free_space',
-           'load_run_config', 'check_checkpoint', 'check_fits', 'resume_config', 'run_status', 'resume_checkpoint',
-           'check_unfinished', 'RunPlan', 'plan_run', 'read_csv', 'journal_rows', 'final_metrics', 'best_epoch_metrics',
-           'write_metrics_csv', 'RunMetrics', 'summary_line', 'RunResult', 'RunRecord', 'write_results', 'RunFiles',
-           'recorded_run', 'read_run', 'find_runs', 'RunTable', 'compare_runs', 'history_table']
+           'run_owner', 'check_unowned', 'lock_run', 'unlock_run', 'as_path', 'RunDirRemoved', 'check_run_dir',
+           'writable_exp_dir', 'run_name', 'make_run_dir', 'is_rank_zero', 'process_run_dir', 'free_bytes',
+           'optimizer_slots', 'needed_bytes', 'tensor_bytes', 'disk_full_error', 'check_free_space', 'load_run_config',
+           'validate_run_config', 'check_checkpoint', 'check_fits', 'resume_config', 'run_status', 'resume_checkpoint',
+           'check_unfinished', 'RunPlan', 'check_no_links', 'plan_run', 'read_csv', 'journal_rows', 'final_metrics',
+           'best_epoch_metrics', 'write_metrics_csv', 'RunMetrics', 'summary_line', 'RunResult', 'RunRecord',
+           'write_results', 'RunFiles', 'recorded_run', 'read_run', 'find_runs', 'RunTable', 'compare_runs',
+           'history_table']
 
 # %% ../nbs/36_runs.ipynb #e1a10002
 def temp_path(path: Path) -> Path:
@@ -43,9 +45,10 @@ def fsync_dir(d: Path):
     finally: os.close(fd)
 
 def write_synced(path: Path, write: Callable):
-    "Write `path` with `write(file)`, flushed to the disk; removed again if writing fails."
+    "Write `path` with `write(file)`, flushed to the disk (never through a symbolic link); removed again if writing fails."
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
     try:
-        with open(path, 'wb') as f: write(f); f.flush(); os.fsync(f.fileno())
+        with os.fdopen(fd, 'wb') as f: write(f); f.flush(); os.fsync(f.fileno())
     except BaseException: path.unlink(missing_ok=True); raise
 
 def write_atomic(path: Path, data: bytes | Callable):
@@ -103,6 +106,22 @@ def unlock_run(run_dir: Path):
     try:
         if int(f.read_text().split()[0]) == os.getpid(): f.unlink()
     except (OSError, ValueError, IndexError): pass
+
+# %% ../nbs/36_runs.ipynb #e1b00010
+def as_path(value,  # what the user passed for a path
+            what: str,  # how the user named it, e.g. 'load_run(run_dir)'
+           ) -> Path:
+    "`value` (a str or an os.PathLike) as a `Path`; a one-line `ConfigError` naming `what` for anything else."
+    if isinstance(value, (str, os.PathLike)) and str(value): return Path(value).expanduser()
+    raise ConfigError(f"{what} takes a path (a str or a pathlib.Path), not {value!r} ({type(value).__name__})")
+
+class RunDirRemoved(VisionlabError):
+    "The run's directory was removed while the run trained."
+
+def check_run_dir(run_dir: Path):
+    "Stop a run whose directory was removed while it trained, before anything re-creates it."
+    if not Path(run_dir).is_dir():
+        raise RunDirRemoved(f"the run directory {run_dir} was removed while the run trained: the run stopped and re-created nothing")
 
 # %% ../nbs/36_runs.ipynb #d69d1f5a
 def writable_exp_dir(cfg: DictConfig) -> Path:
@@ -166,6 +185,20 @@ def needed_bytes(module: torch.nn.Module) -> int:
     weights = sum(t.numel() * t.element_size() for t in module.state_dict().values() if torch.is_tensor(t))
     return 2 * (1 + optimizer_slots(module)) * weights + MIN_FREE_MARGIN
 
+def tensor_bytes(obj) -> int:
+    "The bytes of the tensors in `obj` (nested in dicts, lists and tuples): about what a checkpoint of it takes on disk."
+    if torch.is_tensor(obj): return obj.numel() * obj.element_size()
+    if isinstance(obj, dict): return sum(tensor_bytes(v) for v in obj.values())
+    if isinstance(obj, (list, tuple)): return sum(tensor_bytes(v) for v in obj)
+    return 0
+
+def disk_full_error(e: BaseException, path: Path, checkpoint: dict) -> VisionlabError | None:
+    "The one-line error of writing `checkpoint` to `path` that failed with `e` for want of disk space; None if space was not why."
+    free = free_bytes(path.parent)
+    if not (isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT) or free < tensor_bytes(checkpoint)): return None
+    return VisionlabError(f"checkpoint {path} not written, the disk is full: {free / 2**20:.1f} MiB free in {path.parent} "
+                          "(the earlier checkpoints are intact): free some space, then resume the run")
+
 def check_free_space(path, module: torch.nn.Module):
     "Raise `VisionlabError` if `path`'s file system cannot hold the checkpoints of `module`."
     free, need = free_bytes(path), needed_bytes(module)
@@ -174,8 +207,9 @@ def check_free_space(path, module: torch.nn.Module):
                              f"a run of this model needs about {need / 2**20:.0f} MiB (checkpoints): free some space or set exp_dir elsewhere")
 
 # %% ../nbs/36_runs.ipynb #e1a0000b
-def load_run_config(run_dir) -> DictConfig:
-    "The saved configuration of `run_dir`, on the typed schema (not validated)."
+def load_run_config(run_dir,
+                    imports: Sequence[str] = ()) -> DictConfig:  # the modules the user names again (the file's are never imported)
+    "The saved configuration of `run_dir`, on the typed schema (not validated), with `imports` in place of its own."
     run_dir = Path(run_dir).expanduser()
     if not run_dir.is_dir(): raise ConfigError(f"{str(run_dir)!r} is not a run directory: no such directory")
     f = run_dir/'config.yaml'
@@ -183,15 +217,32 @@ def load_run_config(run_dir) -> DictConfig:
     try: saved = OmegaConf.load(f)
     except Exception as e: raise ConfigError(f"{f} is corrupt: {str(e).splitlines()[0]}") from None
     if not isinstance(saved, DictConfig): raise ConfigError(f"{f} is corrupt: not a mapping of settings")
+    saved.imports = list(imports)       # reading a run never runs the code its file names
     try: return OmegaConf.merge(compose(validate_choices=False), saved)
     except Exception as e: raise ConfigError(f"{f} does not fit the schema: {str(e).splitlines()[0]}") from None
 
+# %% ../nbs/36_runs.ipynb #e1b00001
+def _saved_imports(run_dir: Path) -> list[str]:
+    try: return [str(m) for m in OmegaConf.load(Path(run_dir)/'config.yaml').get('imports') or []]
+    except Exception: return []
+
+def validate_run_config(cfg: DictConfig, run_dir) -> DictConfig:
+    "`validate(cfg)` of a run's saved config; a refusal names the modules its `config.yaml` imports that were not named again."
+    try: return validate(cfg)
+    except ConfigError as e:
+        skipped = [m for m in _saved_imports(run_dir) if m not in cfg.imports]
+        if not skipped: raise
+        raise ConfigError(f"{e} ({Path(run_dir)/'config.yaml'} names imports: [{', '.join(skipped)}], never imported when a "
+                          f"run is read: add imports=[{','.join(skipped)}] if you trust that code)") from None
+
 # %% ../nbs/36_runs.ipynb #e1a0000d
-def check_checkpoint(path) -> dict:
-    "Load checkpoint `path` (memory-mapped) or raise a `ConfigError` naming the file."
+def check_checkpoint(path,
+                     trust: bool = False) -> dict:  # the user trusts the file (`load_checkpoint`)
+    "Load checkpoint `path` (memory-mapped, tensors only unless `trust`) or raise a `ConfigError` naming the file."
     path = Path(path)
     if not path.exists(): raise ConfigError(f"checkpoint {path} does not exist")
-    try: ck = torch.load(path, map_location='cpu', weights_only=False, mmap=True)
+    try: ck = load_checkpoint(path, trust)
+    except UntrustedCheckpoint: raise
     except Exception as e:
         why = str(e).splitlines()[0] if str(e) else ''
         raise ConfigError(f"checkpoint {path} is corrupt or not a checkpoint ({type(e).__name__}: {why})") from None
@@ -205,7 +256,7 @@ def _plain_keys(state: dict) -> dict:
 def check_fits(module: torch.nn.Module, plan) -> None:
     "For a resumed `plan`: refuse, before anything is written, a checkpoint whose tensors do not fit `module`."
     if not plan.resuming: return
-    theirs, mine = _plain_keys(check_checkpoint(plan.checkpoint)['state_dict']), _plain_keys(module.state_dict())
+    theirs, mine = _plain_keys(check_checkpoint(plan.checkpoint, plan.trust_checkpoint)['state_dict']), _plain_keys(module.state_dict())
     wrong = sorted(k for k in theirs.keys() | mine.keys() if k not in theirs or k not in mine or theirs[k].shape != mine[k].shape)
     if wrong: raise ConfigError(f"resume: checkpoint {plan.checkpoint} does not fit the model of {plan.run_dir/'config.yaml'} "
                                 f"({len(wrong)} tensors differ, e.g. {wrong[0]})")
@@ -229,7 +280,7 @@ def _resume_refusal(key: str, value, saved: DictConfig, before) -> ConfigError:
 def resume_config(cfg: DictConfig) -> tuple[DictConfig, Path]:
     "For `cfg` with `resume` set: the run's saved config with the safe changes of `cfg`, and its run dir."
     run_dir = Path(cfg.resume).expanduser()
-    saved = load_run_config(run_dir)
+    saved = load_run_config(run_dir, cfg.imports)
     default, mine, base = _resolved(compose(validate_choices=False)), _resolved(cfg), _resolved(saved)
     for key, v in mine.items():
         if v == default.get(key) or v == base.get(key): continue     # not set on this command line, or unchanged
@@ -237,7 +288,7 @@ def resume_config(cfg: DictConfig) -> tuple[DictConfig, Path]:
         if not (_safe_on_resume(key) or free_epochs): raise _resume_refusal(key, v, saved, base.get(key))
         OmegaConf.update(saved, key, v, merge=False)
     saved.resume = str(run_dir)
-    return validate(saved), run_dir
+    return validate_run_config(saved, run_dir), run_dir
 
 # %% ../nbs/36_runs.ipynb #e1a10010
 def run_status(run_dir: Path) -> str | None:
@@ -245,24 +296,26 @@ def run_status(run_dir: Path) -> str | None:
     try: return json.loads((Path(run_dir)/'results.json').read_text()).get('status')
     except (OSError, ValueError, AttributeError): return None
 
-def _resumable(path: Path) -> dict | None:
-    try: ck = check_checkpoint(path)
+def _resumable(path: Path, trust: bool) -> dict | None:
+    try: ck = check_checkpoint(path, trust)
+    except UntrustedCheckpoint: raise
     except ConfigError: return None
     return ck if 'optimizer_states' in ck and 'loops' in ck else None
 
-def resume_checkpoint(run_dir: Path) -> tuple[Path, dict]:
+def resume_checkpoint(run_dir: Path,
+                      trust: bool = False) -> tuple[Path, dict]:  # the user trusts the run's checkpoints
     "The checkpoint a resume of `run_dir` starts from: `last.ckpt`, else (unless the run finished) the newest intact resumable one."
     ckdir = Path(run_dir)/'checkpoints'
     last, others = ckdir/'last.ckpt', sorted(ckdir.glob('*.ckpt'), key=lambda p: p.stat().st_mtime, reverse=True)
-    if last.exists() and (ck := _resumable(last)) is not None: return last, ck
+    if last.exists() and (ck := _resumable(last, trust)) is not None: return last, ck
     for p in (p for p in others if p != last and run_status(run_dir) != 'finished'):
-        if (ck := _resumable(p)) is not None:
+        if (ck := _resumable(p, trust)) is not None:
             logging.getLogger('visionlab').warning(f"resume: {last} is missing or unreadable; resuming from {p} (epoch {ck['epoch']})")
             return p, ck
     if not last.exists():
         raise ConfigError(f"resume={str(run_dir)!r}: no checkpoints/last.ckpt to resume from (the run stopped before its "
                           "first epoch ended, or checkpoint.save_last=false): start it again")
-    check_checkpoint(last)          # raises the reason it cannot be used
+    check_checkpoint(last, trust)   # raises the reason it cannot be used
     raise ConfigError(f"checkpoint {last} is corrupt or not a checkpoint (it holds no optimizer state to resume from)")
 
 # %% ../nbs/36_runs.ipynb #e1a10012
@@ -281,23 +334,33 @@ class RunPlan:
     checkpoint: Path | None = None       # the checkpoint to resume from (`last.ckpt`)
     first_epoch: int = 0
     first_step: int = 0
+    trust_checkpoint: bool = False       # the user trusts the checkpoint (`load_checkpoint`)
+    restart: dict | None = None          # stopped between two batches: the batches its epoch had trained, the random state then
 
     @property
     def resuming(self) -> bool: return self.run_dir is not None
 
-def plan_run(cfg: DictConfig) -> RunPlan:
+JOURNAL = 'metrics.jsonl'     # a run's metric records, appended to (`RunMetrics`)
+
+def check_no_links(run_dir: Path):
+    "Refuse a run whose records are a symbolic link: a resume appends to them and never writes outside the run."
+    f = Path(run_dir)/JOURNAL
+    if f.is_symlink():
+        raise ConfigError(f"resume: {f} is a symbolic link (to {os.readlink(f)}): a run writes only its own files; "
+                          "replace the link by a copy of the file")
+
+def plan_run(cfg: DictConfig,
+             trust_checkpoint: bool = False) -> RunPlan:  # the user trusts the run's checkpoints (`load_checkpoint`)
     "The `RunPlan` of `cfg`: a new run, or (with `resume`) the reconciled resume of a saved one that no process holds."
     if cfg.resume is None: return RunPlan(cfg)
     cfg, run_dir = resume_config(cfg)
-    check_unowned(run_dir)
-    path, ck = resume_checkpoint(run_dir)
+    check_unowned(run_dir); check_no_links(run_dir)
+    path, ck = resume_checkpoint(run_dir, trust_checkpoint)
     check_unfinished(run_dir, cfg, ck)
     first = ck['epoch'] + (0 if ck.get('visionlab_mid_epoch') else 1)
-    return RunPlan(cfg, run_dir, path, first, ck['global_step'])
+    return RunPlan(cfg, run_dir, path, first, ck['global_step'], trust_checkpoint, ck.get('visionlab_restart'))
 
 # %% ../nbs/36_runs.ipynb #e1a10020
-JOURNAL = 'metrics.jsonl'
-
 def read_csv(f: Path) -> list[dict]:
     "The rows of CSV file `f` (none when it does not exist)."
     if not f.exists(): return []
@@ -354,7 +417,7 @@ class RunMetrics(Logger):
         if self._fh is None:
             f = self.run_dir/JOURNAL
             ends_whole = not f.exists() or f.stat().st_size == 0 or f.read_bytes()[-1:] == b'\n'
-            self._fh = open(f, 'a')
+            self._fh = os.fdopen(os.open(f, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644), 'a')
             if not ends_whole: self._fh.write('\n')
             if not self._started: self._fh.write(json.dumps(dict(session=self.first_step)) + '\n')    # once a session
             self._started = True
@@ -371,7 +434,7 @@ class RunMetrics(Logger):
     @rank_zero_only
     def sync(self):
         "Put the records on the disk and rebuild `metrics.csv` (before a checkpoint is committed, and at the end)."
-        if self._fh is None: return
+        if self._fh is None or not self.run_dir.is_dir(): return     # (removed: `check_run_dir` says so)
         self._fh.flush(); os.fsync(self._fh.fileno())
         write_metrics_csv(self.run_dir)
 
@@ -515,8 +578,9 @@ class RunFiles:
 # %% ../nbs/36_runs.ipynb #e1a00018
 def _ended(rec: RunRecord, e: BaseException, before: RunFiles | None):
     "Record how the run ended with `e`; clean up what a refused run or a failed resume leaves."
+    if isinstance(e, RunDirRemoved): rec.run_dir = None; return        # nothing is written into a removed run
     if isinstance(e, RunInterrupted):
-        rec.status, rec.error = 'interrupted', str(e)
+        rec.status, rec.error = 'stopped' if isinstance(e, RunTerminated) else 'interrupted', str(e)
         return logging.getLogger('visionlab').warning(str(e))
     rec.error = f'{type(e).__name__}: {e}'
     if _refused_early(rec, e): shutil.rmtree(rec.run_dir, ignore_errors=True); rec.run_dir = None
@@ -541,12 +605,14 @@ def recorded_run(run_dir: Path, plan: RunPlan):
 # %% ../nbs/36_runs.ipynb #6897ffdf
 def read_run(run_dir) -> dict:
     "One run directory as a flat record: `config` (dotted keys), `metrics`, `wall_time`, `run_dir`."
-    run_dir = Path(run_dir)
+    run_dir = as_path(run_dir, 'read_run(run_dir)')
     cfg_file, res_file = run_dir/'config.yaml', run_dir/'results.json'
     if not cfg_file.exists(): raise ConfigError(f"{run_dir} is not a run directory: it has no config.yaml")
-    flat = leaves(OmegaConf.to_container(OmegaConf.load(cfg_file), resolve=False))
+    try: flat = leaves(OmegaConf.to_container(OmegaConf.load(cfg_file), resolve=False))
+    except Exception as e: raise ConfigError(f"{cfg_file} is corrupt: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
     config = {k: tuple(v) if isinstance(v, list) else v for k, v in flat.items()}     # lists hashable: comparable across runs
-    res = json.loads(res_file.read_text()) if res_file.exists() else {}
+    try: res = json.loads(res_file.read_text()) if res_file.exists() else {}
+    except ValueError as e: raise ConfigError(f"{res_file} is corrupt: {e}") from None
     return dict(run_dir=run_dir, config=config, metrics=res.get('metrics', {}), wall_time=res.get('wall_time'),
                 finished=res_file.exists(), status=res.get('status'))
 
@@ -584,7 +650,13 @@ IGNORED_KEYS = ('name', 'exp_dir', 'env.', 'data.data_root_dir', 'resume')
 
 def compare_runs(runs: Iterable | str | Path, metrics: Sequence[str] | None = None) -> RunTable:
     "A `RunTable` of `runs` (run directories, records, or a folder holding runs)."
-    if isinstance(runs, (str, Path)): runs = find_runs(runs)
+    if isinstance(runs, (str, os.PathLike)):
+        folder = as_path(runs, 'compare_runs(runs)')
+        if not folder.is_dir(): raise ConfigError(f"compare_runs: {str(folder)!r} is not a folder of runs: no such directory")
+        runs = find_runs(folder)
+    if not isinstance(runs, Iterable):
+        raise ConfigError(f"compare_runs() takes run directories, their records or a folder holding runs, not a {type(runs).__name__}")
+    if isinstance(metrics, str): metrics = [metrics]
     records = [r if isinstance(r, dict) else read_run(r) for r in runs]
     if not records: return RunTable(['run'], [])
     keys = sorted({k for r in records for k in r['config']})

@@ -40,7 +40,7 @@ def prepare_data(datamodule: L.LightningDataModule) -> L.LightningDataModule:
 
 def safety_callbacks(cfg: DictConfig, run_dir, plan: RunPlan, interrupt: InterruptCheckpoint) -> list[L.Callback]:
     "The callbacks every run has: non-finite loss stop, Ctrl-C checkpoint, W&B run id, and seeds per epoch."
-    seeds = [EpochSeed(cfg.seed, plan.first_epoch)] if cfg.seed is not None else []
+    seeds = [EpochSeed(cfg.seed, plan.first_epoch, plan.restart)] if cfg.seed is not None else []
     return [NonFiniteLoss(), interrupt, WandbRunId(run_dir), *seeds]
 
 def _scalars(d) -> dict:
@@ -56,10 +56,11 @@ def _test(rec: RunRecord, module, datamodule, interrupt: InterruptCheckpoint) ->
 
 def fit_run(cfg: DictConfig,  # a validated configuration of one run (the folds are decided by `train`)
             callbacks: Sequence[L.Callback] = (),  # more Lightning callbacks for the Trainer
-            test_after_stop: bool = False  # test a run that a callback stopped early (by default only finished runs are tested)
+            test_after_stop: bool = False,  # test a run that a callback stopped early (by default only finished runs are tested)
+            trust_checkpoint: bool = False  # resume from a checkpoint that holds Python objects (only one you trust)
            ) -> RunResult:
     "One run of `cfg`, new or resumed: configuration -> datamodule, module, trainer -> fit, test -> result."
-    plan = plan_run(cfg)
+    plan = plan_run(cfg, trust_checkpoint)
     cfg = plan.cfg
     seed_run(cfg)
     module = build_module(cfg)                             # bad architecture options fail here, before anything is written
@@ -70,7 +71,7 @@ def fit_run(cfg: DictConfig,  # a validated configuration of one run (the folds 
     interrupt = InterruptCheckpoint(run_dir, continue_command(run_dir, cfg))   # a fold's: the whole cross-validation's
     with recorded_run(run_dir, plan) as rec, wandb_session(cfg, run_dir), quiet_fit():
         rec.trainer, rec.checkpoint = build_trainer(cfg, run_dir, [*safety_callbacks(cfg, run_dir, plan, interrupt), *callbacks],
-                                                    plan.first_step)
+                                                    plan.first_step, plan.trust_checkpoint)
         resume_from = str(plan.checkpoint) if plan.checkpoint else None
         note_allocator(cfg)                                # once per process, as the fit starts: never before a refusal
         with rec.timed('fit'): interrupt.guard(lambda: rec.trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from))
@@ -87,28 +88,29 @@ def as_config(cfg: DictConfig | Sequence[str]) -> DictConfig:
     hint = f": write train([{cfg!r}])" if isinstance(cfg, str) else ''
     raise ConfigError(f"train() takes a configuration from compose() or a list of overrides, not a {type(cfg).__name__}{hint}")
 
-def _fit_fold(fold: DictConfig, callbacks, test_after_stop) -> RunResult:
+def _fit_fold(fold: DictConfig, callbacks, test_after_stop, trust_checkpoint) -> RunResult:
     "`fit_run` of one fold; Ctrl-C outside its fit and test (setting up, between folds) also names the command that continues."
-    try: return fit_run(fold, callbacks, test_after_stop)
+    try: return fit_run(fold, callbacks, test_after_stop, trust_checkpoint)
     except KeyboardInterrupt as e:
         if isinstance(e, RunInterrupted): raise          # its message already says how to continue
         msg = f"interrupted at fold {fold.data.cv.fold}: continue with: {continue_command(Path(fold.exp_dir).expanduser()/fold.name, fold)}"
         logging.getLogger('visionlab').warning(msg)
         raise RunInterrupted(msg) from None
 
-def _fit_folds(folds: Sequence[DictConfig | RunResult], callbacks, test_after_stop) -> list[RunResult]:
+def _fit_folds(folds: Sequence[DictConfig | RunResult], callbacks, test_after_stop, trust_checkpoint) -> list[RunResult]:
     "Each fold's `RunResult`: kept as it is (a finished fold of a resumed cross-validation), else from `fit_run`."
-    return [f if isinstance(f, RunResult) else _fit_fold(f, callbacks, test_after_stop) for f in folds]
+    return [f if isinstance(f, RunResult) else _fit_fold(f, callbacks, test_after_stop, trust_checkpoint) for f in folds]
 
 def train(cfg: DictConfig | Sequence[str],  # a configuration tree from `compose`, or a list of overrides
           callbacks: Sequence[L.Callback] = (),  # more Lightning callbacks for the Trainer (of every fold)
-          test_after_stop: bool = False  # test a run that a callback stopped early
+          test_after_stop: bool = False,  # test a run that a callback stopped early
+          trust_checkpoint: bool = False  # resume from a checkpoint that holds Python objects (only one you trust)
          ) -> RunResult | CVResult:
     "Train what `cfg` describes: one run, a resumed run, or with `data.cv.k` every fold and their summary (resumed too)."
     cfg = as_config(cfg)
     if (resumed := resumed_folds(cfg)) is not None:        # resume=<exp_dir>/<name> of a cross-validation
         folder, folds = resumed
-        return cv_result(_fit_folds(folds, callbacks, test_after_stop), folder)
-    if cross_validating(cfg): return cv_result(_fit_folds(fold_configs(cfg), callbacks, test_after_stop))
+        return cv_result(_fit_folds(folds, callbacks, test_after_stop, trust_checkpoint), folder)
+    if cross_validating(cfg): return cv_result(_fit_folds(fold_configs(cfg), callbacks, test_after_stop, trust_checkpoint))
     note_other_folds(cfg)                                  # resume=<exp_dir>/<name>-fold<i>: it has other folds
-    return fit_run(cfg, callbacks, test_after_stop)
+    return fit_run(cfg, callbacks, test_after_stop, trust_checkpoint)

@@ -13,10 +13,10 @@ from lightning.pytorch.callbacks import ModelCheckpoint, LearningRateMonitor, Mo
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from omegaconf import OmegaConf, DictConfig
 
-from .core import ConfigError
+from .core import ConfigError, load_checkpoint
 from .config import metric_mode
 from .callbacks import NonFiniteLossError, nonfinite_tensors
-from .runs import RunMetrics, temp_path, write_synced, fsync_dir
+from .runs import RunMetrics, temp_path, write_synced, fsync_dir, check_run_dir, disk_full_error
 
 # %% auto #0
 __all__ = ['resolve_precision', 'n_devices', 'in_notebook', 'ddp_strategy', 'check_sam_settings', 'trainer_kwargs', 'monitor_of',
@@ -143,13 +143,19 @@ def quiet_fit():
 
 # %% ../nbs/35_trainer.ipynb #970171b6
 class AtomicCheckpointIO(TorchCheckpointIO):
-    "Checkpoints written to a synced temporary file and renamed on `commit`; never one with non-finite tensors."
-    def __init__(self, before_commit=None):  # called before renaming (e.g. sync the metric records)
+    "Checkpoints written to a synced temporary file and renamed on `commit`, never one with non-finite tensors; read as tensors only."
+    def __init__(self, before_commit=None,  # called before renaming (e.g. sync the metric records)
+                 trust: bool = False):  # the user trusts the checkpoints this run reads (`load_checkpoint`)
         super().__init__()
-        self.before_commit, self.pending, self._last = before_commit, [], None
+        self.before_commit, self.trust, self.pending, self._last = before_commit, trust, [], None
+
+    def load_checkpoint(self, path, map_location=None, weights_only=None) -> dict:
+        return load_checkpoint(path, self.trust, mmap=False)   # Lightning moves the tensors to the device itself
 
     def save_checkpoint(self, checkpoint: dict, path, storage_options=None):
-        path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+        path = Path(path)
+        check_run_dir(path.parent.parent)            # a run whose folder was removed stops, and re-creates nothing
+        path.parent.mkdir(parents=True, exist_ok=True)
         bad = nonfinite_tensors(checkpoint.get('state_dict', {}))
         if bad:
             last = path.parent/'last.ckpt'
@@ -157,10 +163,17 @@ class AtomicCheckpointIO(TorchCheckpointIO):
                                      + (f"the last good checkpoint is {last}" if last.exists() else "no good checkpoint was written"))
         key, tmp = (checkpoint.get('epoch'), checkpoint.get('global_step'), checkpoint.get('visionlab_mid_epoch')), temp_path(path)
         if self._last is not None and self._last[0] == key and self._last[1].exists(): os.link(self._last[1], tmp)
-        else: write_synced(tmp, lambda f: torch.save(checkpoint, f))
+        else: self._write(checkpoint, tmp, path)
         self._last = (key, tmp)
         self.pending.append((tmp, path))
         if checkpoint.get('visionlab_mid_epoch'): self.commit()
+
+    def _write(self, checkpoint: dict, tmp: Path, path: Path):
+        try: write_synced(tmp, lambda f: torch.save(checkpoint, f))
+        except (OSError, RuntimeError) as e:        # torch's zip writer reports a full disk as a RuntimeError
+            full = disk_full_error(e, path, checkpoint)
+            if full is None: raise
+            raise full from None
 
     def remove_checkpoint(self, path): self.pending.append((None, Path(path)))
 
@@ -220,10 +233,11 @@ def console_callbacks(cfg: DictConfig, callbacks) -> list:
     bar = [TQDMProgressBar()] if cfg.trainer.enable_progress_bar and not any(isinstance(c, ProgressBar) for c in callbacks) else []
     return [*bar, ModelSummary()]
 
-def build_trainer(cfg: DictConfig, run_dir: Path, callbacks: list = (), first_step: int = 0) -> tuple[L.Trainer, ModelCheckpoint]:
+def build_trainer(cfg: DictConfig, run_dir: Path, callbacks: list = (), first_step: int = 0,
+                  trust_checkpoint: bool = False) -> tuple[L.Trainer, ModelCheckpoint]:  # the user trusts the checkpoint it resumes from
     "The Trainer of a run in `run_dir` (a session starting at `first_step`), and its best-checkpoint callback."
     loggers, ckpts = build_loggers(cfg, run_dir, first_step), checkpoint_callbacks(cfg, run_dir/'checkpoints')
-    io = AtomicCheckpointIO(before_commit=loggers[0].sync)
+    io = AtomicCheckpointIO(before_commit=loggers[0].sync, trust=trust_checkpoint)
     trainer = L.Trainer(**trainer_kwargs(cfg), logger=loggers, default_root_dir=str(run_dir), plugins=[io],
                         callbacks=[*ckpts, LearningRateMonitor(logging_interval='epoch'), CommitCheckpoints(io),
                                    *console_callbacks(cfg, callbacks), *callbacks])
