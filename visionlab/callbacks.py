@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import lightning as L
-from lightning.pytorch.callbacks import ProgressBar
+from lightning.pytorch.callbacks import ProgressBar, WeightAveraging
 from matplotlib.figure import Figure
 from omegaconf import DictConfig
 
@@ -21,7 +21,8 @@ from .plots import figure_png, progress_figure
 
 # %% auto #0
 __all__ = ['EpochSeed', 'NonFiniteLossError', 'nonfinite_tensors', 'NonFiniteLoss', 'RunInterrupted', 'InterruptCheckpoint',
-           'WandbRunId', 'LiveProgress', 'LiveProgressBar', 'live_progress', 'stop_on_interrupt']
+           'AveragedWeights', 'ema_avg', 'EMA', 'SWA', 'averaging_callbacks', 'WandbRunId', 'LiveProgress',
+           'LiveProgressBar', 'live_progress', 'stop_on_interrupt']
 
 # %% ../nbs/34_callbacks.ipynb #cb000007
 class EpochSeed(L.Callback):
@@ -145,6 +146,50 @@ def guard(self: InterruptCheckpoint, fn):
         try: signal.signal(signal.SIGINT, handler if handler is not None else signal.default_int_handler)
         except ValueError: pass         # not the main thread
         raise RunInterrupted(self.message()) from None
+
+# %% ../nbs/34_callbacks.ipynb #69a61843
+class AveragedWeights:
+    "Mixin for Lightning's `WeightAveraging`: the average is used once it has an update, and only a fit resumes the training weights."
+    def _ready(self) -> bool: return self._average_model is not None and int(self._average_model.n_averaged) > 0
+    def on_validation_epoch_start(self, trainer, pl_module):
+        if self._ready(): self._swap_models(pl_module)
+    def on_validation_epoch_end(self, trainer, pl_module):
+        if self._ready(): self._swap_models(pl_module)
+    def on_train_end(self, trainer, pl_module):
+        if self._ready(): self._copy_average_to_current(pl_module)
+    def on_save_checkpoint(self, trainer, pl_module, checkpoint):
+        if self._ready(): super().on_save_checkpoint(trainer, pl_module, checkpoint)
+    def on_load_checkpoint(self, trainer, pl_module, checkpoint):
+        if trainer.state.fn == 'fit' and 'current_model_state' in checkpoint: super().on_load_checkpoint(trainer, pl_module, checkpoint)
+
+def ema_avg(decay: float):  # the decay it reaches, e.g. 0.999
+    "The EMA update of `AveragedModel` with timm's warm-up: step n decays by min(decay, (1 + n) / (10 + n)), so early averages forget the initial weights."
+    def avg(averaged, current, n):
+        d = torch.clamp((1 + n) / (10 + n), max=decay).to(averaged.dtype)
+        return averaged + (current - averaged) * (1 - d)
+    return avg
+
+class EMA(AveragedWeights, WeightAveraging):
+    "Exponential moving average of the weights (and buffers) with `decay` (warmed up as timm's), after every optimizer step."
+    def __init__(self, decay: float = 0.999):  # the decay per step, reached after about 10 / (1 - decay) steps
+        super().__init__(avg_fn=ema_avg(decay)); self.decay = decay
+
+class SWA(AveragedWeights, WeightAveraging):
+    "Stochastic weight averaging: the equal average of the weights after every step of the fit's last `epochs` epochs."
+    def __init__(self, epochs: int, max_epochs: int):  # epochs averaged, of the fit's `max_epochs`
+        super().__init__(); self.start, self._epoch = max_epochs - epochs, 0
+    def should_update(self, step_idx=None, epoch_idx=None) -> bool: return step_idx is not None and self._epoch >= self.start
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        self._epoch = trainer.current_epoch
+        super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
+
+# %% ../nbs/34_callbacks.ipynb #ae19d78b
+def averaging_callbacks(cfg: DictConfig) -> list[L.Callback]:
+    "The weight-averaging callback that `cfg.model` asks for: `EMA` with `ema_decay`, `SWA` over the last `swa_epochs`, or none."
+    m = cfg.model
+    if m.get('ema_decay'): return [EMA(decay=m.ema_decay)]
+    if m.get('swa_epochs'): return [SWA(m.swa_epochs, cfg.trainer.max_epochs)]
+    return []
 
 # %% ../nbs/34_callbacks.ipynb #cb000015
 class WandbRunId(L.Callback):

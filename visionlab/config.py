@@ -75,6 +75,12 @@ class ModelConfig:
     sam_rho: Optional[float] = None # None: 0.05 for SAM, 0.5 for ASAM
     sam_bn_stats: str = 'first_pass'  # SAM's batch-norm running statistics: first_pass (the second pass, at the perturbed weights, leaves them) | both_passes (the reference)
     sam_schedule: str = 'default'   # LR under SAM: default (the schedule steps every epoch, as the reference README describes) | reference (never stepped: the constant LR of its published code)
+    # weight averaging and fine-tuning
+    ema_decay: Optional[float] = None   # EMA of the weights after every step with this decay, e.g. 0.999 (None or 0: off); validation, checkpoints, test and predict use the average
+    swa_epochs: Optional[int] = None    # SWA: the equal average of the weights over the last N epochs' steps (None or 0: off)
+    init_from: Optional[str] = None     # start from the weights of a run dir or a .pt/.pth/.safetensors state dict: those whose name and shape match
+    freeze_epochs: int = 0              # train only the head (the last Linear layer, or timm's classifier) for N epochs, then everything
+    body_lr_mult: float = 1.0           # the body's learning rate is lr * body_lr_mult (the head's is lr): fastai's discriminative rates
     # regularisation
     label_smoothing: float = 0.0
     mixup: bool = False
@@ -222,6 +228,10 @@ RANGES = {  # key: (test, what a valid value is)
     'model.widen_factor': (lambda v: v is None or v >= 1, '>= 1'),
     'model.alpha': (lambda v: v is None or 0 < v < math.inf, 'a finite positive number'),
     'model.sam_rho': (lambda v: v is None or 0 < v < math.inf, 'a finite positive number'),
+    'model.ema_decay': (lambda v: v is None or 0 <= v < 1, 'in [0, 1) (0: off), e.g. 0.999'),
+    'model.swa_epochs': (lambda v: v is None or v >= 0, '>= 0 epochs (0: off)'),
+    'model.freeze_epochs': (lambda v: v >= 0, '>= 0 epochs'),
+    'model.body_lr_mult': (lambda v: 0 <= v < math.inf, 'a finite number >= 0 (0: the body does not learn)'),
     'model.num_classes': (lambda v: v >= 1, '>= 1'),
     'model.input_channels': (lambda v: v >= 1, '>= 1'),
     'model.input_dim': (lambda v: v in (1, 2, 3), '1, 2 or 3'),
@@ -323,6 +333,12 @@ def _check_cross(cfg):
         raise ConfigError(f"data.num_classes={m.num_classes}: a classifier needs at least 2 classes (for one number per image, model.task=regression)")
     if m.sam and m.adaptive_sam:
         raise ConfigError("model.sam=true and model.adaptive_sam=true: set one, model.sam=true (SAM) or model.adaptive_sam=true (ASAM, the adaptive variant of SAM)")
+    if m.ema_decay and m.swa_epochs:
+        raise ConfigError(f"model.ema_decay={m.ema_decay} and model.swa_epochs={m.swa_epochs}: average the weights one way, set the other to 0")
+    if m.swa_epochs and m.swa_epochs > cfg.trainer.max_epochs:
+        raise ConfigError(f"model.swa_epochs={m.swa_epochs} must be at most trainer.max_epochs={cfg.trainer.max_epochs}")
+    if m.freeze_epochs and m.freeze_epochs >= cfg.trainer.max_epochs:
+        raise ConfigError(f"model.freeze_epochs={m.freeze_epochs} must be smaller than trainer.max_epochs={cfg.trainer.max_epochs} (then everything trains)")
     if m.warmstart >= cfg.trainer.max_epochs and m.warmstart > 0:
         raise ConfigError(f"model.warmstart={m.warmstart} must be smaller than trainer.max_epochs={cfg.trainer.max_epochs}")
     if cfg.data.cv.fold is not None:

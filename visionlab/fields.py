@@ -37,6 +37,7 @@ PANEL_TABS = {
                   'model.undecay_norm', 'model.scheduler', 'model.warmstart', 'model.sam', 'model.adaptive_sam',
                   'model.sam_rho', 'model.sam_bn_stats', 'model.sam_schedule'),
     'Regularization': ('model.mixup', 'model.mixup_alpha', 'model.label_smoothing', 'data.cutout_size'),
+    'Weights': ('model.ema_decay', 'model.swa_epochs', 'model.init_from', 'model.freeze_epochs', 'model.body_lr_mult'),
     'Trainer': ('data.batch_size', 'trainer.accelerator', 'trainer.precision',
                 'trainer.devices', 'seed', 'data.validation'),
     'Logging': ('logger', 'model.metrics', 'model.result_plot', 'name'),
@@ -57,6 +58,9 @@ LABELS = {   # human words, with units; a key not listed shows its last part
     'model.final_norm': 'final BN-ReLU', 'model.preactivation': 'pre-activation', 'model.downsample': 'downsampling',
     'trainer.precision': 'precision (bits)', 'trainer.devices': 'devices (count or ids)', 'data.validation': 'validate on',
     'model.result_plot': 'result plots', 'name': 'run name', 'model.metrics': 'metrics', 'logger': 'logger',
+    'model.ema_decay': 'EMA of weights: decay (0: off)', 'model.swa_epochs': 'SWA: last epochs averaged (0: off)',
+    'model.init_from': 'start from weights (run dir or file)', 'model.freeze_epochs': 'head-only epochs',
+    'model.body_lr_mult': 'body LR × (head: 1)',
 }
 
 def label_of(key: str) -> str:

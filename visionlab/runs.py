@@ -27,8 +27,8 @@ __all__ = ['LOCK_FILE', 'RUN_DIR_ENV', 'MIN_FREE_MARGIN', 'RESUME_SAFE', 'JOURNA
            'is_rank_zero', 'process_run_dir', 'free_bytes', 'optimizer_slots', 'needed_bytes', 'check_free_space',
            'load_run_config', 'check_checkpoint', 'check_fits', 'resume_config', 'run_status', 'resume_checkpoint',
            'check_unfinished', 'RunPlan', 'plan_run', 'read_csv', 'journal_rows', 'final_metrics', 'best_epoch_metrics',
-           'write_metrics_csv', 'RunMetrics', 'summary_line', 'RunResult', 'RunRecord', 'write_results', 'RunFiles',
-           'recorded_run', 'read_run', 'find_runs', 'RunTable', 'compare_runs', 'history_table']
+           'write_metrics_csv', 'RunMetrics', 'summary_line', 'RunResult', 'RunRecord', 'weights_of', 'write_results',
+           'RunFiles', 'recorded_run', 'read_run', 'find_runs', 'RunTable', 'compare_runs', 'history_table']
 
 # %% ../nbs/36_runs.ipynb #e1a10002
 def temp_path(path: Path) -> Path:
@@ -470,6 +470,13 @@ class RunRecord:
 BEST_EPOCH_LABEL = ("selected on the test set: the best epoch's accuracy on the test set, which validated every epoch "
                     "(data.validation=test_set); test_acc is the tested checkpoint's (checkpoint.monitor)")
 
+def weights_of(cfg: DictConfig) -> str:
+    "What the run's checkpoints, test and predictions use: the EMA or SWA average of the weights, or the trained weights."
+    m = cfg.model
+    if m.get('ema_decay'): return f'EMA (decay {m.ema_decay})'
+    if m.get('swa_epochs'): return f'SWA (last {m.swa_epochs} epochs)'
+    return 'trained (no averaging)'
+
 def write_results(rec: RunRecord):
     "Write `results.json` of the run `rec` describes; its metrics are rebuilt from the run's records."
     rows = journal_rows(rec.run_dir)
@@ -479,7 +486,8 @@ def write_results(rec: RunRecord):
     info = dict(status=rec.status, error=rec.error, metrics=rec.metrics, best=res.best, wall_time=res.wall_time,
                 fit_time=res.fit_time, test_time=res.test_time,
                 best_checkpoint=_relative(res.best_checkpoint, rec.run_dir), last_checkpoint=_relative(res.last_checkpoint, rec.run_dir),
-                epoch=t.current_epoch if t else None, step=t.global_step if t else None, allocator=allocator_in_use())
+                epoch=t.current_epoch if t else None, step=t.global_step if t else None, allocator=allocator_in_use(),
+                weights=weights_of(rec.plan.cfg))
     if 'test_acc_best_epoch' in rec.metrics: info['labels'] = dict(test_acc_best_epoch=BEST_EPOCH_LABEL)
     write_atomic(rec.run_dir/'results.json', json.dumps(info, indent=2, default=str).encode())
 

@@ -15,7 +15,7 @@ from .models.core import model_from_config
 from .module import VisionModule
 from .data import datamodule_from_config
 from .trainer import seed_run, build_trainer, wandb_session, quiet_fit
-from .callbacks import EpochSeed, NonFiniteLoss, InterruptCheckpoint, WandbRunId
+from .callbacks import EpochSeed, NonFiniteLoss, InterruptCheckpoint, WandbRunId, averaging_callbacks
 from .runs import (RunPlan, RunRecord, RunResult, plan_run, writable_exp_dir, process_run_dir, check_free_space,
                             check_fits, recorded_run)
 from .crossval import CVResult, cross_validating, fold_configs, cv_result
@@ -36,9 +36,9 @@ def prepare_data(datamodule: L.LightningDataModule) -> L.LightningDataModule:
     return datamodule
 
 def safety_callbacks(cfg: DictConfig, run_dir, plan: RunPlan, interrupt: InterruptCheckpoint) -> list[L.Callback]:
-    "The callbacks every run has: non-finite loss stop, Ctrl-C checkpoint, W&B run id, and seeds per epoch."
+    "The callbacks every run has: non-finite loss stop, Ctrl-C checkpoint, W&B run id, seeds per epoch; and the weight averaging it asks for."
     seeds = [EpochSeed(cfg.seed, plan.first_epoch)] if cfg.seed is not None else []
-    return [NonFiniteLoss(), interrupt, WandbRunId(run_dir), *seeds]
+    return [NonFiniteLoss(), interrupt, WandbRunId(run_dir), *seeds, *averaging_callbacks(cfg)]
 
 def _scalars(d) -> dict:
     return {k: (v.item() if torch.is_tensor(v) else v) for k, v in d.items() if not torch.is_tensor(v) or v.numel() == 1}
