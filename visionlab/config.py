@@ -16,12 +16,12 @@ from .core import ConfigError, Registry, choices_hint, close_matches, leaves
 from .catalogue import LISTED, ARCH_OPTIONS, check_options, live_strategies, shipped
 
 # %% auto #0
-__all__ = ['CONFIG_DIR', 'SCHEMA_NAME', 'FIXED_CHOICES', 'RANGES', 'MAX_NAME', 'REFERENCE_VALUES', 'REFERENCE_KEYS',
-           'REFERENCE_DEFAULTS', 'GROUP_KEYS', 'EnvConfig', 'ModelConfig', 'CVConfig', 'DataConfig', 'TrainerConfig',
-           'CheckpointConfig', 'VisionlabConfig', 'schema_keys', 'registry_choices', 'strategy_choices',
-           'check_accelerator', 'logged_metrics', 'yaml_options', 'family_names', 'import_modules', 'validate',
-           'translate_reference', 'yaml_groups', 'group_options', 'unknown_key_error', 'compose', 'format_value',
-           'to_overrides', 'key_help']
+__all__ = ['CONFIG_DIR', 'SCHEMA_NAME', 'FIXED_CHOICES', 'RANGES', 'MAX_NAME', 'WEIGHT_FILES', 'REFERENCE_VALUES',
+           'REFERENCE_KEYS', 'REFERENCE_DEFAULTS', 'GROUP_KEYS', 'EnvConfig', 'ModelConfig', 'CVConfig', 'DataConfig',
+           'TrainerConfig', 'CheckpointConfig', 'VisionlabConfig', 'schema_keys', 'registry_choices',
+           'strategy_choices', 'check_accelerator', 'logged_metrics', 'yaml_options', 'family_names', 'import_modules',
+           'validate', 'translate_reference', 'yaml_groups', 'group_options', 'unknown_key_error', 'compose',
+           'format_value', 'to_overrides', 'key_help']
 
 # %% ../nbs/01_config.ipynb #f2e09d05
 @dataclass
@@ -271,6 +271,17 @@ def _check_paths(cfg):
         run = Path(str(cfg.resume)).expanduser()
         if not str(cfg.resume).strip() or (run.exists() and not run.is_dir()):
             raise ConfigError(f"resume={str(cfg.resume)!r} is not a directory: give the run directory to continue (resume=<exp_dir>/<name>)")
+    _check_init_from(cfg.model.get('init_from'))
+
+WEIGHT_FILES = ('.pt', '.pth', '.bin', '.ckpt', '.safetensors')   # what model.init_from may name, besides a run directory
+
+def _check_init_from(init_from):
+    "`model.init_from`: an existing run directory or weights file (its contents are read as the run starts, before anything is written)."
+    if init_from is None: return
+    p, kinds = Path(str(init_from)).expanduser(), WEIGHT_FILES
+    if not p.exists(): raise ConfigError(f"model.init_from={init_from}: no such file or directory; give a run directory or a {'/'.join(kinds)} weights file")
+    if not p.is_dir() and p.suffix not in kinds:
+        raise ConfigError(f"model.init_from={init_from}: not a weights file; give a run directory or a {'/'.join(kinds)} file")
 
 # %% ../nbs/01_config.ipynb #95fb2a47
 def strategy_choices() -> list[str]:

@@ -17,7 +17,7 @@ from omegaconf import OmegaConf, DictConfig
 
 from .core import ConfigError, VisionlabError, OPTIMIZERS, leaves
 from .allocator import allocator_in_use
-from .config import compose, validate
+from .config import compose, validate, WEIGHT_FILES
 from .callbacks import RunInterrupted
 
 # %% auto #0
@@ -25,10 +25,11 @@ __all__ = ['LOCK_FILE', 'RUN_DIR_ENV', 'MIN_FREE_MARGIN', 'RESUME_SAFE', 'JOURNA
            'IGNORED_KEYS', 'temp_path', 'fsync_dir', 'write_synced', 'write_atomic', 'clean_stale_temps', 'pid_alive',
            'run_owner', 'check_unowned', 'lock_run', 'unlock_run', 'writable_exp_dir', 'run_name', 'make_run_dir',
            'is_rank_zero', 'process_run_dir', 'free_bytes', 'optimizer_slots', 'needed_bytes', 'check_free_space',
-           'load_run_config', 'check_checkpoint', 'check_fits', 'resume_config', 'run_status', 'resume_checkpoint',
-           'check_unfinished', 'RunPlan', 'plan_run', 'read_csv', 'journal_rows', 'final_metrics', 'best_epoch_metrics',
-           'write_metrics_csv', 'RunMetrics', 'summary_line', 'RunResult', 'RunRecord', 'weights_of', 'write_results',
-           'RunFiles', 'recorded_run', 'read_run', 'find_runs', 'RunTable', 'compare_runs', 'history_table']
+           'load_run_config', 'check_checkpoint', 'read_weights', 'check_fits', 'resume_config', 'run_status',
+           'resume_checkpoint', 'check_unfinished', 'RunPlan', 'plan_run', 'read_csv', 'journal_rows', 'final_metrics',
+           'best_epoch_metrics', 'write_metrics_csv', 'RunMetrics', 'summary_line', 'RunResult', 'RunRecord',
+           'weights_of', 'write_results', 'RunFiles', 'recorded_run', 'read_run', 'find_runs', 'RunTable',
+           'compare_runs', 'history_table']
 
 # %% ../nbs/36_runs.ipynb #e1a10002
 def temp_path(path: Path) -> Path:
@@ -197,6 +198,33 @@ def check_checkpoint(path) -> dict:
         raise ConfigError(f"checkpoint {path} is corrupt or not a checkpoint ({type(e).__name__}: {why})") from None
     if not isinstance(ck, dict) or 'state_dict' not in ck: raise ConfigError(f"checkpoint {path} is not a Lightning checkpoint (no state_dict)")
     return ck
+
+# %% ../nbs/36_runs.ipynb #ebd36051
+def _weights_file(path: Path) -> Path:
+    "The file of weights that `path` names: itself, or a run directory's best checkpoint, else its last."
+    if not path.is_dir(): return path
+    found = sorted((path/'checkpoints').glob('best*.ckpt'), key=lambda p: p.stat().st_mtime) or sorted((path/'checkpoints').glob('last.ckpt'))
+    if not found: raise ConfigError(f"model.init_from={path}: this directory is not a run directory with a checkpoint (checkpoints/best-*.ckpt or last.ckpt)")
+    return found[-1]
+
+def read_weights(path) -> dict:
+    "The tensors by name in `path` (a run dir, a checkpoint, a .pt/.pth/.bin or .safetensors state dict); a `ConfigError` naming the file otherwise."
+    f = _weights_file(Path(path).expanduser())
+    if f.suffix not in WEIGHT_FILES: raise ConfigError(f"model.init_from={f}: not a weights file; use a run directory or a {'/'.join(WEIGHT_FILES)} file")
+    try:
+        if f.suffix == '.safetensors':
+            from safetensors.torch import load_file
+            state = load_file(f)
+        else: state = torch.load(f, map_location='cpu', weights_only=True)
+    except ImportError: raise ConfigError(f"model.init_from={f}: reading .safetensors needs the safetensors package: pip install safetensors (or the timm extra)") from None
+    except Exception as e: raise ConfigError(f"model.init_from={f} cannot be read as weights ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from None
+    while isinstance(state, dict) and not any(torch.is_tensor(v) for v in state.values()):
+        inner = next((state[k] for k in ('state_dict', 'model', 'model_state_dict', 'state_dict_ema') if isinstance(state.get(k), dict)), None)
+        if inner is None: break
+        state = inner
+    if not isinstance(state, dict) or not any(torch.is_tensor(v) for v in state.values()):
+        raise ConfigError(f"model.init_from={f} holds no state dict (no tensors by name)")
+    return {k: v for k, v in state.items() if torch.is_tensor(v)}
 
 # %% ../nbs/36_runs.ipynb #e1a10040
 def _plain_keys(state: dict) -> dict:

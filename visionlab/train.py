@@ -4,6 +4,7 @@
 
 # %% ../nbs/40_train.ipynb #b5583020
 from __future__ import annotations
+import logging
 from typing import Sequence
 import torch
 import lightning as L
@@ -11,12 +12,12 @@ from omegaconf import DictConfig
 
 from .core import ConfigError
 from .config import compose, validate
-from .models.core import model_from_config
+from .models.core import model_from_config, load_matching
 from .module import VisionModule
 from .data import datamodule_from_config
 from .trainer import seed_run, build_trainer, wandb_session, quiet_fit
 from .callbacks import EpochSeed, NonFiniteLoss, InterruptCheckpoint, WandbRunId, averaging_callbacks
-from .runs import (RunPlan, RunRecord, RunResult, plan_run, writable_exp_dir, process_run_dir, check_free_space,
+from .runs import (RunPlan, RunRecord, RunResult, read_weights, plan_run, writable_exp_dir, process_run_dir, check_free_space,
                             check_fits, recorded_run)
 from .crossval import CVResult, cross_validating, fold_configs, cv_result
 from .allocator import note_allocator
@@ -25,9 +26,14 @@ from .allocator import note_allocator
 __all__ = ['build_module', 'prepare_data', 'safety_callbacks', 'fit_run', 'as_config', 'train']
 
 # %% ../nbs/40_train.ipynb #f0000001
-def build_module(cfg: DictConfig) -> VisionModule:
-    "The LightningModule of `cfg`, around the network its `model` node describes."
-    return VisionModule.from_config(cfg, model_from_config(cfg.model))
+def build_module(cfg: DictConfig,  # a validated configuration
+                 init: bool = True,  # start from `model.init_from`'s weights, if set (a resume does not: its checkpoint has them)
+                ) -> VisionModule:
+    "The LightningModule of `cfg`, around the network its `model` node describes (started from `model.init_from`)."
+    net = model_from_config(cfg.model)
+    if init and cfg.model.get('init_from'):
+        logging.getLogger('visionlab').warning(load_matching(net, read_weights(cfg.model.init_from), str(cfg.model.init_from)))
+    return VisionModule.from_config(cfg, net)
 
 def prepare_data(datamodule: L.LightningDataModule) -> L.LightningDataModule:
     "Load the dataset now, so a missing or corrupt one fails before the run dir exists."
@@ -59,7 +65,7 @@ def fit_run(cfg: DictConfig,  # a validated configuration of one run (the folds 
     plan = plan_run(cfg)
     cfg = plan.cfg
     seed_run(cfg)
-    module = build_module(cfg)                             # bad architecture options fail here, before anything is written
+    module = build_module(cfg, init=not plan.resuming)     # bad architecture options or init_from fail here, before anything is written
     check_fits(module, plan)                               # a resume's checkpoint must fit this network
     datamodule = prepare_data(datamodule_from_config(cfg))
     check_free_space(plan.run_dir or writable_exp_dir(cfg), module)
