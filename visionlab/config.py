@@ -16,12 +16,13 @@ from .core import ConfigError, Registry, choices_hint, close_matches, leaves
 from .catalogue import LISTED, ARCH_OPTIONS, check_options, live_strategies, shipped
 
 # %% auto #0
-__all__ = ['CONFIG_DIR', 'SCHEMA_NAME', 'FIXED_CHOICES', 'RANGES', 'MAX_NAME', 'WEIGHT_FILES', 'REFERENCE_VALUES',
-           'REFERENCE_KEYS', 'REFERENCE_DEFAULTS', 'GROUP_KEYS', 'EnvConfig', 'ModelConfig', 'CVConfig', 'DataConfig',
-           'TrainerConfig', 'CheckpointConfig', 'VisionlabConfig', 'schema_keys', 'registry_choices',
-           'strategy_choices', 'check_accelerator', 'logged_metrics', 'yaml_options', 'family_names', 'import_modules',
-           'validate', 'translate_reference', 'yaml_groups', 'group_options', 'unknown_key_error', 'compose',
-           'format_value', 'to_overrides', 'key_help']
+__all__ = ['CONFIG_DIR', 'SCHEMA_NAME', 'FIXED_CHOICES', 'RANGES', 'MAX_NAME', 'WEIGHT_FILES', 'TIMM_ARCHS', 'TIMM_OPTIONS',
+           'REFERENCE_VALUES', 'REFERENCE_KEYS', 'REFERENCE_DEFAULTS', 'GROUP_KEYS', 'EnvConfig', 'ModelConfig',
+           'CVConfig', 'DataConfig', 'TrainerConfig', 'CheckpointConfig', 'VisionlabConfig', 'schema_keys',
+           'registry_choices', 'strategy_choices', 'check_accelerator', 'logged_metrics', 'require_timm',
+           'check_timm_model', 'family_archs', 'yaml_options', 'family_names', 'import_modules', 'validate',
+           'translate_reference', 'yaml_groups', 'group_options', 'unknown_key_error', 'compose', 'format_value',
+           'to_overrides', 'key_help']
 
 # %% ../nbs/01_config.ipynb #f2e09d05
 @dataclass
@@ -334,6 +335,28 @@ def _check_metrics(cfg):
     if monitor is not None and not any(monitor == n or monitor.startswith(n + '_') for n in logged):
         raise ConfigError(f"checkpoint.monitor={monitor!r} is not a metric this run logs: {choices_hint(monitor, logged)}")
 
+# %% ../nbs/01_config.ipynb #ae06e700
+TIMM_ARCHS = ('resnet18', 'resnet50', 'resnet10t', 'efficientnet_b0', 'mobilenetv3_small_100', 'convnext_atto',
+              'regnetx_002', 'ghostnet_100', 'vit_tiny_patch16_224', 'deit_tiny_patch16_224')   # the panel's short list
+TIMM_OPTIONS = ('stochastic_depth', 'resnet_dropout', 'cifar_size')   # -> drop_path_rate, drop_rate; a stride-1 stem (ResNets)
+
+def require_timm():
+    "The `timm` module, or a one-line `ConfigError` naming the extra that installs it."
+    try: import timm
+    except ImportError: raise ConfigError('model=timm needs the timm package: pip install -e ".[timm]" (or pip install "timm>=1.0,<2")') from None
+    return timm
+
+def check_timm_model(m: DictConfig):  # the `model` node of a configuration with family timm
+    "A `ConfigError` for a name timm does not know (with the close matches) or an option timm's models do not take."
+    names = require_timm().list_models()
+    if m.arch not in names: raise ConfigError(f"model.arch={m.arch!r} is not a timm architecture: {choices_hint(m.arch, names)}")
+    bad = next((k for k in ARCH_OPTIONS if k not in TIMM_OPTIONS and m.get(k) not in (None, False) and not (k == 'input_dim' and m[k] == 2)), None)
+    if bad: raise ConfigError(f"model.{bad}={m[bad]} does not apply to model=timm: its options are {', '.join('model.' + o for o in TIMM_OPTIONS)}")
+
+def family_archs(family: str) -> list[str]:
+    "The architectures a front end offers for `family`: the registered ones, or `TIMM_ARCHS` for timm (which takes any timm name)."
+    return list(TIMM_ARCHS) if family == 'timm' else LISTED['models'].names(family=family)
+
 # %% ../nbs/01_config.ipynb #0efd4924
 def _check_cross(cfg):
     "Checks that involve several keys."
@@ -358,6 +381,7 @@ def _check_cross(cfg):
             raise ConfigError(f"data.cv.fold={cfg.data.cv.fold} must be in [0, {cfg.data.cv.k - 1}] for data.cv.k={cfg.data.cv.k}")
     if m.family not in family_names():
         raise ConfigError(f"unknown model family model.family={m.family!r}: {choices_hint(m.family, family_names())}")
+    if m.family == 'timm': return check_timm_model(m)
     fam = LISTED['models'].entry(m.arch).meta.get('family')
     if fam is not None and fam != m.family:
         raise ConfigError(f"model.arch={m.arch!r} belongs to the {fam!r} family, not model={m.family!r}: "
@@ -400,6 +424,7 @@ def validate(cfg: DictConfig) -> DictConfig:
         if v not in valid: raise ConfigError(f"{key}={v!r} is not valid: {choices_hint(v, [c for c in valid if c])}")
     for key, reg in registry_choices().items():
         v = _select(cfg, key)
+        if key == 'model.arch' and cfg.model.family == 'timm': continue     # timm's names: `check_timm_model`
         if v not in reg: raise ConfigError(f"{key}={v!r}: unknown {reg.kind}, {choices_hint(v, reg.names())}")
     for name in cfg.model.metrics:
         if name not in LISTED['metrics']:

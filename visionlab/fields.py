@@ -16,7 +16,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from .core import leaves
 from .catalogue import LISTED
-from .config import compose, format_value, FIXED_CHOICES, GROUP_KEYS, registry_choices, group_options, key_help
+from .config import compose, format_value, FIXED_CHOICES, GROUP_KEYS, registry_choices, group_options, key_help, TIMM_OPTIONS
 
 # %% auto #0
 __all__ = ['GROUP_WIDGETS', 'TOP_KEYS', 'PANEL_TABS', 'LABELS', 'APPLIES_WHEN', 'HIDE_BESIDE_PANEL', 'label_of', 'key_choices',
@@ -156,8 +156,9 @@ APPLIES_WHEN: dict[str, tuple[Callable, str]] = {   # key: (test on a value gett
 }
 
 # %% ../nbs/49_fields.ipynb #eff9c319
-def arch_options(arch: str) -> tuple[str, ...]:
-    "The architectural options `arch` accepts."
+def arch_options(arch: str, family: str | None = None) -> tuple[str, ...]:  # family: timm's names are not registered
+    "The architectural options `arch` (of `family`) accepts."
+    if family == 'timm': return TIMM_OPTIONS
     return tuple(LISTED['models'].entry(arch).meta.get('options', ()))
 
 # %% ../nbs/49_fields.ipynb #a9de10cb

@@ -88,7 +88,10 @@ def create_model(name: str,  # a registered architecture, e.g. 'resnet18' (any c
 
 # %% ../../nbs/10_models.core.ipynb #f693cc16
 def model_from_config(model_cfg) -> nn.Module:
-    "The network described by the `model` node of a configuration tree."
+    "The network described by the `model` node of a configuration tree (`family: timm`: `visionlab.models.timm`)."
+    if model_cfg.get('family') == 'timm':
+        from visionlab.models.timm import timm_from_config    # timm's names are not registered one by one
+        return timm_from_config(model_cfg)
     return create_model(model_cfg.arch, num_classes=model_cfg.num_classes, input_channels=model_cfg.input_channels,
                         classifier_init=model_cfg.get('classifier_init', 'default'), **{k: model_cfg[k] for k in ARCH_OPTIONS})
 
