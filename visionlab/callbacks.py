@@ -163,16 +163,19 @@ class AveragedWeights:
         if trainer.state.fn == 'fit' and 'current_model_state' in checkpoint: super().on_load_checkpoint(trainer, pl_module, checkpoint)
 
 def ema_avg(decay: float):  # the decay it reaches, e.g. 0.999
-    "The EMA update of `AveragedModel` with timm's warm-up: step n decays by min(decay, (1 + n) / (10 + n)), so early averages forget the initial weights."
-    def avg(averaged, current, n):
-        d = torch.clamp((1 + n) / (10 + n), max=decay).to(averaged.dtype)
-        return averaged + (current - averaged) * (1 - d)
+    "The EMA update of `AveragedModel` (a `multi_avg_fn`: one foreach call per dtype) with timm's warm-up: step n decays by min(decay, (1 + n) / (10 + n))."
+    @torch.no_grad()
+    def avg(averaged: list, current: list, n):
+        d = min(decay, (1 + float(n)) / (10 + float(n)))     # (AveragedModel reads n_averaged on the host every step anyway)
+        if averaged[0].is_floating_point(): torch._foreach_lerp_(averaged, current, 1 - d)
+        else:
+            for a, c in zip(averaged, current): a.copy_(a * d + c * (1 - d))   # integer buffers (BN's batch counts)
     return avg
 
 class EMA(AveragedWeights, WeightAveraging):
     "Exponential moving average of the weights (and buffers) with `decay` (warmed up as timm's), after every optimizer step."
     def __init__(self, decay: float = 0.999):  # the decay per step, reached after about 10 / (1 - decay) steps
-        super().__init__(avg_fn=ema_avg(decay)); self.decay = decay
+        super().__init__(multi_avg_fn=ema_avg(decay)); self.decay = decay
 
 class SWA(AveragedWeights, WeightAveraging):
     "Stochastic weight averaging: the equal average of the weights after every step of the fit's last `epochs` epochs."
