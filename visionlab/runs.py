@@ -162,14 +162,16 @@ def optimizer_slots(module: torch.nn.Module) -> int:
     if optim is None: return 2
     return OPTIMIZERS.get(optim.optimizer).state_slots + (getattr(module, 'sam', None) is not None)
 
-def needed_bytes(module: torch.nn.Module) -> int:
-    "Disk a run of `module` needs: two checkpoints of weights + optimizer state, plus a margin."
+def needed_bytes(module: torch.nn.Module,
+                 averaged: bool = False,  # the run averages its weights (EMA, SWA): its checkpoints hold them twice
+                ) -> int:
+    "Disk a run of `module` needs: two checkpoints of weights (and their average) + optimizer state, plus a margin."
     weights = sum(t.numel() * t.element_size() for t in module.state_dict().values() if torch.is_tensor(t))
-    return 2 * (1 + optimizer_slots(module)) * weights + MIN_FREE_MARGIN
+    return 2 * (1 + averaged + optimizer_slots(module)) * weights + MIN_FREE_MARGIN
 
-def check_free_space(path, module: torch.nn.Module):
+def check_free_space(path, module: torch.nn.Module, averaged: bool = False):
     "Raise `VisionlabError` if `path`'s file system cannot hold the checkpoints of `module`."
-    free, need = free_bytes(path), needed_bytes(module)
+    free, need = free_bytes(path), needed_bytes(module, averaged)
     if free < need:
         raise VisionlabError(f"not enough free disk space for {_existing_parent(Path(path))}: {free / 2**20:.0f} MiB free, "
                              f"a run of this model needs about {need / 2**20:.0f} MiB (checkpoints): free some space or set exp_dir elsewhere")

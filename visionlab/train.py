@@ -68,7 +68,7 @@ def fit_run(cfg: DictConfig,  # a validated configuration of one run (the folds 
     module = build_module(cfg, init=not plan.resuming)     # bad architecture options or init_from fail here, before anything is written
     check_fits(module, plan)                               # a resume's checkpoint must fit this network
     datamodule = prepare_data(datamodule_from_config(cfg))
-    check_free_space(plan.run_dir or writable_exp_dir(cfg), module)
+    check_free_space(plan.run_dir or writable_exp_dir(cfg), module, averaged=bool(cfg.model.get('ema_decay') or cfg.model.get('swa_epochs')))
     run_dir = plan.run_dir or process_run_dir(cfg)
     interrupt = InterruptCheckpoint(run_dir)
     with recorded_run(run_dir, plan) as rec, wandb_session(cfg, run_dir), quiet_fit():
