@@ -30,6 +30,7 @@ dev_requirements = (cfg.get('dev_requirements') or '').split()
 # the extra `sweeps`: Hydra's Optuna sweeper and submitit/joblib launchers (optuna 2.x needs SQLAlchemy 1.4);
 # `dev` includes it, so the test command tests sweeps
 sweeps_requirements = shlex.split(cfg.get('sweeps_requirements', ''))
+timm_requirements = shlex.split(cfg.get('timm_requirements', ''))   # model=timm (and .safetensors for model.init_from)
 
 package_data = dict()
 pkg_data = cfg.get('package_data', None)
@@ -50,7 +51,8 @@ setuptools.setup(
     packages = setuptools.find_packages(),
     include_package_data = True,
     install_requires = requirements,
-    extras_require={ 'dev': dev_requirements + sweeps_requirements, 'sweeps': sweeps_requirements },
+    extras_require={ 'dev': dev_requirements + sweeps_requirements + timm_requirements, 'sweeps': sweeps_requirements,
+                    'timm': timm_requirements },
     dependency_links = cfg.get('dep_links','').split(),
     python_requires  = '>=' + cfg['min_python'],
     long_description = open('README.md', encoding='utf-8').read(),

@@ -47,14 +47,14 @@ def _imports(tree):
     return set(walk(tree, False))
 
 def test_every_import_is_a_runtime_requirement():
-    "A module-level import is a runtime requirement; an import inside a function may come from the `sweeps` extra."
+    "A module-level import is a runtime requirement; an import inside a function may come from the `sweeps` or `timm` extra."
     import importlib.metadata as md, visionlab
     pkg = Path(visionlab.__file__).parent
     dists = md.packages_distributions()
     runtime = _closure(_requirements())
-    lazy = runtime | _closure(_requirements('sweeps_requirements'))
+    lazy = runtime | _closure(_requirements('sweeps_requirements')) | _closure(_requirements('timm_requirements'))
     missing = {}
-    for f in pkg.glob('*.py'):
+    for f in [*pkg.glob('*.py'), *pkg.glob('models/*.py')]:
         for top, in_fn in _imports(ast.parse(f.read_text())):
             if top in sys.stdlib_module_names or top == 'visionlab': continue
             provided = {d.lower().replace('_', '-') for d in dists.get(top, [])}

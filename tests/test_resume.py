@@ -9,7 +9,8 @@ EPOCHS = 4                                                      # a 4-epoch cosi
 ARGS = ['data=digits', 'seed=7', f'trainer.max_epochs={EPOCHS}', 'data.batch_size=16', 'model.lr=0.1', 'model.scheduler=CosineAnneal',
         'trainer.limit_val_batches=2', 'trainer.limit_test_batches=2', 'trainer.enable_progress_bar=false']
 # optimizer wrapping -> (overrides, training batches per epoch); a SAM batch costs two passes, so fewer batches
-CASES = {'plain': ([], 18), 'sam': (['model.sam=true'], 10), 'asam': (['model.adaptive_sam=true'], 10)}
+CASES = {'plain': ([], 18), 'sam': (['model.sam=true'], 10), 'asam': (['model.adaptive_sam=true'], 10),
+         'ema': (['model.ema_decay=0.9'], 18), 'swa': (['model.swa_epochs=3'], 18)}   # averaged weights: state_dict is the average
 
 def _epoch(ckpt):
     "The epoch of a checkpoint that is completely written, else None."
@@ -76,6 +77,9 @@ def test_sigkill_mid_epoch_then_resume_equals_uninterrupted(tmp_path, case):
     assert (a['epoch'], a['global_step']) == (b['epoch'], b['global_step']) == (EPOCHS - 1, EPOCHS * batches)
     assert a['state_dict'].keys() == b['state_dict'].keys()
     assert all(torch.equal(a['state_dict'][k], b['state_dict'][k]) for k in a['state_dict'])
+    for part in ('current_model_state', 'averaging_state'):          # EMA/SWA: the training weights and the average's counter too
+        assert (part in a) == (part in b) == (case in ('ema', 'swa'))
+        if part in a: assert a[part].keys() == b[part].keys() and all(torch.equal(a[part][k], b[part][k]) for k in a[part])
     ma = json.loads((exp/'ref'/'results.json').read_text())['metrics']
     mb = json.loads((exp/name/'results.json').read_text())['metrics']
     assert {'test_acc', 'val_acc', 'val_loss', 'train_loss_epoch'} <= set(ma)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import lightning as L
-from lightning.pytorch.callbacks import ProgressBar
+from lightning.pytorch.callbacks import ProgressBar, WeightAveraging
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from matplotlib.figure import Figure
 from omegaconf import DictConfig
@@ -22,8 +22,9 @@ from .plots import figure_png, progress_figure
 
 # %% auto #0
 __all__ = ['rng_state', 'set_rng_state', 'ContinuedLoader', 'EpochSeed', 'NonFiniteLossError', 'nonfinite_tensors',
-           'NonFiniteLoss', 'RunInterrupted', 'RunTerminated', 'InterruptCheckpoint', 'WandbRunId', 'LiveProgress',
-           'LiveProgressBar', 'live_progress', 'stop_on_interrupt']
+           'NonFiniteLoss', 'RunInterrupted', 'RunTerminated', 'InterruptCheckpoint', 'AveragedWeights', 'ema_avg',
+           'EMA', 'SWA', 'averaging_callbacks', 'WandbRunId', 'LiveProgress', 'LiveProgressBar', 'live_progress',
+           'stop_on_interrupt']
 
 # %% ../nbs/34_callbacks.ipynb #cb100001
 def rng_state() -> dict:
@@ -205,6 +206,53 @@ def guard(self: InterruptCheckpoint, fn):
         _set_handler(signal.SIGINT, handler if handler is not None else signal.default_int_handler)
         raise (RunTerminated if self.terminated else RunInterrupted)(self.message()) from None
     finally: _set_handler(signal.SIGTERM, on_term if on_term is not None else signal.SIG_DFL)
+
+# %% ../nbs/34_callbacks.ipynb #69a61843
+class AveragedWeights:
+    "Mixin for Lightning's `WeightAveraging`: the average is used once it has an update, and only a fit resumes the training weights."
+    def _ready(self) -> bool: return self._average_model is not None and int(self._average_model.n_averaged) > 0
+    def on_validation_epoch_start(self, trainer, pl_module):
+        if self._ready(): self._swap_models(pl_module)
+    def on_validation_epoch_end(self, trainer, pl_module):
+        if self._ready(): self._swap_models(pl_module)
+    def on_train_end(self, trainer, pl_module):
+        if self._ready(): self._copy_average_to_current(pl_module)
+    def on_save_checkpoint(self, trainer, pl_module, checkpoint):
+        if self._ready(): super().on_save_checkpoint(trainer, pl_module, checkpoint)
+    def on_load_checkpoint(self, trainer, pl_module, checkpoint):
+        if trainer.state.fn == 'fit' and 'current_model_state' in checkpoint: super().on_load_checkpoint(trainer, pl_module, checkpoint)
+
+def ema_avg(decay: float):  # the decay it reaches, e.g. 0.999
+    "The EMA update of `AveragedModel` (a `multi_avg_fn`: one foreach call per dtype) with timm's warm-up: step n decays by min(decay, (1 + n) / (10 + n))."
+    @torch.no_grad()
+    def avg(averaged: list, current: list, n):
+        d = min(decay, (1 + float(n)) / (10 + float(n)))     # (AveragedModel reads n_averaged on the host every step anyway)
+        if averaged[0].is_floating_point(): torch._foreach_lerp_(averaged, current, 1 - d)
+        else:
+            for a, c in zip(averaged, current): a.copy_(a * d + c * (1 - d))   # integer buffers (BN's batch counts)
+    return avg
+
+class EMA(AveragedWeights, WeightAveraging):
+    "Exponential moving average of the weights (and buffers) with `decay` (warmed up as timm's), after every optimizer step."
+    def __init__(self, decay: float = 0.999):  # the decay per step, reached after about 10 / (1 - decay) steps
+        super().__init__(multi_avg_fn=ema_avg(decay)); self.decay = decay
+
+class SWA(AveragedWeights, WeightAveraging):
+    "Stochastic weight averaging: the equal average of the weights after every step of the fit's last `epochs` epochs."
+    def __init__(self, epochs: int, max_epochs: int):  # epochs averaged, of the fit's `max_epochs`
+        super().__init__(); self.start, self._epoch = max_epochs - epochs, 0
+    def should_update(self, step_idx=None, epoch_idx=None) -> bool: return step_idx is not None and self._epoch >= self.start
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        self._epoch = trainer.current_epoch
+        super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
+
+# %% ../nbs/34_callbacks.ipynb #ae19d78b
+def averaging_callbacks(cfg: DictConfig) -> list[L.Callback]:
+    "The weight-averaging callback that `cfg.model` asks for: `EMA` with `ema_decay`, `SWA` over the last `swa_epochs`, or none."
+    m = cfg.model
+    if m.get('ema_decay'): return [EMA(decay=m.ema_decay)]
+    if m.get('swa_epochs'): return [SWA(m.swa_epochs, cfg.trainer.max_epochs)]
+    return []
 
 # %% ../nbs/34_callbacks.ipynb #cb000015
 class WandbRunId(L.Callback):

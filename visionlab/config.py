@@ -17,13 +17,14 @@ from .overrides import split_override, key_of, format_value, format_override
 from .catalogue import LISTED, ARCH_OPTIONS, check_options, live_strategies, shipped
 
 # %% auto #0
-__all__ = ['CONFIG_DIR', 'SCHEMA_NAME', 'FIXED_CHOICES', 'RANGES', 'MAX_NAME', 'LOWER_IS_BETTER', 'APPLIES', 'REFERENCE_VALUES',
-           'REFERENCE_KEYS', 'REFERENCE_DEFAULTS', 'GROUP_KEYS', 'EnvConfig', 'ModelConfig', 'CVConfig', 'DataConfig',
-           'TrainerConfig', 'CheckpointConfig', 'VisionlabConfig', 'schema_keys', 'registry_choices',
-           'strategy_choices', 'check_accelerator', 'logged_metrics', 'metric_mode', 'main_metric', 'Applies',
-           'policy_family', 'dataset_policy', 'apply_rules', 'yaml_options', 'family_names', 'import_modules',
-           'validate', 'translate_reference', 'yaml_groups', 'group_options', 'imports_in', 'unknown_key_error',
-           'compose', 'to_overrides', 'key_help']
+__all__ = ['CONFIG_DIR', 'SCHEMA_NAME', 'FIXED_CHOICES', 'RANGES', 'MAX_NAME', 'WEIGHT_FILES', 'TIMM_ARCHS', 'TIMM_OPTIONS',
+           'LOWER_IS_BETTER', 'APPLIES', 'REFERENCE_VALUES', 'REFERENCE_KEYS', 'REFERENCE_DEFAULTS', 'GROUP_KEYS',
+           'EnvConfig', 'ModelConfig', 'CVConfig', 'DataConfig', 'TrainerConfig', 'CheckpointConfig', 'VisionlabConfig',
+           'schema_keys', 'registry_choices', 'strategy_choices', 'check_accelerator', 'logged_metrics', 'require_timm',
+           'check_timm_model', 'family_archs', 'metric_mode', 'main_metric', 'Applies', 'policy_family',
+           'dataset_policy', 'apply_rules', 'yaml_options', 'family_names', 'import_modules', 'validate',
+           'translate_reference', 'yaml_groups', 'group_options', 'imports_in', 'unknown_key_error', 'compose',
+           'to_overrides', 'key_help']
 
 # %% ../nbs/01_config.ipynb #f2e09d05
 @dataclass
@@ -77,6 +78,12 @@ class ModelConfig:
     sam_rho: Optional[float] = None # None: 0.05 for SAM, 0.5 for ASAM
     sam_bn_stats: str = 'first_pass'  # SAM's batch-norm running statistics: first_pass (the second pass, at the perturbed weights, leaves them) | both_passes (the reference)
     sam_schedule: str = 'default'   # LR under SAM: default (the schedule steps every epoch, as the reference README describes) | reference (never stepped: the constant LR of its published code)
+    # weight averaging and fine-tuning
+    ema_decay: Optional[float] = None   # EMA of the weights after every step with this decay, e.g. 0.999 (None or 0: off); validation, checkpoints, test and predict use the average
+    swa_epochs: Optional[int] = None    # SWA: the equal average of the weights over the last N epochs' steps (None or 0: off)
+    init_from: Optional[str] = None     # start from the weights of a run dir or a .pt/.pth/.safetensors state dict: those whose name and shape match
+    freeze_epochs: int = 0              # train only the head (the last Linear layer, or timm's classifier) for N epochs, then everything
+    body_lr_mult: float = 1.0           # the body's learning rate is lr * body_lr_mult (the head's is lr): fastai's discriminative rates
     # regularisation
     label_smoothing: float = 0.0
     mixup: bool = False
@@ -224,6 +231,10 @@ RANGES = {  # key: (test, what a valid value is)
     'model.widen_factor': (lambda v: v is None or v >= 1, '>= 1'),
     'model.alpha': (lambda v: v is None or 0 < v < math.inf, 'a finite positive number'),
     'model.sam_rho': (lambda v: v is None or 0 < v < math.inf, 'a finite positive number'),
+    'model.ema_decay': (lambda v: v is None or 0 <= v < 1, 'in [0, 1) (0: off), e.g. 0.999'),
+    'model.swa_epochs': (lambda v: v is None or v >= 0, '>= 0 epochs (0: off)'),
+    'model.freeze_epochs': (lambda v: v >= 0, '>= 0 epochs'),
+    'model.body_lr_mult': (lambda v: 0 <= v < math.inf, 'a finite number >= 0 (0: the body does not learn)'),
     'model.num_classes': (lambda v: v >= 1, '>= 1'),
     'model.input_channels': (lambda v: v >= 1, '>= 1'),
     'model.input_dim': (lambda v: v in (1, 2, 3), '1, 2 or 3'),
@@ -264,6 +275,18 @@ def _check_paths(cfg):
         if not str(cfg.resume).strip() or (run.exists() and not run.is_dir() and not run.name.endswith('-cv.json')):
             raise ConfigError(f"resume={str(cfg.resume)!r} is not a directory: give the run directory to continue (resume=<exp_dir>/<name>), "
                               "or a cross-validation's <name>-cv.json")
+    _check_init_from(cfg.model.get('init_from'))
+
+WEIGHT_FILES = ('.pt', '.pth', '.bin', '.ckpt', '.safetensors')   # what model.init_from may name, besides a run directory
+
+def _check_init_from(init_from):
+    "`model.init_from`: an existing run directory or weights file (its contents are read as the run starts, before anything is written)."
+    if init_from is None: return
+    p, kinds = Path(str(init_from)).expanduser(), WEIGHT_FILES
+    if not p.exists(): raise ConfigError(f"model.init_from={init_from}: no such file or directory; give a run directory or a {'/'.join(kinds)} weights file")
+    if not p.is_dir() and p.suffix not in kinds:
+        raise ConfigError(f"model.init_from={init_from}: not a weights file; give a run directory or a {'/'.join(kinds)} file")
+
 
 # %% ../nbs/01_config.ipynb #95fb2a47
 def strategy_choices() -> list[str]:
@@ -315,6 +338,28 @@ def _check_metrics(cfg):
     logged = logged_metrics(cfg)
     if monitor is not None and not any(monitor == n or monitor.startswith(n + '_') for n in logged):
         raise ConfigError(f"checkpoint.monitor={monitor!r} is not a metric this run logs: {choices_hint(monitor, logged)}")
+
+# %% ../nbs/01_config.ipynb #ae06e700
+TIMM_ARCHS = ('resnet18', 'resnet50', 'resnet10t', 'efficientnet_b0', 'mobilenetv3_small_100', 'convnext_atto',
+              'regnetx_002', 'ghostnet_100', 'vit_tiny_patch16_224', 'deit_tiny_patch16_224')   # the panel's short list
+TIMM_OPTIONS = ('stochastic_depth', 'resnet_dropout', 'cifar_size')   # -> drop_path_rate, drop_rate; a stride-1 stem (ResNets)
+
+def require_timm():
+    "The `timm` module, or a one-line `ConfigError` naming the extra that installs it."
+    try: import timm
+    except ImportError: raise ConfigError('model=timm needs the timm package: pip install -e ".[timm]" (or pip install "timm>=1.0,<2")') from None
+    return timm
+
+def check_timm_model(m: DictConfig):  # the `model` node of a configuration with family timm
+    "A `ConfigError` for a name timm does not know (with the close matches) or an option timm's models do not take."
+    names = require_timm().list_models()
+    if m.arch not in names: raise ConfigError(f"model.arch={m.arch!r} is not a timm architecture: {choices_hint(m.arch, names)}")
+    bad = next((k for k in ARCH_OPTIONS if k not in TIMM_OPTIONS and m.get(k) not in (None, False) and not (k == 'input_dim' and m[k] == 2)), None)
+    if bad: raise ConfigError(f"model.{bad}={m[bad]} does not apply to model=timm: its options are {', '.join('model.' + o for o in TIMM_OPTIONS)}")
+
+def family_archs(family: str) -> list[str]:
+    "The architectures a front end offers for `family`: the registered ones, or `TIMM_ARCHS` for timm (which takes any timm name)."
+    return list(TIMM_ARCHS) if family == 'timm' else LISTED['models'].names(family=family)
 
 # %% ../nbs/01_config.ipynb #mm000002
 LOWER_IS_BETTER = ('loss', 'mse', 'mae')   # metric names (or their endings) where a smaller value is better
@@ -408,6 +453,12 @@ def _check_cross(cfg):
         raise ConfigError(f"data.num_classes={m.num_classes}: a classifier needs at least 2 classes (for one number per image, model.task=regression)")
     if m.sam and m.adaptive_sam:
         raise ConfigError("model.sam=true and model.adaptive_sam=true: set one, model.sam=true (SAM) or model.adaptive_sam=true (ASAM, the adaptive variant of SAM)")
+    if m.ema_decay and m.swa_epochs:
+        raise ConfigError(f"model.ema_decay={m.ema_decay} and model.swa_epochs={m.swa_epochs}: average the weights one way, set the other to 0")
+    if m.swa_epochs and m.swa_epochs > cfg.trainer.max_epochs:
+        raise ConfigError(f"model.swa_epochs={m.swa_epochs} must be at most trainer.max_epochs={cfg.trainer.max_epochs}")
+    if m.freeze_epochs and m.freeze_epochs >= cfg.trainer.max_epochs:
+        raise ConfigError(f"model.freeze_epochs={m.freeze_epochs} must be smaller than trainer.max_epochs={cfg.trainer.max_epochs} (then everything trains)")
     if m.warmstart >= cfg.trainer.max_epochs and m.warmstart > 0:
         raise ConfigError(f"model.warmstart={m.warmstart} must be smaller than trainer.max_epochs={cfg.trainer.max_epochs}")
     if cfg.data.cv.fold is not None:
@@ -416,11 +467,13 @@ def _check_cross(cfg):
             raise ConfigError(f"data.cv.fold={cfg.data.cv.fold} must be in [0, {cfg.data.cv.k - 1}] for data.cv.k={cfg.data.cv.k}")
     if m.family not in family_names():
         raise ConfigError(f"unknown model family model.family={m.family!r}: {choices_hint(m.family, family_names())}")
+    if m.family == 'timm': return check_timm_model(m)
     fam = LISTED['models'].entry(m.arch).meta.get('family')
     if fam is not None and fam != m.family:
         raise ConfigError(f"model.arch={m.arch!r} belongs to the {fam!r} family, not model={m.family!r}: "
                           f"use model={fam} model.arch={m.arch}, or one of {', '.join(LISTED['models'].names(family=m.family))}")
     check_options(m.arch, **{k: m[k] for k in ARCH_OPTIONS})
+
 
 # %% ../nbs/01_config.ipynb #spl00002
 def yaml_options(group: str) -> list[str]:
@@ -464,6 +517,7 @@ def validate(cfg: DictConfig,  # a composed tree
         if v not in valid: raise ConfigError(f"{key}={v!r} is not valid: {choices_hint(v, [c for c in valid if c])}")
     for key, reg in registry_choices().items():
         v = _select(cfg, key)
+        if key == 'model.arch' and cfg.model.family == 'timm': continue     # timm's names: `check_timm_model`
         if v not in reg: raise ConfigError(f"{key}={v!r}: unknown {reg.kind}, {choices_hint(v, reg.names())}")
     for name in cfg.model.metrics:
         if name not in LISTED['metrics']:

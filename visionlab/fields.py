@@ -17,7 +17,8 @@ from omegaconf.errors import OmegaConfBaseException
 from .core import leaves
 from .catalogue import LISTED
 from .overrides import format_value, key_of
-from .config import APPLIES, compose, FIXED_CHOICES, GROUP_KEYS, registry_choices, group_options, key_help
+from .config import APPLIES, compose, FIXED_CHOICES, GROUP_KEYS, registry_choices, group_options, key_help, TIMM_OPTIONS
+
 
 # %% auto #0
 __all__ = ['GROUP_WIDGETS', 'TOP_KEYS', 'PANEL_TABS', 'LABELS', 'RULED_KEYS', 'HIDE_BESIDE_PANEL', 'label_of', 'key_choices',
@@ -39,6 +40,7 @@ PANEL_TABS = {
                   'model.undecay_norm', 'model.scheduler', 'model.warmstart', 'model.sam', 'model.adaptive_sam',
                   'model.sam_rho', 'model.sam_bn_stats', 'model.sam_schedule'),
     'Regularization': ('model.mixup', 'model.mixup_alpha', 'model.label_smoothing', 'data.cutout_size'),
+    'Weights': ('model.ema_decay', 'model.swa_epochs', 'model.init_from', 'model.freeze_epochs', 'model.body_lr_mult'),
     'Trainer': ('data.batch_size', 'trainer.accelerator', 'trainer.precision',
                 'trainer.devices', 'seed', 'data.validation'),
     'Logging': ('logger', 'model.metrics', 'model.result_plot', 'name'),
@@ -59,6 +61,9 @@ LABELS = {   # human words, with units; a key not listed shows its last part
     'model.final_norm': 'final BN-ReLU', 'model.preactivation': 'pre-activation', 'model.downsample': 'downsampling',
     'trainer.precision': 'precision (bits)', 'trainer.devices': 'devices (count or ids)', 'data.validation': 'validate on',
     'model.result_plot': 'result plots', 'name': 'run name', 'model.metrics': 'metrics', 'logger': 'logger',
+    'model.ema_decay': 'EMA of weights: decay (0: off)', 'model.swa_epochs': 'SWA: last epochs averaged (0: off)',
+    'model.init_from': 'start from weights (run dir or file)', 'model.freeze_epochs': 'head-only epochs',
+    'model.body_lr_mult': 'body LR × (head: 1)',
 }
 
 def label_of(key: str) -> str:
@@ -161,8 +166,9 @@ def compose_noting(overrides: Sequence[str],  # the panel's overrides
     return compose(overrides, notes=notes), notes
 
 # %% ../nbs/49_fields.ipynb #eff9c319
-def arch_options(arch: str) -> tuple[str, ...]:
-    "The architectural options `arch` accepts."
+def arch_options(arch: str, family: str | None = None) -> tuple[str, ...]:  # family: timm's names are not registered
+    "The architectural options `arch` (of `family`) accepts."
+    if family == 'timm': return TIMM_OPTIONS
     return tuple(LISTED['models'].entry(arch).meta.get('options', ()))
 
 # %% ../nbs/49_fields.ipynb #a9de10cb

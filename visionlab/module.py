@@ -14,6 +14,7 @@ from fastcore.basics import patch
 
 from .core import ConfigError
 from .optim import OptimSettings, build_optimizer, build_scheduler
+from .models.core import head_of
 from .metrics import build_metrics
 from .regularize import Mixup, SAM, SAM_BN_STATS, sam_update
 from .plots import confusion_matrix_figure, parity_figure, log_figure
@@ -37,12 +38,12 @@ class VisionModule(L.LightningModule):
                  mixup: bool = False, mixup_alpha: float = 0.2, sam: bool = False, adaptive_sam: bool = False,
                  sam_rho: float | None = None, metric_computation_mode: str = 'epochwise', result_plot: str = 'val',
                  compile: bool | dict = False, channels_last: bool | None = None, gradient_clip_val: float | None = None,
-                 sam_bn_stats: str = 'first_pass', sam_schedule: str = 'default'):
+                 sam_bn_stats: str = 'first_pass', sam_schedule: str = 'default', freeze_epochs: int = 0):
         super().__init__()
         _choice('model.task', task, _TASKS); _choice('model.result_plot', result_plot, _PLOTS)
         _choice('model.metric_computation_mode', metric_computation_mode, _MODES)
         _choice('model.sam_bn_stats', sam_bn_stats, SAM_BN_STATS); _choice('model.sam_schedule', sam_schedule, _SAM_SCHEDULES)
-        self.sam_bn_stats, self.sam_schedule = sam_bn_stats, sam_schedule
+        self.sam_bn_stats, self.sam_schedule, self.freeze_epochs = sam_bn_stats, sam_schedule, freeze_epochs
         self.net, self.task, self.num_classes = net, task, num_classes
         self.optim, self.label_smoothing = optim or OptimSettings(), label_smoothing
         self.mix = Mixup(mixup_alpha, task, num_classes) if mixup else None
@@ -73,7 +74,8 @@ class VisionModule(L.LightningModule):
 
 # %% ../nbs/30_module.ipynb #3b6e8035
 _MODULE_KEYS = ('task', 'num_classes', 'metrics', 'label_smoothing', 'mixup', 'mixup_alpha', 'sam', 'adaptive_sam',
-                'sam_rho', 'sam_bn_stats', 'sam_schedule', 'metric_computation_mode', 'result_plot', 'compile', 'channels_last')
+                'sam_rho', 'sam_bn_stats', 'sam_schedule', 'metric_computation_mode', 'result_plot', 'compile', 'channels_last',
+                'freeze_epochs')
 
 @classmethod
 def _from_config(cls, cfg, net: nn.Module) -> VisionModule:
@@ -129,8 +131,16 @@ def on_train_epoch_end(self: VisionModule):
     self._epoch_end('train')
 
 @patch
+def on_train_epoch_start(self: VisionModule):
+    "Fine-tuning: for the first `freeze_epochs` epochs only the head learns (the body's parameters get no gradient)."
+    if not self.freeze_epochs: return
+    head = {id(p) for p in head_of(self.net).parameters()}
+    for p in self.net.parameters():
+        if id(p) not in head: p.requires_grad_(self.current_epoch >= self.freeze_epochs)
+
+@patch
 def configure_optimizers(self: VisionModule):
-    opt = build_optimizer(self.net, self.optim)
+    opt = build_optimizer(self.net, self.optim, head=head_of(self.net))
     if self.sam is not None: opt = SAM(opt, **self.sam)
     return dict(optimizer=opt, lr_scheduler=dict(scheduler=build_scheduler(opt, self.optim), interval='epoch'))
 

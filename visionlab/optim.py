@@ -14,8 +14,8 @@ from torch.optim import lr_scheduler as sched
 from .core import OPTIMIZERS, SCHEDULERS, ConfigError
 
 # %% auto #0
-__all__ = ['OptimizerSpec', 'RMSpropTF', 'param_groups', 'OptimSettings', 'build_optimizer', 'warmup_epochs', 'build_scheduler',
-           'lr_at', 'lr_trace']
+__all__ = ['OptimizerSpec', 'RMSpropTF', 'param_groups', 'OptimSettings', 'discriminative', 'build_optimizer', 'warmup_epochs',
+           'build_scheduler', 'lr_at', 'lr_trace']
 
 # %% ../nbs/12_optim.ipynb #8b8ab60e
 @dataclass(frozen=True)
@@ -93,6 +93,7 @@ class OptimSettings:
     undecay_norm: bool = False
     scheduler: str = 'CosineAnneal'
     warmstart: int = 0
+    body_lr_mult: float = 1.0   # the body's LR is lr * body_lr_mult; the head's (see `build_optimizer`) is lr
     max_epochs: int = 200
 
     @classmethod
@@ -102,17 +103,29 @@ class OptimSettings:
                    max_epochs=cfg.trainer.max_epochs)
 
 # %% ../nbs/12_optim.ipynb #2a7d5e90
+def discriminative(groups: list[dict],  # parameter groups of the whole network
+                   head: nn.Module,  # the head: its parameters keep `lr`
+                   lr: float, body_lr_mult: float) -> list[dict]:
+    "`groups` split into body (lr * `body_lr_mult`) and head (lr) groups: fastai's discriminative learning rates."
+    ids = {id(p) for p in head.parameters()}
+    split = [dict(g, params=[p for p in g['params'] if (id(p) in ids) == is_head], lr=lr * (1 if is_head else body_lr_mult))
+             for is_head in (False, True) for g in groups]
+    return [g for g in split if g['params']]
+
 def build_optimizer(model: nn.Module,  # the network whose parameters are optimised
                     s: OptimSettings,  # which optimizer, learning rate, decay, ...
+                    head: nn.Module | None = None,  # the network's head, for `s.body_lr_mult` (`visionlab.models.head_of`)
                    ) -> torch.optim.Optimizer:
-    "The optimizer named by `s.optimizer` over `model`'s parameters."
+    "The optimizer named by `s.optimizer` over `model`'s parameters (the body's at `s.body_lr_mult` times the head's LR)."
     spec = OPTIMIZERS.get(s.optimizer)
     if s.nesterov and not spec.nesterov:
         raise ConfigError(f"model.nesterov=true only applies to SGD, not model.optimizer={s.optimizer}")
     kw = dict(lr=s.lr)
     if spec.momentum: kw['momentum'] = s.momentum
     if spec.nesterov: kw['nesterov'] = s.nesterov
-    return spec.cls(param_groups(model, s.weight_decay, s.undecay_norm), **kw)
+    groups = param_groups(model, s.weight_decay, s.undecay_norm)
+    if head is not None and s.body_lr_mult != 1: groups = discriminative(groups, head, s.lr, s.body_lr_mult)
+    return spec.cls(groups, **kw)
 
 # %% ../nbs/12_optim.ipynb #c48ae809
 SCHEDULERS.add('CosineAnneal', lambda opt, epochs: sched.CosineAnnealingLR(opt, T_max=max(1, epochs)), warmup=True)

@@ -16,7 +16,7 @@ from traitlets import TraitError
 
 from .core import ConfigError
 from .overrides import command_line, format_value, key_of, value_of
-from .config import compose, main_metric, schema_keys, group_options, GROUP_KEYS
+from .config import compose, main_metric, schema_keys, group_options, GROUP_KEYS, family_archs
 from .catalogue import LISTED, ARCH_OPTIONS, warm_up
 from .fields import (GROUP_WIDGETS, PANEL_TABS, TOP_KEYS, RULED_KEYS, applies, compose_noting, OptionField, key_choices, arch_options,
                               with_class, default_groups, variant_note, key_markers, first_mention, run_outcome, run_summary,
@@ -113,7 +113,7 @@ def _sync_widgets(self: ConfigPanel):
     "Show the user's value, else the groups' value, in every widget; refresh choices and what applies."
     base = self._base_values = self._base()
     fam = self.fields['model.family'].value
-    archs = LISTED['models'].names(family=fam)
+    archs = family_archs(fam)
     if base.get('model.arch') not in archs and 'model.arch' not in self._user:   # a recipe's arch, another family
         self._user['model.arch'] = group_leaves((f'model={fam}',))['model.arch']
     self.fields['model.arch'].widget.options = archs or key_choices('model.arch')
@@ -136,8 +136,8 @@ def value(self: ConfigPanel, key: str):
 @patch
 def _update_applies(self: ConfigPanel):
     "Disable the options that the architecture or another option makes meaningless, resetting them."
-    arch = self.fields['model.arch'].value
-    supported = arch_options(arch) if arch in LISTED['models'] else ARCH_OPTIONS
+    arch, fam = self.fields['model.arch'].value, self.fields['model.family'].value
+    supported = arch_options(arch, fam) if arch in LISTED['models'] or fam == 'timm' else ARCH_OPTIONS
     for opt in ARCH_OPTIONS:
         k = f'model.{opt}'
         if k in self.fields: self._set_applies(k, opt in supported, f'not used by {arch}')

@@ -17,8 +17,9 @@ from omegaconf import OmegaConf, DictConfig
 
 from .core import ConfigError, VisionlabError, OPTIMIZERS, leaves, load_checkpoint, UntrustedCheckpoint
 from .allocator import allocator_in_use
-from .config import compose, validate
+from .config import compose, validate, WEIGHT_FILES
 from .callbacks import RunInterrupted, RunTerminated
+
 
 # %% auto #0
 __all__ = ['LOCK_FILE', 'RUN_DIR_ENV', 'MIN_FREE_MARGIN', 'RESUME_SAFE', 'JOURNAL', 'SUMMARY_METRICS', 'BEST_EPOCH_LABEL',
@@ -26,11 +27,11 @@ __all__ = ['LOCK_FILE', 'RUN_DIR_ENV', 'MIN_FREE_MARGIN', 'RESUME_SAFE', 'JOURNA
            'run_owner', 'check_unowned', 'lock_run', 'unlock_run', 'as_path', 'RunDirRemoved', 'check_run_dir',
            'writable_exp_dir', 'run_name', 'make_run_dir', 'is_rank_zero', 'process_run_dir', 'free_bytes',
            'optimizer_slots', 'needed_bytes', 'tensor_bytes', 'disk_full_error', 'check_free_space', 'load_run_config',
-           'validate_run_config', 'check_checkpoint', 'check_fits', 'resume_config', 'run_status', 'resume_checkpoint',
-           'check_unfinished', 'RunPlan', 'check_no_links', 'plan_run', 'read_csv', 'journal_rows', 'final_metrics',
-           'best_epoch_metrics', 'write_metrics_csv', 'RunMetrics', 'summary_line', 'RunResult', 'RunRecord',
-           'write_results', 'RunFiles', 'recorded_run', 'read_run', 'find_runs', 'RunTable', 'compare_runs',
-           'history_table']
+           'validate_run_config', 'check_checkpoint', 'read_weights', 'check_fits', 'resume_config', 'run_status',
+           'resume_checkpoint', 'check_unfinished', 'RunPlan', 'check_no_links', 'plan_run', 'read_csv', 'journal_rows',
+           'final_metrics', 'best_epoch_metrics', 'write_metrics_csv', 'RunMetrics', 'summary_line', 'RunResult',
+           'RunRecord', 'weights_of', 'write_results', 'RunFiles', 'recorded_run', 'read_run', 'find_runs', 'RunTable',
+           'compare_runs', 'history_table']
 
 # %% ../nbs/36_runs.ipynb #e1a10002
 def temp_path(path: Path) -> Path:
@@ -180,10 +181,12 @@ def optimizer_slots(module: torch.nn.Module) -> int:
     if optim is None: return 2
     return OPTIMIZERS.get(optim.optimizer).state_slots + (getattr(module, 'sam', None) is not None)
 
-def needed_bytes(module: torch.nn.Module) -> int:
-    "Disk a run of `module` needs: two checkpoints of weights + optimizer state, plus a margin."
+def needed_bytes(module: torch.nn.Module,
+                 averaged: bool = False,  # the run averages its weights (EMA, SWA): its checkpoints hold them twice
+                ) -> int:
+    "Disk a run of `module` needs: two checkpoints of weights (and their average) + optimizer state, plus a margin."
     weights = sum(t.numel() * t.element_size() for t in module.state_dict().values() if torch.is_tensor(t))
-    return 2 * (1 + optimizer_slots(module)) * weights + MIN_FREE_MARGIN
+    return 2 * (1 + averaged + optimizer_slots(module)) * weights + MIN_FREE_MARGIN
 
 def tensor_bytes(obj) -> int:
     "The bytes of the tensors in `obj` (nested in dicts, lists and tuples): about what a checkpoint of it takes on disk."
@@ -199,9 +202,9 @@ def disk_full_error(e: BaseException, path: Path, checkpoint: dict) -> Visionlab
     return VisionlabError(f"checkpoint {path} not written, the disk is full: {free / 2**20:.1f} MiB free in {path.parent} "
                           "(the earlier checkpoints are intact): free some space, then resume the run")
 
-def check_free_space(path, module: torch.nn.Module):
+def check_free_space(path, module: torch.nn.Module, averaged: bool = False):
     "Raise `VisionlabError` if `path`'s file system cannot hold the checkpoints of `module`."
-    free, need = free_bytes(path), needed_bytes(module)
+    free, need = free_bytes(path), needed_bytes(module, averaged)
     if free < need:
         raise VisionlabError(f"not enough free disk space for {_existing_parent(Path(path))}: {free / 2**20:.0f} MiB free, "
                              f"a run of this model needs about {need / 2**20:.0f} MiB (checkpoints): free some space or set exp_dir elsewhere")
@@ -248,6 +251,33 @@ def check_checkpoint(path,
         raise ConfigError(f"checkpoint {path} is corrupt or not a checkpoint ({type(e).__name__}: {why})") from None
     if not isinstance(ck, dict) or 'state_dict' not in ck: raise ConfigError(f"checkpoint {path} is not a Lightning checkpoint (no state_dict)")
     return ck
+
+# %% ../nbs/36_runs.ipynb #ebd36051
+def _weights_file(path: Path) -> Path:
+    "The file of weights that `path` names: itself, or a run directory's best checkpoint, else its last."
+    if not path.is_dir(): return path
+    found = sorted((path/'checkpoints').glob('best*.ckpt'), key=lambda p: p.stat().st_mtime) or sorted((path/'checkpoints').glob('last.ckpt'))
+    if not found: raise ConfigError(f"model.init_from={path}: this directory is not a run directory with a checkpoint (checkpoints/best-*.ckpt or last.ckpt)")
+    return found[-1]
+
+def read_weights(path) -> dict:
+    "The tensors by name in `path` (a run dir, a checkpoint, a .pt/.pth/.bin or .safetensors state dict); a `ConfigError` naming the file otherwise."
+    f = _weights_file(Path(path).expanduser())
+    if f.suffix not in WEIGHT_FILES: raise ConfigError(f"model.init_from={f}: not a weights file; use a run directory or a {'/'.join(WEIGHT_FILES)} file")
+    try:
+        if f.suffix == '.safetensors':
+            from safetensors.torch import load_file
+            state = load_file(f)
+        else: state = torch.load(f, map_location='cpu', weights_only=True)
+    except ImportError: raise ConfigError(f"model.init_from={f}: reading .safetensors needs the safetensors package: pip install safetensors (or the timm extra)") from None
+    except Exception as e: raise ConfigError(f"model.init_from={f} cannot be read as weights ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from None
+    while isinstance(state, dict) and not any(torch.is_tensor(v) for v in state.values()):
+        inner = next((state[k] for k in ('state_dict', 'model', 'model_state_dict', 'state_dict_ema') if isinstance(state.get(k), dict)), None)
+        if inner is None: break
+        state = inner
+    if not isinstance(state, dict) or not any(torch.is_tensor(v) for v in state.values()):
+        raise ConfigError(f"model.init_from={f} holds no state dict (no tensors by name)")
+    return {k: v for k, v in state.items() if torch.is_tensor(v)}
 
 # %% ../nbs/36_runs.ipynb #e1a10040
 def _plain_keys(state: dict) -> dict:
@@ -533,6 +563,13 @@ class RunRecord:
 BEST_EPOCH_LABEL = ("selected on the test set: the best epoch's accuracy on the test set, which validated every epoch "
                     "(data.validation=test_set); test_acc is the tested checkpoint's (checkpoint.monitor)")
 
+def weights_of(cfg: DictConfig) -> str:
+    "What the run's checkpoints, test and predictions use: the EMA or SWA average of the weights, or the trained weights."
+    m = cfg.model
+    if m.get('ema_decay'): return f'EMA (decay {m.ema_decay})'
+    if m.get('swa_epochs'): return f'SWA (last {m.swa_epochs} epochs)'
+    return 'trained (no averaging)'
+
 def write_results(rec: RunRecord):
     "Write `results.json` of the run `rec` describes; its metrics are rebuilt from the run's records."
     rows = journal_rows(rec.run_dir)
@@ -542,7 +579,8 @@ def write_results(rec: RunRecord):
     info = dict(status=rec.status, error=rec.error, metrics=rec.metrics, best=res.best, wall_time=res.wall_time,
                 fit_time=res.fit_time, test_time=res.test_time,
                 best_checkpoint=_relative(res.best_checkpoint, rec.run_dir), last_checkpoint=_relative(res.last_checkpoint, rec.run_dir),
-                epoch=t.current_epoch if t else None, step=t.global_step if t else None, allocator=allocator_in_use())
+                epoch=t.current_epoch if t else None, step=t.global_step if t else None, allocator=allocator_in_use(),
+                weights=weights_of(rec.plan.cfg))
     if 'test_acc_best_epoch' in rec.metrics: info['labels'] = dict(test_acc_best_epoch=BEST_EPOCH_LABEL)
     write_atomic(rec.run_dir/'results.json', json.dumps(info, indent=2, default=str).encode())
 

@@ -13,12 +13,12 @@ from omegaconf import DictConfig
 
 from .core import ConfigError
 from .config import compose, validate
-from .models.core import model_from_config
+from .models.core import model_from_config, load_matching
 from .module import VisionModule
 from .data import datamodule_from_config
 from .trainer import seed_run, build_trainer, wandb_session, quiet_fit
-from .callbacks import EpochSeed, NonFiniteLoss, InterruptCheckpoint, WandbRunId, RunInterrupted
-from .runs import (RunPlan, RunRecord, RunResult, plan_run, writable_exp_dir, process_run_dir, check_free_space,
+from .callbacks import EpochSeed, NonFiniteLoss, InterruptCheckpoint, WandbRunId, RunInterrupted, averaging_callbacks
+from .runs import (RunPlan, RunRecord, RunResult, read_weights, plan_run, writable_exp_dir, process_run_dir, check_free_space,
                             check_fits, recorded_run)
 from .crossval import (CVResult, cross_validating, fold_configs, cv_result, resumed_folds, note_other_folds,
                                  continue_command)
@@ -28,9 +28,14 @@ from .allocator import note_allocator
 __all__ = ['build_module', 'prepare_data', 'safety_callbacks', 'fit_run', 'as_config', 'train']
 
 # %% ../nbs/40_train.ipynb #f0000001
-def build_module(cfg: DictConfig) -> VisionModule:
-    "The LightningModule of `cfg`, around the network its `model` node describes."
-    return VisionModule.from_config(cfg, model_from_config(cfg.model))
+def build_module(cfg: DictConfig,  # a validated configuration
+                 init: bool = True,  # start from `model.init_from`'s weights, if set (a resume does not: its checkpoint has them)
+                ) -> VisionModule:
+    "The LightningModule of `cfg`, around the network its `model` node describes (started from `model.init_from`)."
+    net = model_from_config(cfg.model)
+    if init and cfg.model.get('init_from'):
+        logging.getLogger('visionlab').warning(load_matching(net, read_weights(cfg.model.init_from), str(cfg.model.init_from)))
+    return VisionModule.from_config(cfg, net)
 
 def prepare_data(datamodule: L.LightningDataModule) -> L.LightningDataModule:
     "Load the dataset now, so a missing or corrupt one fails before the run dir exists."
@@ -39,9 +44,9 @@ def prepare_data(datamodule: L.LightningDataModule) -> L.LightningDataModule:
     return datamodule
 
 def safety_callbacks(cfg: DictConfig, run_dir, plan: RunPlan, interrupt: InterruptCheckpoint) -> list[L.Callback]:
-    "The callbacks every run has: non-finite loss stop, Ctrl-C checkpoint, W&B run id, and seeds per epoch."
+    "The callbacks every run has: non-finite loss stop, Ctrl-C checkpoint, W&B run id, seeds per epoch; and the weight averaging it asks for."
     seeds = [EpochSeed(cfg.seed, plan.first_epoch, plan.restart)] if cfg.seed is not None else []
-    return [NonFiniteLoss(), interrupt, WandbRunId(run_dir), *seeds]
+    return [NonFiniteLoss(), interrupt, WandbRunId(run_dir), *seeds, *averaging_callbacks(cfg)]
 
 def _scalars(d) -> dict:
     return {k: (v.item() if torch.is_tensor(v) else v) for k, v in d.items() if not torch.is_tensor(v) or v.numel() == 1}
@@ -63,10 +68,10 @@ def fit_run(cfg: DictConfig,  # a validated configuration of one run (the folds 
     plan = plan_run(cfg, trust_checkpoint)
     cfg = plan.cfg
     seed_run(cfg)
-    module = build_module(cfg)                             # bad architecture options fail here, before anything is written
+    module = build_module(cfg, init=not plan.resuming)     # bad architecture options or init_from fail here, before anything is written
     check_fits(module, plan)                               # a resume's checkpoint must fit this network
     datamodule = prepare_data(datamodule_from_config(cfg))
-    check_free_space(plan.run_dir or writable_exp_dir(cfg), module)
+    check_free_space(plan.run_dir or writable_exp_dir(cfg), module, averaged=bool(cfg.model.get('ema_decay') or cfg.model.get('swa_epochs')))
     run_dir = plan.run_dir or process_run_dir(cfg)
     interrupt = InterruptCheckpoint(run_dir, continue_command(run_dir, cfg))   # a fold's: the whole cross-validation's
     with recorded_run(run_dir, plan) as rec, wandb_session(cfg, run_dir), quiet_fit():

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/10_models.core.ipynb #3d0e3a98
 from __future__ import annotations
-import inspect
+import inspect, re
 from typing import Callable, Sequence
 import torch
 from torch import nn
@@ -14,7 +14,8 @@ from ..catalogue import ARCH_OPTIONS, families_supporting, check_options   # tor
 
 # %% auto #0
 __all__ = ['UNIVERSAL', 'CLASSIFIER_INITS', 'nd_layers', 'register_model', 'build_model', 'list_models', 'init_classifier',
-           'create_model', 'model_from_config', 'count_params', 'init_weights', 'model_size', 'check_model']
+           'create_model', 'model_from_config', 'count_params', 'init_weights', 'head_of', 'aligned_state',
+           'load_matching', 'model_size', 'check_model']
 
 # %% ../../nbs/10_models.core.ipynb #614345e1
 _ND = {
@@ -87,7 +88,10 @@ def create_model(name: str,  # a registered architecture, e.g. 'resnet18' (any c
 
 # %% ../../nbs/10_models.core.ipynb #f693cc16
 def model_from_config(model_cfg) -> nn.Module:
-    "The network described by the `model` node of a configuration tree."
+    "The network described by the `model` node of a configuration tree (`family: timm`: `visionlab.models.timm`)."
+    if model_cfg.get('family') == 'timm':
+        from visionlab.models.timm import timm_from_config    # timm's names are not registered one by one
+        return timm_from_config(model_cfg)
     return create_model(model_cfg.arch, num_classes=model_cfg.num_classes, input_channels=model_cfg.input_channels,
                         classifier_init=model_cfg.get('classifier_init', 'default'), **{k: model_cfg[k] for k in ARCH_OPTIONS})
 
@@ -108,6 +112,51 @@ def init_weights(model: nn.Module):
             if m.bias is not None: nn.init.zeros_(m.bias)
         elif isinstance(m, nn.Linear) and m.bias is not None:
             nn.init.zeros_(m.bias)
+
+# %% ../../nbs/10_models.core.ipynb #ad0c60b2
+def head_of(net: nn.Module) -> nn.Module:
+    "The classifier of `net`: timm's `get_classifier()`, else its last `nn.Linear` (else `net` itself)."
+    if callable(getattr(net, 'get_classifier', None)) and isinstance(net.get_classifier(), nn.Module): return net.get_classifier()
+    return next((m for m in reversed(list(net.modules())) if isinstance(m, nn.Linear)), net)
+
+# %% ../../nbs/10_models.core.ipynb #8d08d687
+def _prefixes(keys) -> set[str]: return {''} | {k.split('.')[0] + '.' for k in keys if '.' in k}
+
+def aligned_state(state: dict,  # a state dict (tensors by name; anything else is ignored)
+                  names) -> dict:  # the names of the receiving network's state
+    "`state`'s tensors renamed to `names`: the prefixes stripped and added under which the most names match."
+    src = {re.sub(r'(^|\.)(_orig_mod|module)\.', r'\1', k): v for k, v in state.items() if torch.is_tensor(v)}
+    names, best = set(names), {}
+    for ps in _prefixes(src):
+        for pt in _prefixes(names):
+            m = {pt + k[len(ps):]: v for k, v in src.items() if k.startswith(ps) and pt + k[len(ps):] in names}
+            if len(m) > len(best): best = m
+    return best
+
+# %% ../../nbs/10_models.core.ipynb #b708f17f
+def _shape(t) -> str: return 'x'.join(map(str, t.shape)) or 'scalar'
+
+def load_matching(net: nn.Module,  # the network to start
+                  state: dict,  # the weights: a state dict, with any wrapper's prefix
+                  source: str = 'the weights',  # what `state` is, for the messages (a file name)
+                 ) -> str:
+    "Copy into `net` each tensor of `state` whose name and shape match; a one-line report, or a `ConfigError` when the body does not match."
+    own, got = net.state_dict(), aligned_state(state, net.state_dict().keys())
+    fits = {k: v for k, v in got.items() if v.shape == own[k].shape}
+    misfit = {k: f'{k} ({_shape(got[k])} there, {_shape(own[k])} here)' for k in got if k not in fits}
+    head = {n for n, _ in head_of(net).named_parameters(prefix=_name_of(net, head_of(net)))}
+    body = [k for k, p in net.named_parameters() if k not in head]
+    if sum(own[k].numel() for k in body if k in fits) * 2 < sum(own[k].numel() for k in body):
+        eg = f': e.g. {next((misfit[k] for k in body if k in misfit), next(iter(misfit.values())))}' if misfit else f", its names are e.g. {next(iter(state), 'none')!r}" if state else ': it holds no tensors'
+        raise ConfigError(f"model.init_from: {source} does not fit this network: {sum(k in fits for k in body)} of its {len(body)} "
+                          f"body weights match by name and shape{eg}")
+    net.load_state_dict(fits, strict=False)
+    new = [k for k in own if k not in fits]
+    return (f"model.init_from: loaded {len(fits)} of {len(own)} tensors from {source}" + (f"; skipped {', '.join(misfit.values())}" if misfit else '')
+            + (f"; new: {', '.join(new[:4])}{' ...' if len(new) > 4 else ''}" if new else ''))
+
+def _name_of(net: nn.Module, sub: nn.Module) -> str:
+    return next((n for n, m in net.named_modules() if m is sub), '')
 
 # %% ../../nbs/10_models.core.ipynb #14182977
 def model_size(name: str, num_classes: int = 10, input_channels: int = 3, **options) -> int:
