@@ -4,28 +4,32 @@
 
 # %% ../nbs/50_predict.ipynb #978dcb28
 from __future__ import annotations
-import csv, json, logging, re, sys, tempfile
-from dataclasses import dataclass, field
+import argparse, csv, json, logging, re, sys, tempfile
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Sequence
 import torch
 import torch.nn.functional as F
+from torch import nn
 from omegaconf import OmegaConf, DictConfig
 
 from .core import ConfigError, VisionlabError
 from .config import validate
 from .metrics import build_metrics
-from .data import datamodule_from_config
+from .augment import resolve_policy
+from .data import datamodule_from_config, read_image, check_image_file
 from .models.core import model_from_config
 from .module import VisionModule
-from .runs import load_run_config, check_checkpoint
+from .runs import load_run_config, check_checkpoint, write_atomic
 from .crossval import cv_location, fold_dirs
 from .plots import confusion_counts, confusion_matrix_figure, parity_figure, samples_figure
 
 # %% auto #0
-__all__ = ['PREDICT_USAGE', 'LoadedRun', 'find_checkpoint', 'load_run', 'predict_samples', 'run_dirs', 'check_output_file',
-           'Predictions', 'predict_run', 'write_predictions', 'result_figures', 'export_run', 'predict_cli',
-           'predict_main']
+__all__ = ['EVAL_POLICIES', 'PREDICT_USAGE', 'LoadedRun', 'find_checkpoint', 'load_run', 'predict_samples', 'run_dirs',
+           'RunInputs', 'class_names', 'record_run_inputs', 'run_inputs', 'check_output_file', 'Predictions',
+           'predict_run', 'write_predictions', 'result_figures', 'Preprocess', 'preprocess_for', 'InferenceModel',
+           'inference_model', 'image_files', 'as_images', 'PredictionTable', 'predict', 'labels_file', 'export_run',
+           'predict_cli']
 
 # %% ../nbs/50_predict.ipynb #a46b53a5
 @dataclass
@@ -108,6 +112,37 @@ def run_dirs(path) -> list[Path]:
     if (folds := fold_dirs(folder, base)): return list(folds.values())
     if p.is_dir(): raise ConfigError(f"{str(p)!r} is not a run directory: it has no config.yaml")
     raise ConfigError(f"{str(p)!r} is not a run directory nor a cross-validated run ({base}-fold<i>): no such directory")
+
+# %% ../nbs/50_predict.ipynb #f55824ef
+@dataclass
+class RunInputs:
+    "What a run's model expects and names: its classes (None for regression), image channels and size."
+    classes: list[str] | None      # class names in the order of the model's outputs
+    channels: int                  # channels of the images it was trained on (1: grey, 3: RGB)
+    image_size: int | None         # the side of the square images it saw (None: as they come)
+
+def class_names(datamodule, task: str, num_classes: int) -> list[str] | None:
+    "The class names of a set-up `datamodule` (folder names, CIFAR's meta, the digits' '0'..'9'), padded with indices."
+    if task == 'regression': return None
+    names = [str(c) for c in (datamodule.classes or [])][:num_classes]
+    return names + [str(i) for i in range(len(names), num_classes)]
+
+def record_run_inputs(run_dir, datamodule, cfg: DictConfig) -> RunInputs:
+    "Write `classes.json` in `run_dir`: the class names, channels and image size of a run of `cfg` on `datamodule` (set up)."
+    size = cfg.data.image_size or datamodule.image_stats().size or datamodule.image_stats().native_size
+    inputs = RunInputs(class_names(datamodule, cfg.model.task, cfg.model.num_classes), cfg.model.input_channels, size)
+    write_atomic(Path(run_dir)/'classes.json', json.dumps(asdict(inputs), indent=1).encode())
+    return inputs
+
+def run_inputs(run_dir, cfg: DictConfig | None = None) -> RunInputs:
+    "The `RunInputs` of `run_dir` (from `classes.json`; for a run older than it: from its config, classes by index)."
+    run_dir = Path(run_dir)
+    try: return RunInputs(**json.loads((run_dir/'classes.json').read_text()))
+    except FileNotFoundError: pass
+    except (ValueError, TypeError) as e: raise ConfigError(f"{run_dir/'classes.json'} is corrupt: {e}") from None
+    m = (cfg or load_run_config(run_dir)).model
+    classes = [str(i) for i in range(m.num_classes)] if m.task == 'classification' else None
+    return RunInputs(classes, m.input_channels, (cfg or load_run_config(run_dir)).data.image_size)
 
 # %% ../nbs/50_predict.ipynb #f0cceb35
 def _check_overrides(overrides):
@@ -209,19 +244,21 @@ def predict_run(path, overrides: Sequence[str] = (), split: str = 'test', checkp
     metrics = _metrics(runs[0].config, mean, targets, split, logits, runs[0].model)
     out = Path(out) if out else (dirs[0]/f'predictions-{split}.csv' if len(dirs) == 1 else
                                  dirs[0].parent/f"{dirs[0].name.rsplit('-fold', 1)[0]}-cv-predictions-{split}.csv")
-    write_predictions(out, ids, targets, mean, runs[0].config.model.task)
+    write_predictions(out, ids, targets, mean, runs[0].config.model.task, run_inputs(dirs[0], runs[0].config).classes)
     return Predictions(ids, targets, mean, metrics, out, runs)
 
-def write_predictions(path: Path, ids, targets, outputs, task: str):
-    "One CSV row per sample: id (or path), target, prediction, and each class's probability."
+def write_predictions(path: Path, ids, targets, outputs, task: str, classes: Sequence[str] | None = None):
+    "One CSV row per sample: id (or path), target, prediction, each class's probability, then the two class names."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     key = 'path' if ids and isinstance(ids[0], str) else 'id'
     with open(path, 'w', newline='') as f:
         w = csv.writer(f)
         if task == 'classification':
-            w.writerow([key, 'target', 'prediction'] + [f'score_{c}' for c in range(outputs.shape[1])])
+            names = list(classes or range(outputs.shape[1]))
+            w.writerow([key, 'target', 'prediction'] + [f'score_{c}' for c in range(outputs.shape[1])] + ['target_class', 'predicted_class'])
             for i, t, p in zip(ids, targets.tolist(), outputs.tolist()):
-                w.writerow([i, t, max(range(len(p)), key=p.__getitem__)] + [f'{s:.6g}' for s in p])
+                best = max(range(len(p)), key=p.__getitem__)
+                w.writerow([i, t, best] + [f'{s:.6g}' for s in p] + [names[t], names[best]])
         else:
             w.writerow([key, 'target', 'prediction'])
             for i, t, p in zip(ids, targets.tolist(), outputs.reshape(-1).tolist()): w.writerow([i, t, f'{p:.6g}'])
@@ -234,60 +271,265 @@ def result_figures(run,  # a `RunResult` (of `train`, or of one fold of a cross-
     ckpt = run.best_checkpoint or run.last_checkpoint
     if ckpt is None or not Path(ckpt).exists(): return figs
     x, y, p = predict_samples(run.run_dir, 'val', limit, checkpoint=ckpt)
+    classes = run_inputs(run.run_dir, cfg).classes
     if cfg.model.task == 'regression':
         if not any('parity' in k for k in figs): figs['parity'] = parity_figure(p, y, 'parity plot (validation)')
     elif not any('confusion' in k for k in figs):
-        figs['confusion_matrix'] = confusion_matrix_figure(confusion_counts(y, p, cfg.model.num_classes), 'confusion matrix (validation)')
-    figs['samples'] = samples_figure(x, y, p, cfg.model.task)
+        figs['confusion_matrix'] = confusion_matrix_figure(confusion_counts(y, p, cfg.model.num_classes), 'confusion matrix (validation)', classes)
+    figs['samples'] = samples_figure(x, y, p, cfg.model.task, classes=classes)
     return figs
 
+# %% ../nbs/50_predict.ipynb #e56a801d
+def _half_even(d):
+    "`round(d / 2)` as Python rounds (half to even) in integer arithmetic, so that `torch.export` can trace it."
+    return d // 2 + (d % 2) * ((d // 2) % 2)
+
+class Preprocess(nn.Module):
+    "uint8 images (N, C, H, W) of any size -> the normalised float input of a run's network, as its test policy makes it."
+    def __init__(self,
+                 mean: Sequence[float], std: Sequence[float],  # the dataset's normalisation
+                 size: int | None = None,    # the network's input side; None: images keep their size
+                 crop: bool = False,         # resize the shorter side to size/0.875, then crop the centre (ImageNet's test)
+                 channels: int = 3):         # 1: grey (the channels' mean), 3: RGB
+        super().__init__()
+        self.size, self.crop, self.channels = size, crop, channels
+        self.register_buffer('mean', torch.tensor(list(mean)).view(1, -1, 1, 1))
+        self.register_buffer('std', torch.tensor(list(std)).view(1, -1, 1, 1))
+
+    def resize(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.size: return x
+        if not self.crop: return F.interpolate(x, size=(self.size, self.size), mode='bilinear', antialias=True, align_corners=False)
+        h, w, side = x.shape[-2], x.shape[-1], round(self.size / 0.875)
+        short = torch.sym_min(h, w)
+        nh, nw = side * h // short, side * w // short
+        x = F.interpolate(x, size=(nh, nw), mode='bilinear', antialias=True, align_corners=False)
+        top, left = _half_even(nh - self.size), _half_even(nw - self.size)
+        return x[..., top:top + self.size, left:left + self.size]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.resize(x).float() / 255     # resized as uint8, as torchvision's Resize does it
+        if self.channels == 1: x = x.mean(1, keepdim=True)
+        return (x - self.mean) / self.std
+
+# %% ../nbs/50_predict.ipynb #008c6ebd
+EVAL_POLICIES = {'none': False, 'cifar_test': False, 'imagenet_test': True}   # test policy -> whether it crops
+
+def preprocess_for(cfg: DictConfig,        # the run's configuration
+                   inputs: RunInputs,      # its channels and image size (`run_inputs`)
+                  ) -> Preprocess:
+    "The `Preprocess` that does what the run's test policy (`data.test_transforms`) does, on images of any size."
+    stats = datamodule_from_config(cfg).image_stats()
+    policy = resolve_policy(cfg.data.test_transforms, stats).name
+    if policy not in EVAL_POLICIES:
+        raise ConfigError(f"data.test_transforms={cfg.data.test_transforms}: predicting on new images knows the test policies "
+                          f"{', '.join(EVAL_POLICIES)}, not {policy}")
+    crop = EVAL_POLICIES[policy]
+    size = cfg.data.image_size or inputs.image_size or (224 if crop else None)
+    return Preprocess(stats.mean, stats.std, size, crop, inputs.channels)
+
+# %% ../nbs/50_predict.ipynb #9ce8cfce
+class InferenceModel(nn.Module):
+    "A run's network with its preprocessing: uint8 images (N, C, H, W) in, class probabilities (or values) out."
+    def __init__(self, preprocess: Preprocess, net: nn.Module, task: str = 'classification'):
+        super().__init__()
+        self.preprocess, self.net, self.task = preprocess, net, task
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.net(self.preprocess(x)).float()
+        return out.softmax(1) if self.task == 'classification' else out.reshape(len(out), -1)[:, 0]
+
+def inference_model(run, checkpoint: str | Path = 'best') -> tuple[InferenceModel, RunInputs]:
+    "The `InferenceModel` of `run` (a run directory or a `LoadedRun`), in eval mode, with the run's `RunInputs`."
+    run = run if isinstance(run, LoadedRun) else load_run(run, checkpoint)
+    inputs = run_inputs(run.run_dir, run.config)
+    return InferenceModel(preprocess_for(run.config, inputs), run.net, run.config.model.task).eval(), inputs
+
+# %% ../nbs/50_predict.ipynb #56dda830
+def image_files(folder) -> list[Path]:
+    "The image files under `folder`, at any depth, sorted; files and folders whose name starts with '.' are left out."
+    from torchvision.datasets.folder import IMG_EXTENSIONS
+    folder = Path(folder)
+    found = [p for p in folder.rglob('*') if p.suffix.lower() in IMG_EXTENSIONS and p.is_file()
+             and not any(part.startswith('.') for part in p.relative_to(folder).parts)]
+    return sorted(found)
+
+def _tensor_images(x: torch.Tensor, name: str) -> list[tuple[str, torch.Tensor]]:
+    if x.ndim == 3: x = x[None]
+    if x.ndim != 4 or x.shape[1] not in (1, 3):
+        raise ConfigError(f"{name}: a tensor of images is (C, H, W) or (N, C, H, W) with 1 or 3 channels, not {tuple(x.shape)}")
+    if x.is_floating_point(): x = (x.clamp(0, 1) * 255).round().to(torch.uint8)     # floats: in [0, 1]
+    return [(f'{name}[{i}]' if len(x) > 1 or not name.endswith(']') else name, im) for i, im in enumerate(x.to(torch.uint8))]
+
+def as_images(images) -> list[tuple[str, torch.Tensor]]:
+    "(name, uint8 (C, H, W) image) pairs of a file, a folder (at any depth), a PIL image, a tensor, or a list of them."
+    if isinstance(images, (list, tuple)): return [pair for i, im in enumerate(images) for pair in _as_images(im, f'[{i}]')]
+    return _as_images(images)
+
+def _as_images(im, index: str = '') -> list[tuple[str, torch.Tensor]]:
+    from PIL import Image
+    from torchvision.transforms.v2.functional import pil_to_tensor
+    if isinstance(im, Image.Image): return [(f'image{index}', pil_to_tensor(im.convert('RGB')))]
+    if torch.is_tensor(im): return _tensor_images(im, f'tensor{index}')
+    if not isinstance(im, (str, Path)): raise ConfigError(f"cannot predict on a {type(im).__name__}: give image files, a folder, PIL images or tensors")
+    p = Path(im).expanduser()
+    if p.is_dir():
+        files = image_files(p)
+        if not files: raise ConfigError(f"{p}: no image files in this folder or below it")
+        return [(str(f), read_image(f)) for f in files]
+    if not p.exists(): raise ConfigError(f"image {p} does not exist")
+    return [(str(p), read_image(check_image_file(p)))]
+
+# %% ../nbs/50_predict.ipynb #76d67f3a
+@dataclass
+class PredictionTable:
+    "Predictions as a small table: one row per image, `columns` named; `to_csv` writes it."
+    columns: list[str]
+    rows: list[list]
+
+    def __len__(self): return len(self.rows)
+    def __getitem__(self, column: str) -> list:
+        "The values of `column`."
+        if column not in self.columns: raise KeyError(f"{column!r}: the columns are {', '.join(self.columns)}")
+        i = self.columns.index(column)
+        return [r[i] for r in self.rows]
+
+    def to_csv(self, path) -> Path:
+        "Write the table as a CSV file; return its path."
+        path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, 'w', newline='') as f:
+            w = csv.writer(f); w.writerow(self.columns)
+            w.writerows([[f'{v:.6g}' if isinstance(v, float) else v for v in r] for r in self.rows])
+        return path
+
+    def __repr__(self, max_rows: int = 20, max_columns: int = 6) -> str:
+        cols = self.columns[:max_columns]
+        cell = lambda v: f'{v:.4f}' if isinstance(v, float) else str(v)
+        shown = self.rows if len(self.rows) <= max_rows else self.rows[:max_rows // 2] + self.rows[-max_rows // 2:]
+        cells = [cols] + [[cell(v) for v in r[:len(cols)]] for r in shown]
+        widths = [max(len(c[i]) for c in cells) for i in range(len(cols))]
+        lines = ['  '.join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
+        if len(shown) < len(self.rows): lines.insert(1 + max_rows // 2, '...')
+        more = f' ({len(self.columns) - len(cols)} more columns)' if len(self.columns) > len(cols) else ''
+        return '\n'.join(lines + [f'[{len(self.rows)} rows x {len(self.columns)} columns{more}]'])
+
+# %% ../nbs/50_predict.ipynb #20c6fe18
+def _grouped(images: list[torch.Tensor], batch_size: int):
+    "Runs of consecutive images of one shape, at most `batch_size` long, as (start, batch)."
+    start = 0
+    while start < len(images):
+        end = start + 1
+        while end < len(images) and end - start < batch_size and images[end].shape == images[start].shape: end += 1
+        yield start, torch.stack(images[start:end]); start = end
+
+@torch.no_grad()
+def predict(run,                               # a run directory, a cross-validated run, or a `LoadedRun`
+            images,                            # an image file, a folder (any layout, at any depth), a PIL image, a tensor, or a list
+            checkpoint: str | Path = 'best',   # 'best', 'last' or a checkpoint file
+            batch_size: int = 64,              # images per forward pass
+           ) -> PredictionTable:
+    "The run's predictions on `images`, after its test preprocessing: class names and probabilities, or values."
+    pairs = as_images(images)
+    runs = [run] if isinstance(run, LoadedRun) else [load_run(d, checkpoint) for d in run_dirs(run)]
+    outs = []
+    for r in runs:
+        model, inputs = inference_model(r)
+        xs = [x.expand(3, -1, -1) if inputs.channels == 3 else x for _, x in pairs]    # grey images to RGB
+        outs.append(torch.cat([model(b) for _, b in _grouped(xs, batch_size)]))
+    return _table([n for n, _ in pairs], torch.stack(outs).mean(0), inputs.classes)
+
+def _table(names: list[str], outputs: torch.Tensor, classes: list[str] | None) -> PredictionTable:
+    if classes is None: return PredictionTable(['image', 'prediction'], [[n, v] for n, v in zip(names, outputs.tolist())])
+    best = outputs.argmax(1).tolist()
+    rows = [[n, classes[b], p[b], *p] for n, b, p in zip(names, best, outputs.tolist())]
+    return PredictionTable(['image', 'prediction', 'probability', *classes], rows)
+
 # %% ../nbs/50_predict.ipynb #a51d9e70
-def export_run(path, out: str | Path | None = None, checkpoint: str | Path = 'best') -> Path:
-    "Export the network of run `path` to a `torch.export` program (`.pt2`); return the file."
-    if out: check_output_file(out, '--export', new_folders=False)
-    run = load_run(path, checkpoint)
-    cfg, net = run.config, run.net.eval()
-    dm = datamodule_from_config(cfg); dm.prepare_data(); dm.setup('test')
+def _export_bare(run: LoadedRun):
+    "The bare network as a `torch.export` program with a dynamic batch size (inputs as the datamodule makes them)."
+    dm = datamodule_from_config(run.config); dm.prepare_data(); dm.setup('test')
     x, _ = next(iter(dm.test_dataloader()))
     example = x[:2] if len(x) >= 2 else torch.cat([x, x])
+    return torch.export.export(run.net.eval(), (example,), dynamic_shapes=({0: torch.export.Dim('batch', min=1)},))
+
+def _export_with_preprocessing(run: LoadedRun):
+    "The run's `InferenceModel` as a `torch.export` program: batch, height and width dynamic (channels too for a grey model)."
+    model, inputs = inference_model(run)
+    example = torch.randint(0, 256, (2, 3 if inputs.channels == 1 else inputs.channels, 45, 53), dtype=torch.uint8)
+    auto, static = torch.export.Dim.AUTO, torch.export.Dim.STATIC
+    dims = {0: auto, 1: auto if inputs.channels == 1 else static, 2: auto, 3: auto}
+    return torch.export.export(model, (example,), dynamic_shapes=(dims,)), inputs
+
+def labels_file(model_file) -> Path:
+    "The label file written beside an exported model: `model.pt2` -> `model.labels.json`."
+    return Path(model_file).with_suffix('.labels.json')
+
+def export_run(path,                               # a run directory
+               out: str | Path | None = None,      # the `.pt2` file; None: `model.pt2` in the run directory
+               checkpoint: str | Path = 'best',    # 'best', 'last' or a checkpoint file
+               bare: bool = False,                 # the network alone (normalised float input, raw outputs)
+              ) -> Path:
+    "Export run `path` as a `torch.export` program (uint8 images in, probabilities or values out) with its label file beside it."
+    if out: check_output_file(out, '--export', new_folders=False)
+    run = load_run(path, checkpoint)
     try:
-        program = torch.export.export(net, (example,), dynamic_shapes=({0: torch.export.Dim('batch', min=1)},))
-    except Exception as e: raise VisionlabError(f"cannot export {cfg.model.arch}: {type(e).__name__}: {str(e).splitlines()[0]}") from None
+        if bare: program, inputs = _export_bare(run), None
+        else: program, inputs = _export_with_preprocessing(run)
+    except ConfigError: raise
+    except Exception as e: raise VisionlabError(f"cannot export {run.config.model.arch}: {type(e).__name__}: {(str(e).splitlines() or [''])[0]}") from None
     out = Path(out) if out else run.run_dir/'model.pt2'
     torch.export.save(program, out)
+    if inputs is not None:
+        card = {**asdict(inputs), 'input': f'uint8 images (N, {"1 or 3" if inputs.channels == 1 else inputs.channels}, H, W), any H and W',
+                'output': 'class probabilities (N, classes)' if inputs.classes else 'values (N,)'}
+        write_atomic(labels_file(out), json.dumps(card, indent=1).encode())
     return out
 
 # %% ../nbs/50_predict.ipynb #5f48f3f3
 PREDICT_USAGE = """usage: visionlab-predict RUN [data.key=value ...] [--split test|val|train] [--checkpoint best|last|FILE]
-                         [--out FILE] [--export FILE.pt2]
-  RUN   a run directory, a cross-validated run (<exp_dir>/<name> with <name>-fold<i> folds) or its <name>-cv.json"""
+                         [--images PATH ...] [--out FILE] [--export FILE.pt2]
+  RUN       a run directory, a cross-validated run (<exp_dir>/<name> with <name>-fold<i> folds) or its <name>-cv.json
+  --images  image files or folders (any layout, at any depth) to predict on instead of a split of the run's dataset"""
+
+class _Parser(argparse.ArgumentParser):
+    "argparse that raises a one-line `ConfigError` instead of printing and exiting."
+    def error(self, message): raise ConfigError(message)
+
+def _predict_parser() -> _Parser:
+    p = _Parser(prog='visionlab-predict', add_help=False, allow_abbrev=False)
+    p.add_argument('args', nargs='*')
+    p.add_argument('-h', '--help', action='store_true')
+    p.add_argument('--split', default='test'); p.add_argument('--checkpoint', default='best')
+    p.add_argument('--images', nargs='+'); p.add_argument('--out'); p.add_argument('--export')
+    return p
+
+def _parse_predict(argv: Sequence[str]) -> argparse.Namespace:
+    o, unknown = _predict_parser().parse_known_args(list(argv))
+    bad = next((a for a in unknown if a.startswith('-')), None)
+    if bad: raise ConfigError(f"unknown option {bad!r}: options are --split, --checkpoint, --images, --out, --export")
+    o.args += unknown
+    if not o.help and not o.args: raise ConfigError("give the run directory to predict with: visionlab-predict RUN")
+    if o.images and o.args[1:]: raise ConfigError(f"{o.args[1]}: data overrides change the run's dataset (--split), not --images")
+    return o
+
+# %% ../nbs/50_predict.ipynb #5975e935
+def _predict_images(o: argparse.Namespace):
+    if o.out: check_output_file(o.out, '--out')
+    table = predict(o.args[0], o.images, o.checkpoint)
+    print(repr(table), flush=True)
+    if o.out: print(f'predictions: {table.to_csv(o.out)}', flush=True)
 
 def predict_cli(argv: Sequence[str]) -> int:
     "Run `visionlab-predict` with arguments `argv`; return the exit status."
-    args, opts = [], dict(split='test', checkpoint='best', out=None, export=None)
     try:
-        it = iter(argv)
-        for a in it:
-            if a in ('-h', '--help'): print(PREDICT_USAGE); return 0
-            if a.startswith('--'):
-                name, eq, val = a[2:].partition('=')
-                if name not in opts: raise ConfigError(f"unknown option {a!r}: options are --split, --checkpoint, --out, --export")
-                if not eq: val = next(it, None)
-                if val is None: raise ConfigError(f"option --{name} needs a value")
-                opts[name] = val
-            else: args.append(a)
-        if not args: raise ConfigError("give the run directory to predict with: visionlab-predict RUN")
-        if opts['export']: check_output_file(opts['export'], '--export', new_folders=False)   # before the predictions are written
-        p = predict_run(args[0], args[1:], split=opts['split'], checkpoint=opts['checkpoint'], out=opts['out'])
-        print('  '.join(f'{k}={v:.4f}' for k, v in sorted(p.metrics.items())) + f'  predictions: {p.csv}', flush=True)
-        if opts['export']: print(f"exported: {export_run(args[0], opts['export'], opts['checkpoint'])}", flush=True)
+        o = _parse_predict(argv)
+        if o.help: print(PREDICT_USAGE); return 0
+        if o.export: check_output_file(o.export, '--export', new_folders=False)   # before the predictions are written
+        if o.images: _predict_images(o)
+        else:
+            p = predict_run(o.args[0], o.args[1:], split=o.split, checkpoint=o.checkpoint, out=o.out)
+            print('  '.join(f'{k}={v:.4f}' for k, v in sorted(p.metrics.items())) + f'  predictions: {p.csv}', flush=True)
+        if o.export: print(f"exported: {export_run(o.args[0], o.export, o.checkpoint)}", flush=True)
         return 0
     except ConfigError as e: print(f"visionlab-predict: error: {e}", file=sys.stderr); return 2
     except KeyboardInterrupt: print("visionlab-predict: interrupted", file=sys.stderr); return 130
     except VisionlabError as e: print(f"visionlab-predict: failed: {e}", file=sys.stderr); return 1
     except Exception as e: print(f"visionlab-predict: failed: {type(e).__name__}: {e}", file=sys.stderr); return 1
-
-def predict_main():
-    "Console entry point of `visionlab-predict`."
-    logging.getLogger('lightning.pytorch.utilities.rank_zero').setLevel(logging.WARNING)
-    sys.exit(predict_cli(sys.argv[1:]))

@@ -23,6 +23,7 @@ from .runs import (RunPlan, RunRecord, RunResult, plan_run, writable_exp_dir, pr
 from .crossval import (CVResult, cross_validating, fold_configs, cv_result, resumed_folds, note_other_folds,
                                  continue_command)
 from .allocator import note_allocator
+from .predict import record_run_inputs
 
 # %% auto #0
 __all__ = ['build_module', 'prepare_data', 'safety_callbacks', 'fit_run', 'as_config', 'train']
@@ -67,6 +68,7 @@ def fit_run(cfg: DictConfig,  # a validated configuration of one run (the folds 
     datamodule = prepare_data(datamodule_from_config(cfg))
     check_free_space(plan.run_dir or writable_exp_dir(cfg), module)
     run_dir = plan.run_dir or process_run_dir(cfg)
+    module.class_names = record_run_inputs(run_dir, datamodule, cfg).classes   # classes.json: what predict and the figures name
     interrupt = InterruptCheckpoint(run_dir, continue_command(run_dir, cfg))   # a fold's: the whole cross-validation's
     with recorded_run(run_dir, plan) as rec, wandb_session(cfg, run_dir), quiet_fit():
         rec.trainer, rec.checkpoint = build_trainer(cfg, run_dir, [*safety_callbacks(cfg, run_dir, plan, interrupt), *callbacks],
