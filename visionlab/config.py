@@ -38,7 +38,7 @@ class ModelConfig:
     family: str = 'resnet'          # the config group: resnet, preact_resnet, wide_resnet, pyramidnet, vgg, ...
     arch: str = 'resnet18'          # the registered architecture, e.g. resnet34, wrn28_10, pyramidnet272
     task: str = 'classification'    # classification | regression
-    num_classes: int = II('data.num_classes')
+    num_classes: Optional[int] = II('data.num_classes')
     input_channels: int = 3
     input_dim: int = 2              # 1, 2 or 3: Conv1d/2d/3d (ResNet, VGG)
     cifar_size: bool = False        # small-image stem (3x3 conv, no max-pool)
@@ -97,7 +97,7 @@ class DataConfig:
     "The dataset, its loader and its augmentation policies (the reference's `data.*` keys)."
     name: str = 'digits'            # registered datamodule: digits, cifar10, cifar100, imagenet, image_folder, ...
     data_root_dir: str = II('env.data_dir')
-    num_classes: int = 10
+    num_classes: Optional[int] = 10   # None: counted from the dataset (an image folder's class folders) when the run starts
     batch_size: int = 128
     num_workers: Optional[int] = None  # None: chosen for the platform (0 for in-memory data)
     image_size: Optional[int] = None   # None: the dataset's native size
@@ -222,7 +222,7 @@ RANGES = {  # key: (test, what a valid value is)
     'model.widen_factor': (lambda v: v is None or v >= 1, '>= 1'),
     'model.alpha': (lambda v: v is None or 0 < v < math.inf, 'a finite positive number'),
     'model.sam_rho': (lambda v: v is None or 0 < v < math.inf, 'a finite positive number'),
-    'model.num_classes': (lambda v: v >= 1, '>= 1'),
+    'model.num_classes': (lambda v: v is None or v >= 1, '>= 1'),
     'model.input_channels': (lambda v: v >= 1, '>= 1'),
     'model.input_dim': (lambda v: v in (1, 2, 3), '1, 2 or 3'),
     'data.batch_size': (lambda v: v >= 1, '>= 1'),
@@ -320,7 +320,7 @@ def _check_cross(cfg):
     m = cfg.model
     if m.task == 'regression' and m.label_smoothing > 0:
         raise ConfigError(f"model.label_smoothing={m.label_smoothing} only applies to classification (model.task=regression)")
-    if m.task == 'classification' and m.num_classes < 2:
+    if m.task == 'classification' and m.num_classes is not None and m.num_classes < 2:
         raise ConfigError(f"data.num_classes={m.num_classes}: a classifier needs at least 2 classes (for one number per image, model.task=regression)")
     if m.sam and m.adaptive_sam:
         raise ConfigError("model.sam=true and model.adaptive_sam=true: set one, model.sam=true (SAM) or model.adaptive_sam=true (ASAM, the adaptive variant of SAM)")

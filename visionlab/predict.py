@@ -29,7 +29,7 @@ __all__ = ['EVAL_POLICIES', 'PREDICT_USAGE', 'LoadedRun', 'find_checkpoint', 'lo
            'RunInputs', 'class_names', 'record_run_inputs', 'run_inputs', 'check_output_file', 'Predictions',
            'predict_run', 'write_predictions', 'result_figures', 'Preprocess', 'preprocess_for', 'InferenceModel',
            'inference_model', 'image_files', 'as_images', 'PredictionTable', 'predict', 'labels_file', 'export_run',
-           'predict_cli']
+           'predict_cli', 'predict_main']
 
 # %% ../nbs/50_predict.ipynb #a46b53a5
 @dataclass
@@ -402,7 +402,7 @@ class PredictionTable:
 
     def __repr__(self, max_rows: int = 20, max_columns: int = 6) -> str:
         cols = self.columns[:max_columns]
-        cell = lambda v: f'{v:.4f}' if isinstance(v, float) else str(v)
+        cell = lambda v: f'{v:.4f}' if isinstance(v, float) else str(v) if len(str(v)) <= 40 else '...' + str(v)[-37:]   # a path's end
         shown = self.rows if len(self.rows) <= max_rows else self.rows[:max_rows // 2] + self.rows[-max_rows // 2:]
         cells = [cols] + [[cell(v) for v in r[:len(cols)]] for r in shown]
         widths = [max(len(c[i]) for c in cells) for i in range(len(cols))]
@@ -533,3 +533,8 @@ def predict_cli(argv: Sequence[str]) -> int:
     except KeyboardInterrupt: print("visionlab-predict: interrupted", file=sys.stderr); return 130
     except VisionlabError as e: print(f"visionlab-predict: failed: {e}", file=sys.stderr); return 1
     except Exception as e: print(f"visionlab-predict: failed: {type(e).__name__}: {e}", file=sys.stderr); return 1
+
+def predict_main():
+    "Console entry point of `visionlab-predict`."
+    logging.getLogger('lightning.pytorch.utilities.rank_zero').setLevel(logging.WARNING)
+    sys.exit(predict_cli(sys.argv[1:]))

@@ -15,7 +15,7 @@ from .core import ConfigError
 from .config import compose, validate
 from .models.core import model_from_config
 from .module import VisionModule
-from .data import datamodule_from_config
+from .data import datamodule_from_config, with_num_classes
 from .trainer import seed_run, build_trainer, wandb_session, quiet_fit
 from .callbacks import EpochSeed, NonFiniteLoss, InterruptCheckpoint, WandbRunId, RunInterrupted
 from .runs import (RunPlan, RunRecord, RunResult, plan_run, writable_exp_dir, process_run_dir, check_free_space,
@@ -83,11 +83,13 @@ def fit_run(cfg: DictConfig,  # a validated configuration of one run (the folds 
 
 # %% ../nbs/40_train.ipynb #f0000004
 def as_config(cfg: DictConfig | Sequence[str]) -> DictConfig:
-    "A validated configuration from a tree or a list of overrides; a `ConfigError` for anything else."
-    if isinstance(cfg, (list, tuple)): return compose(list(cfg))
-    if isinstance(cfg, DictConfig): return validate(cfg)
-    hint = f": write train([{cfg!r}])" if isinstance(cfg, str) else ''
-    raise ConfigError(f"train() takes a configuration from compose() or a list of overrides, not a {type(cfg).__name__}{hint}")
+    "A validated configuration from a tree or a list of overrides (an image folder's classes counted); a `ConfigError` for anything else."
+    if isinstance(cfg, (list, tuple)): cfg = compose(list(cfg))
+    elif isinstance(cfg, DictConfig): cfg = validate(cfg)
+    else:
+        hint = f": write train([{cfg!r}])" if isinstance(cfg, str) else ''
+        raise ConfigError(f"train() takes a configuration from compose() or a list of overrides, not a {type(cfg).__name__}{hint}")
+    return cfg if cfg.data.num_classes is not None else validate(with_num_classes(cfg))
 
 def _fit_fold(fold: DictConfig, callbacks, test_after_stop) -> RunResult:
     "`fit_run` of one fold; Ctrl-C outside its fit and test (setting up, between folds) also names the command that continues."
