@@ -16,9 +16,9 @@ if TYPE_CHECKING:   # tensors are read through their methods, matplotlib is impo
     from matplotlib.figure import Figure
 
 # %% auto #0
-__all__ = ['confusion_matrix_figure', 'confusion_counts', 'parity_figure', 'samples_figure', 'best_epoch', 'progress_figure',
-           'figure_png', 'plot_metric', 'log_figure', 'run_history', 'report_html', 'RunView', 'show_run',
-           'overlay_runs']
+__all__ = ['confusion_matrix_figure', 'confusion_counts', 'parity_figure', 'samples_figure', 'top_losses_figure', 'best_epoch',
+           'progress_figure', 'figure_png', 'plot_metric', 'log_figure', 'run_history', 'report_html', 'RunView',
+           'show_run', 'overlay_runs']
 
 # %% ../nbs/32_plots.ipynb #b09a6005
 def _figure(**kw) -> Figure:
@@ -97,6 +97,22 @@ def samples_figure(images: torch.Tensor, targets, preds, task: str = 'classifica
             name = (lambda c: classes[c]) if classes is not None else str
             ax.set_title(f'{name(int(targets[i]))} → {name(int(preds[i]))}', fontsize=11 if classes is None or max(map(len, classes)) <= 3 else 8, color='black' if ok else 'red')
     fig.suptitle('true → predicted', fontsize=11)
+    fig.tight_layout()
+    return fig
+
+# %% ../nbs/32_plots.ipynb #9937d743
+def top_losses_figure(images: torch.Tensor,      # (N, C, H, W), any scale (each image is drawn min-max scaled)
+                      titles: Sequence[str],      # one title per image (several lines allowed)
+                      ncols: int = 3) -> Figure:  # images per row
+    "A grid of `images`, each under its title: the images an interpretation found worst."
+    n = len(images)
+    cols = max(1, min(ncols, n)); rows = max(1, -(-n // cols))
+    fig = _figure(figsize=(2.2 * cols, 2.5 * rows))
+    axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
+    for ax in axes: ax.axis('off')
+    for ax, img, title in zip(axes, images, titles):
+        _show_image(ax, img); ax.set_title(title, fontsize=8)
+    fig.suptitle('prediction / actual / loss / probability', fontsize=9)
     fig.tight_layout()
     return fig
 

@@ -25,11 +25,11 @@ from .crossval import cv_location, fold_dirs
 from .plots import confusion_counts, confusion_matrix_figure, parity_figure, samples_figure
 
 # %% auto #0
-__all__ = ['EVAL_POLICIES', 'PREDICT_USAGE', 'LoadedRun', 'find_checkpoint', 'load_run', 'predict_samples', 'run_dirs',
-           'RunInputs', 'class_names', 'record_run_inputs', 'run_inputs', 'check_output_file', 'Predictions',
-           'predict_run', 'write_predictions', 'result_figures', 'Preprocess', 'preprocess_for', 'InferenceModel',
-           'inference_model', 'image_files', 'as_images', 'PredictionTable', 'predict', 'labels_file', 'export_run',
-           'predict_cli', 'predict_main']
+__all__ = ['EVAL_POLICIES', 'PREDICT_USAGE', 'LoadedRun', 'find_checkpoint', 'load_run', 'split_outputs', 'predict_samples',
+           'run_dirs', 'RunInputs', 'class_names', 'record_run_inputs', 'run_inputs', 'check_output_file',
+           'Predictions', 'predict_run', 'write_predictions', 'result_figures', 'Preprocess', 'preprocess_for',
+           'InferenceModel', 'inference_model', 'image_files', 'as_images', 'PredictionTable', 'predict', 'labels_file',
+           'export_run', 'predict_cli', 'predict_main']
 
 # %% ../nbs/50_predict.ipynb #a46b53a5
 @dataclass
@@ -80,24 +80,32 @@ def load_run(run_dir, checkpoint: str | Path = 'best') -> LoadedRun:
 
 # %% ../nbs/50_predict.ipynb #a834d3e2
 @torch.no_grad()
+def split_outputs(run,                             # a run directory, or a `LoadedRun` from `load_run`
+                  split: str = 'val',              # the split of the run's dataset: 'train', 'val' or 'test'
+                  limit: int | None = None,        # at most this many samples, from the start of the split (None: all)
+                  checkpoint: str | Path = 'best', # 'best', 'last' or a checkpoint file (for a run directory)
+                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    "Images (as the network takes them), targets and outputs (class probabilities, or values) of the run's model on `split`."
+    if split not in ('train', 'val', 'test'): raise ConfigError(f"split={split!r} is not valid: train, val or test")
+    run = run if isinstance(run, LoadedRun) else load_run(run, checkpoint)
+    dm = datamodule_from_config(run.config)
+    dm.prepare_data(); dm.setup('test' if split == 'test' else 'fit')
+    xs, ys, outs, n = [], [], [], 0
+    for x, y in getattr(dm, f'{split}_dataloader')():
+        out = run.model(x).float()
+        outs.append(out.softmax(1) if run.config.model.task == 'classification' else out.reshape(len(out), -1)[:, 0])
+        xs.append(x); ys.append(y); n += len(y)
+        if limit and n >= limit: break
+    return torch.cat(xs)[:limit], torch.cat(ys)[:limit], torch.cat(outs)[:limit]
+
 def predict_samples(run,                             # a run directory, or a `LoadedRun` from `load_run`
                     split: str = 'val',              # the split of the run's dataset: 'train', 'val' or 'test'
                     limit: int = 1024,               # at most this many samples, from the start of the split
                     checkpoint: str | Path = 'best', # 'best', 'last' or a checkpoint file (for a run directory)
                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     "Images, targets and predictions (classes, or values for regression) of the run's model on `split`."
-    if split not in ('train', 'val', 'test'): raise ConfigError(f"split={split!r} is not valid: train, val or test")
-    run = run if isinstance(run, LoadedRun) else load_run(run, checkpoint)
-    cfg = run.config
-    dm = datamodule_from_config(cfg)
-    dm.prepare_data(); dm.setup('test' if split == 'test' else 'fit')
-    xs, ys, ps, n = [], [], [], 0
-    for x, y in getattr(dm, f'{split}_dataloader')():
-        out = run.model(x).float()
-        ps.append(out.reshape(len(out), -1).squeeze(-1) if cfg.model.task == 'regression' else out.argmax(-1))
-        xs.append(x); ys.append(y); n += len(y)
-        if n >= limit: break
-    return torch.cat(xs)[:limit], torch.cat(ys)[:limit], torch.cat(ps)[:limit]
+    x, y, out = split_outputs(run, split, limit, checkpoint)
+    return x, y, (out.argmax(-1) if out.ndim == 2 else out)
 
 # %% ../nbs/50_predict.ipynb #726600aa
 def run_dirs(path) -> list[Path]:
