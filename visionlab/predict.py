@@ -343,7 +343,7 @@ class InferenceModel(nn.Module):
         self.preprocess, self.net, self.task = preprocess, net, task
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.net(self.preprocess(x)).float()
-        return out.softmax(1) if self.task == 'classification' else out.reshape(len(out), -1)[:, 0]
+        return out.softmax(1) if self.task == 'classification' else out.flatten(1)[:, 0]   # no len(): the batch stays dynamic
 
 def inference_model(run, checkpoint: str | Path = 'best') -> tuple[InferenceModel, RunInputs]:
     "The `InferenceModel` of `run` (a run directory or a `LoadedRun`), in eval mode, with the run's `RunInputs`."
