@@ -12,11 +12,11 @@ import torch.nn.functional as F
 
 from .core import ConfigError
 from .predict import LoadedRun, load_run, run_inputs, split_outputs, PredictionTable
-from .plots import confusion_counts, confusion_matrix_figure, parity_figure, top_losses_figure
+from .plots import confusion_counts, confusion_matrix_figure, parity_figure, top_losses_figure, figure_png
 
 # %% auto #0
 __all__ = ['Interpretation', 'interpret', 'confusion', 'most_confused', 'confusion_matrix', 'plot_top_losses', 'per_class',
-           'parity']
+           'parity', 'write_report']
 
 # %% ../nbs/51_interpret.ipynb #b75bd66e
 @dataclass
@@ -117,3 +117,27 @@ def parity(self: Interpretation):
     return parity_figure(self.outputs, self.targets, f'parity plot ({self.split})')
 
 Interpretation.parity = parity
+
+# %% ../nbs/51_interpret.ipynb #d6201401
+def _section(title: str, body: str) -> list[str]: return [f'## {title}', '', body, '']
+
+def write_report(self: Interpretation,
+                 folder,          # created if needed; report.md and the PNGs go there
+                 k: int = 9,      # worst images shown
+                ) -> Path:
+    "Write the interpretation as `report.md` and its figures (PNG) into `folder`; return the Markdown file."
+    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
+    figs = {'top_losses': self.plot_top_losses(k)}
+    figs.update({'confusion_matrix': self.confusion_matrix()} if self.classes is not None else {'parity': self.parity()})
+    for name, fig in figs.items(): (folder/f'{name}.png').write_bytes(figure_png(fig, dpi=100))
+    lines = [f'# Interpretation ({self.split}, {len(self.targets)} images)', '']
+    if self.classes is not None:
+        lines += _section('Per class', self.per_class().to_markdown())
+        confused = PredictionTable(['actual', 'predicted', 'count'], [list(t) for t in self.most_confused(10)])
+        lines += _section('Most confused', confused.to_markdown())
+    lines += _section(f'Worst {k} images', self.top_losses(k).to_markdown())
+    lines += [f'![{name}]({name}.png)' for name in figs]
+    (folder/'report.md').write_text('\n'.join(lines) + '\n')
+    return folder/'report.md'
+
+Interpretation.write_report = write_report

@@ -408,6 +408,12 @@ class PredictionTable:
             w.writerows([[f'{v:.6g}' if isinstance(v, float) else v for v in r] for r in self.rows])
         return path
 
+    def to_markdown(self, digits: int = 4) -> str:
+        "The table in Markdown (numbers rounded to `digits` decimals)."
+        cell = lambda v: f'{v:.{digits}f}' if isinstance(v, float) else str(v).replace('|', '\\|')
+        lines = ['| ' + ' | '.join(self.columns) + ' |', '|' + '---|' * len(self.columns)]
+        return '\n'.join(lines + ['| ' + ' | '.join(cell(v) for v in r) + ' |' for r in self.rows])
+
     def __repr__(self, max_rows: int = 20, max_columns: int = 6) -> str:
         cols = self.columns[:max_columns]
         cell = lambda v: f'{v:.4f}' if isinstance(v, float) else str(v) if len(str(v)) <= 40 else '...' + str(v)[-37:]   # a path's end
@@ -493,9 +499,10 @@ def export_run(path,                               # a run directory
 
 # %% ../nbs/50_predict.ipynb #5f48f3f3
 PREDICT_USAGE = """usage: visionlab-predict RUN [data.key=value ...] [--split test|val|train] [--checkpoint best|last|FILE]
-                         [--images PATH ...] [--out FILE] [--export FILE.pt2]
+                         [--images PATH ...] [--out FILE] [--export FILE.pt2] [--report DIR]
   RUN       a run directory, a cross-validated run (<exp_dir>/<name> with <name>-fold<i> folds) or its <name>-cv.json
-  --images  image files or folders (any layout, at any depth) to predict on instead of a split of the run's dataset"""
+  --images  image files or folders (any layout, at any depth) to predict on instead of a split of the run's dataset
+  --report  write the interpretation of --split (report.md: per-class table, most confused, worst images; PNGs) into DIR"""
 
 class _Parser(argparse.ArgumentParser):
     "argparse that raises a one-line `ConfigError` instead of printing and exiting."
@@ -506,13 +513,13 @@ def _predict_parser() -> _Parser:
     p.add_argument('args', nargs='*')
     p.add_argument('-h', '--help', action='store_true')
     p.add_argument('--split', default='test'); p.add_argument('--checkpoint', default='best')
-    p.add_argument('--images', nargs='+'); p.add_argument('--out'); p.add_argument('--export')
+    p.add_argument('--images', nargs='+'); p.add_argument('--out'); p.add_argument('--export'); p.add_argument('--report')
     return p
 
 def _parse_predict(argv: Sequence[str]) -> argparse.Namespace:
     o, unknown = _predict_parser().parse_known_args(list(argv))
     bad = next((a for a in unknown if a.startswith('-')), None)
-    if bad: raise ConfigError(f"unknown option {bad!r}: options are --split, --checkpoint, --images, --out, --export")
+    if bad: raise ConfigError(f"unknown option {bad!r}: options are --split, --checkpoint, --images, --out, --export, --report")
     o.args += unknown
     if not o.help and not o.args: raise ConfigError("give the run directory to predict with: visionlab-predict RUN")
     if o.images and o.args[1:]: raise ConfigError(f"{o.args[1]}: data overrides change the run's dataset (--split), not --images")
@@ -536,6 +543,9 @@ def predict_cli(argv: Sequence[str]) -> int:
             p = predict_run(o.args[0], o.args[1:], split=o.split, checkpoint=o.checkpoint, out=o.out)
             print('  '.join(f'{k}={v:.4f}' for k, v in sorted(p.metrics.items())) + f'  predictions: {p.csv}', flush=True)
         if o.export: print(f"exported: {export_run(o.args[0], o.export, o.checkpoint)}", flush=True)
+        if o.report:
+            from visionlab.interpret import interpret       # the layer above: imported when asked for
+            print(f"report: {interpret(o.args[0], o.split, o.checkpoint).write_report(o.report)}", flush=True)
         return 0
     except ConfigError as e: print(f"visionlab-predict: error: {e}", file=sys.stderr); return 2
     except KeyboardInterrupt: print("visionlab-predict: interrupted", file=sys.stderr); return 130
