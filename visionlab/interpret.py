@@ -9,14 +9,14 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from fastcore.basics import patch
 
 from .core import ConfigError
 from .predict import LoadedRun, load_run, run_inputs, split_outputs, PredictionTable
 from .plots import confusion_counts, confusion_matrix_figure, parity_figure, top_losses_figure, figure_png
 
 # %% auto #0
-__all__ = ['Interpretation', 'interpret', 'confusion', 'most_confused', 'confusion_matrix', 'plot_top_losses', 'per_class',
-           'parity', 'write_report']
+__all__ = ['Interpretation', 'interpret']
 
 # %% ../nbs/51_interpret.ipynb #b75bd66e
 @dataclass
@@ -63,11 +63,13 @@ def interpret(run,                             # a run directory or a `LoadedRun
     return Interpretation(x, y, out, losses, classes if run.config.model.task == 'classification' else None, split)
 
 # %% ../nbs/51_interpret.ipynb #18b63b11
+@patch
 def confusion(self: Interpretation) -> np.ndarray:
     "The confusion counts (rows: actual class, columns: predicted)."
     self._classification('confusion')
     return confusion_counts(self.targets, self.predictions, len(self.classes))
 
+@patch
 def most_confused(self: Interpretation,
                   k: int = 5,             # at most this many pairs
                   min_count: int = 1,     # pairs seen at least this often
@@ -79,14 +81,14 @@ def most_confused(self: Interpretation,
              if a != b and cm[a, b] >= min_count]
     return sorted(pairs, key=lambda t: -t[2])[:k]
 
+@patch
 def confusion_matrix(self: Interpretation):
     "The confusion matrix figure, classes named."
     self._classification('confusion_matrix')
     return confusion_matrix_figure(self.confusion(), f'confusion matrix ({self.split})', self.classes)
 
-Interpretation.confusion, Interpretation.most_confused, Interpretation.confusion_matrix = confusion, most_confused, confusion_matrix
-
 # %% ../nbs/51_interpret.ipynb #2e0b769c
+@patch
 def plot_top_losses(self: Interpretation, k: int = 9, ncols: int = 3):
     "The `k` images with the largest loss, each titled 'predicted / actual' and 'loss / probability' (a regression: residual)."
     top = self.top_losses(k)
@@ -94,9 +96,8 @@ def plot_top_losses(self: Interpretation, k: int = 9, ncols: int = 3):
     else: titles = [f'{p} / {a}\n{loss:.2f} / {prob:.2f}' for _, a, p, prob, loss in top.rows]
     return top_losses_figure(self.images[top['index']], titles, ncols)
 
-Interpretation.plot_top_losses = plot_top_losses
-
 # %% ../nbs/51_interpret.ipynb #1cdbfd80
+@patch
 def per_class(self: Interpretation) -> PredictionTable:
     "Precision, recall, F1 and support of each class, from the confusion counts."
     self._classification('per_class')
@@ -108,19 +109,17 @@ def per_class(self: Interpretation) -> PredictionTable:
     rows = [[c, float(p), float(r), float(f), int(n)] for c, p, r, f, n in zip(self.classes, precision, recall, f1, actual)]
     return PredictionTable(['class', 'precision', 'recall', 'f1', 'support'], rows)
 
-Interpretation.per_class = per_class
-
 # %% ../nbs/51_interpret.ipynb #c40953cc
+@patch
 def parity(self: Interpretation):
     "Predicted against actual values, with the identity line (a regression)."
     if self.classes is not None: raise ConfigError("parity is for regression; this run is a classifier: use confusion_matrix")
     return parity_figure(self.outputs, self.targets, f'parity plot ({self.split})')
 
-Interpretation.parity = parity
-
 # %% ../nbs/51_interpret.ipynb #d6201401
 def _section(title: str, body: str) -> list[str]: return [f'## {title}', '', body, '']
 
+@patch
 def write_report(self: Interpretation,
                  folder,          # created if needed; report.md and the PNGs go there
                  k: int = 9,      # worst images shown
@@ -139,5 +138,3 @@ def write_report(self: Interpretation,
     lines += [f'![{name}]({name}.png)' for name in figs]
     (folder/'report.md').write_text('\n'.join(lines) + '\n')
     return folder/'report.md'
-
-Interpretation.write_report = write_report
