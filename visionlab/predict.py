@@ -284,7 +284,8 @@ def result_figures(run,  # a `RunResult` (of `train`, or of one fold of a cross-
         if not any('parity' in k for k in figs): figs['parity'] = parity_figure(p, y, 'parity plot (validation)')
     elif not any('confusion' in k for k in figs):
         figs['confusion_matrix'] = confusion_matrix_figure(confusion_counts(y, p, cfg.model.num_classes), 'confusion matrix (validation)', classes)
-    figs['samples'] = samples_figure(x, y, p, cfg.model.task, classes=classes)
+    shown = torch.randperm(len(y), generator=torch.Generator().manual_seed(0))[:16]     # a fixed random draw, not the first (often one class)
+    figs['samples'] = samples_figure(x[shown], y[shown], p[shown], cfg.model.task, classes=classes)
     return figs
 
 # %% ../nbs/50_predict.ipynb #e56a801d
