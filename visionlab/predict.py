@@ -20,7 +20,7 @@ from .augment import resolve_policy
 from .data import datamodule_from_config, read_image, check_image_file
 from .models.core import model_from_config
 from .module import VisionModule
-from .runs import load_run_config, check_checkpoint, write_atomic
+from .runs import load_run_config, check_checkpoint, write_atomic, is_rank_zero
 from .crossval import cv_location, fold_dirs
 from .plots import confusion_counts, confusion_matrix_figure, parity_figure, samples_figure
 
@@ -139,7 +139,7 @@ def record_run_inputs(run_dir, datamodule, cfg: DictConfig) -> RunInputs:
     "Write `classes.json` in `run_dir`: the class names, channels and image size of a run of `cfg` on `datamodule` (set up)."
     size = cfg.data.image_size or datamodule.image_stats().size or datamodule.image_stats().native_size
     inputs = RunInputs(class_names(datamodule, cfg.model.task, cfg.model.num_classes), cfg.model.input_channels, size)
-    write_atomic(Path(run_dir)/'classes.json', json.dumps(asdict(inputs), indent=1).encode())
+    if is_rank_zero(): write_atomic(Path(run_dir)/'classes.json', json.dumps(asdict(inputs), indent=1).encode())   # DDP: one writer
     return inputs
 
 def run_inputs(run_dir, cfg: DictConfig | None = None) -> RunInputs:
