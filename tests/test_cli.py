@@ -1,5 +1,5 @@
 "The command line as a user runs it: a subprocess, real exit codes, real run directories."
-import csv, json, re, subprocess
+import csv, json, os, re, subprocess, sys
 from pathlib import Path
 from omegaconf import OmegaConf
 from conftest import cli
@@ -104,3 +104,66 @@ def test_own_model_from_a_module_in_the_working_directory(run_cli, tmp_path):
     assert pr.returncode == 0 and 'test_acc=' in pr.stdout, pr.stderr
     p = run_cli('model=tiny', *FAST)                    # without the import the family does not exist
     assert p.returncode == 2 and "unknown model 'tiny'" in p.stderr and p.stderr.count('\n') == 1, p.stderr
+
+FIVE = ('ant', 'bee', 'cat', 'dog', 'eel')
+
+def _loose_pngs(folder: Path, n: int = 20) -> list[Path]:
+    "`n` PNGs of mixed sizes and modes at three depths of `folder`, with hidden ones beside them (left out)."
+    import numpy as np
+    from PIL import Image
+    rng = np.random.default_rng(0)
+    for sub in ('', 'more', 'more/deeper', '.hidden'): (folder/sub).mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        size = (20 + i, 24 + 2 * i)
+        im = Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8))
+        (im.convert('L') if i % 5 == 0 else im).save(folder/['', 'more', 'more/deeper'][i % 3]/f'new{i:02d}.png')
+    im.save(folder/'.hidden'/'x.png'); im.save(folder/'.x.png')
+    return sorted(p for p in folder.rglob('*.png') if '.hidden' not in p.parts and not p.name.startswith('.'))
+
+STANDALONE = """
+import csv, json, sys, numpy as np, torch
+from PIL import Image
+model = torch.export.load(sys.argv[1]).module()
+rows = list(csv.DictReader(open(sys.argv[2])))
+worst = 0.0
+for r in rows:
+    x = torch.from_numpy(np.asarray(Image.open(r['image']).convert('RGB'))).permute(2, 0, 1)[None]
+    p = model(x)[0]
+    worst = max(worst, max(abs(p[i].item() - float(r[c])) for i, c in enumerate(json.load(open(sys.argv[3]))['classes'])))
+assert not any(m.startswith('visionlab') for m in sys.modules)
+print(len(rows), worst)
+"""
+
+def test_image_folder_counts_its_classes_and_predicts_on_loose_images(run_cli, tmp_path):
+    "A folder of 5 classes without data.num_classes trains; visionlab-predict names the classes of 20 loose PNGs; the export alone reproduces them."
+    from fixtures import write_image_folder
+    write_image_folder(tmp_path/'five', classes=FIVE, per_class=4)
+    p = run_cli('data=image_folder', f'data.data_root_dir={tmp_path/"five"}', 'data.image_size=16', 'data.batch_size=8',
+                'trainer.max_epochs=1', 'trainer.limit_train_batches=2', 'model.lr=0.001', 'name=five')
+    assert p.returncode == 0, p.stderr
+    run = tmp_path/'exp'/'five'
+    assert OmegaConf.load(run/'config.yaml').data.num_classes == 5
+    assert json.loads((run/'classes.json').read_text())['classes'] == list(FIVE)
+    files = _loose_pngs(tmp_path/'new')
+    pr = subprocess.run([cli('visionlab-predict'), str(run), '--images', str(tmp_path/'new'), '--out', 'preds.csv', '--export', 'm.pt2'],
+                        capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert pr.returncode == 0, pr.stderr
+    rows = list(csv.DictReader(open(tmp_path/'preds.csv')))
+    assert [r['image'] for r in rows] == [str(f) for f in files] and len(rows) == 20
+    assert {r['prediction'] for r in rows} <= set(FIVE) and list(rows[0])[3:] == list(FIVE)
+    assert min(float(r['probability']) for r in rows) < 0.9          # a model that is not saturated: the comparison below means something
+    assert rows[0]['prediction'] in pr.stdout and '[20 rows x 8 columns' in pr.stdout and 'new/more/deeper/new02.png' in pr.stdout, pr.stdout
+    labels = json.loads((tmp_path/'m.labels.json').read_text())
+    assert labels['classes'] == list(FIVE)
+    alone = subprocess.run([sys.executable, '-c', STANDALONE, 'm.pt2', 'preds.csv', 'm.labels.json'], capture_output=True, text=True,
+                           timeout=300, cwd=tmp_path, env={k: v for k, v in os.environ.items() if k != 'PYTHONPATH'})
+    assert alone.returncode == 0, alone.stderr
+    n, worst = alone.stdout.split()
+    assert n == '20' and float(worst) < 1e-5, alone.stdout
+
+def test_explicit_num_classes_that_is_too_small_is_refused(run_cli, tmp_path):
+    from fixtures import write_image_folder
+    write_image_folder(tmp_path/'five', classes=FIVE, per_class=2)
+    p = run_cli('data=image_folder', f'data.data_root_dir={tmp_path/"five"}', 'data.num_classes=3', 'trainer.max_epochs=1')
+    assert p.returncode == 2 and 'data.num_classes=3 but image_folder has 5 classes' in p.stderr and p.stderr.count('\n') == 1, p.stderr
+    assert not (tmp_path/'exp').exists()

@@ -1,5 +1,5 @@
 "Datasets in their real on-disk formats through the real code, policies, splits and the batched path (all offline)."
-import json, os
+import csv, json, os
 from collections import Counter
 from pathlib import Path
 
@@ -170,6 +170,11 @@ def test_cifar_trains_on_device_batches(tmp_path):
                  'trainer.max_epochs=1', 'trainer.limit_train_batches=2', f'exp_dir={tmp_path/"exp"}',
                  'trainer.enable_progress_bar=false', 'model.lr=0.01'])
     assert 0 <= res['test_acc'] <= 1
+    names = [f'class{i}' for i in range(10)]                # the names in the archive's meta file (the fixture's)
+    assert json.loads((res.run_dir/'classes.json').read_text()) == {'classes': names, 'channels': 3, 'image_size': 32}
+    from visionlab.predict import predict_run
+    rows = list(csv.DictReader(open(predict_run(res.run_dir).csv)))
+    assert {r['predicted_class'] for r in rows} <= set(names) and rows[0]['target_class'] == names[int(rows[0]['target'])]
 
 
 def test_on_after_batch_transfer_augments_train_and_normalises_eval():

@@ -7,8 +7,8 @@ __all__ = ['ConfigError', 'VisionlabError', 'Registry', 'MODELS', 'OPTIMIZERS', 
            'POLICIES', 'compose', 'to_overrides', 'validate', 'schema_keys', 'create_model', 'list_models',
            'register_model', 'count_params', 'model_from_config', 'ImageStats', 'register_policy', 'BaseDataModule',
            'datamodule_from_config', 'show_batch', 'VisionModule', 'train', 'RunResult', 'CVResult', 'compare_runs',
-           'read_run', 'find_runs', 'plot_metric', 'load_run', 'predict_run', 'export_run', 'study', 'recipes',
-           'ConfigPanel']
+           'read_run', 'find_runs', 'plot_metric', 'show_run', 'overlay_runs', 'load_run', 'predict', 'predict_run',
+           'export_run', 'interpret', 'study', 'recipes', 'ConfigPanel']
 
 # %% ../nbs/90_all.ipynb #c9881341
 from .core import (ConfigError, VisionlabError, Registry, MODELS, OPTIMIZERS, SCHEDULERS, METRICS,
@@ -20,9 +20,10 @@ from .data import BaseDataModule, datamodule_from_config, show_batch
 from .module import VisionModule
 from .train import train
 from .runs import RunResult, compare_runs, read_run, find_runs
-from .plots import plot_metric
+from .plots import plot_metric, show_run, overlay_runs
 from .crossval import CVResult
-from .predict import load_run, predict_run, export_run
+from .predict import load_run, predict, predict_run, export_run
+from .interpret import interpret
 from .experiments import study, recipes
 from .panel import ConfigPanel
 
@@ -30,4 +31,5 @@ _all_ = ['ConfigError', 'VisionlabError', 'Registry', 'MODELS', 'OPTIMIZERS', 'S
          'POLICIES', 'compose', 'to_overrides', 'validate', 'schema_keys', 'create_model', 'list_models', 'register_model',
          'count_params', 'model_from_config', 'ImageStats', 'register_policy', 'BaseDataModule', 'datamodule_from_config',
          'show_batch', 'VisionModule', 'train', 'RunResult', 'CVResult', 'compare_runs', 'read_run', 'find_runs',
-         'plot_metric', 'load_run', 'predict_run', 'export_run', 'study', 'recipes', 'ConfigPanel']
+         'plot_metric', 'show_run', 'overlay_runs', 'load_run', 'predict', 'predict_run', 'export_run', 'interpret',
+         'study', 'recipes', 'ConfigPanel']

@@ -4,16 +4,16 @@
 
 # %% ../nbs/45_cli.ipynb #798d70fc
 from __future__ import annotations
-import os, sys, traceback
+import argparse, logging, os, sys, traceback
 from typing import Sequence
 
 from .core import ConfigError, VisionlabError
 from .quiet import quiet_console
-from .overrides import command_line
+from .overrides import command_line, key_of
 from .allocator import preload_allocator
 
 # %% auto #0
-__all__ = ['OPTIONS', 'USAGE', 'compose_jobs', 'run_cli', 'train_main']
+__all__ = ['OPTIONS', 'USAGE', 'PREDICT_USAGE', 'compose_jobs', 'run_cli', 'train_main', 'predict_cli', 'predict_main']
 
 # %% ../nbs/45_cli.ipynb #c3d80923
 OPTIONS = ('-h', '--help', '-m', '--multirun', '--cfg')   # a command line with one of them is not a run of its own
@@ -106,3 +106,72 @@ def train_main():
     if not any(a in OPTIONS for a in args): preload_allocator(args)   # one run: tcmalloc before torch is imported
     quiet_console()
     sys.exit(run_cli(args, console=True))
+
+# %% ../nbs/45_cli.ipynb #5f48f3f3
+PREDICT_USAGE = """usage: visionlab-predict RUN [data.key=value ...] [--split test|val|train] [--checkpoint best|last|FILE]
+                         [--images PATH ...] [--out FILE] [--export FILE.pt2] [--report DIR] [imports=[module,...]]
+                         [--trust-checkpoint]
+  RUN       a run directory, a cross-validated run (<exp_dir>/<name> with <name>-fold<i> folds) or its <name>-cv.json
+  --images  image files or folders (any layout, at any depth) to predict on instead of a split of the run's dataset
+  --report  write the interpretation of --split (report.md: per-class table, most confused, worst images; PNGs) into DIR
+  imports   modules to import first (a run's own config.yaml `imports:` are never imported)
+  --trust-checkpoint  read a checkpoint that holds Python objects, not only tensors (only one you trust)"""
+
+class _Parser(argparse.ArgumentParser):
+    "argparse that raises a one-line `ConfigError` instead of printing and exiting."
+    def error(self, message): raise ConfigError(message)
+
+def _predict_parser() -> _Parser:
+    p = _Parser(prog='visionlab-predict', add_help=False, allow_abbrev=False)
+    p.add_argument('args', nargs='*')
+    p.add_argument('-h', '--help', action='store_true')
+    p.add_argument('--split', default='test'); p.add_argument('--checkpoint', default='best')
+    p.add_argument('--images', nargs='+'); p.add_argument('--out'); p.add_argument('--export'); p.add_argument('--report')
+    p.add_argument('--trust-checkpoint', action='store_true')
+    return p
+
+def _parse_predict(argv: Sequence[str]) -> argparse.Namespace:
+    from visionlab.config import imports_in
+    o, unknown = _predict_parser().parse_known_args(list(argv))
+    bad = next((a for a in unknown if a.startswith('-')), None)
+    if bad: raise ConfigError(f"unknown option {bad!r}: options are --split, --checkpoint, --images, --out, --export, --report, --trust-checkpoint")
+    o.args += unknown
+    o.imports, o.args = imports_in(o.args), [a for a in o.args if key_of(a) != 'imports']
+    if not o.help and not o.args: raise ConfigError("give the run directory to predict with: visionlab-predict RUN")
+    if o.images and o.args[1:]: raise ConfigError(f"{o.args[1]}: data overrides change the run's dataset (--split), not --images")
+    return o
+
+# %% ../nbs/45_cli.ipynb #5975e935
+def _predict_images(o: argparse.Namespace):
+    from visionlab.predict import check_output_file, predict
+    if o.out: check_output_file(o.out, '--out')
+    table = predict(o.args[0], o.images, o.checkpoint, trust_checkpoint=o.trust_checkpoint, imports=o.imports)
+    print(repr(table), flush=True)
+    if o.out: print(f'predictions: {table.to_csv(o.out)}', flush=True)
+
+def predict_cli(argv: Sequence[str]) -> int:
+    "Run `visionlab-predict` with arguments `argv`; return the exit status."
+    from visionlab.predict import check_output_file, export_run, predict_run
+    try:
+        o = _parse_predict(argv)
+        if o.help: print(PREDICT_USAGE); return 0
+        if o.export: check_output_file(o.export, '--export', new_folders=False)   # before the predictions are written
+        if o.images: _predict_images(o)
+        else:
+            p = predict_run(o.args[0], o.args[1:], split=o.split, checkpoint=o.checkpoint, out=o.out,
+                            trust_checkpoint=o.trust_checkpoint, imports=o.imports)
+            print('  '.join(f'{k}={v:.4f}' for k, v in sorted(p.metrics.items())) + f'  predictions: {p.csv}', flush=True)
+        if o.export: print(f"exported: {export_run(o.args[0], o.export, o.checkpoint, trust_checkpoint=o.trust_checkpoint, imports=o.imports)}", flush=True)
+        if o.report:
+            from visionlab.interpret import interpret       # the layer above: imported when asked for
+            print(f"report: {interpret(o.args[0], o.split, o.checkpoint).write_report(o.report)}", flush=True)
+        return 0
+    except ConfigError as e: print(f"visionlab-predict: error: {e}", file=sys.stderr); return 2
+    except KeyboardInterrupt: print("visionlab-predict: interrupted", file=sys.stderr); return 130
+    except VisionlabError as e: print(f"visionlab-predict: failed: {e}", file=sys.stderr); return 1
+    except Exception as e: print(f"visionlab-predict: failed: {type(e).__name__}: {e}", file=sys.stderr); return 1
+
+def predict_main():
+    "Console entry point of `visionlab-predict`."
+    logging.getLogger('lightning.pytorch.utilities.rank_zero').setLevel(logging.WARNING)
+    sys.exit(predict_cli(sys.argv[1:]))

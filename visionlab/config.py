@@ -41,7 +41,7 @@ class ModelConfig:
     family: str = 'resnet'          # the config group: resnet, preact_resnet, wide_resnet, pyramidnet, vgg, ...
     arch: str = 'resnet18'          # the registered architecture, e.g. resnet34, wrn28_10, pyramidnet272
     task: str = 'classification'    # classification | regression
-    num_classes: int = II('data.num_classes')
+    num_classes: Optional[int] = II('data.num_classes')
     input_channels: int = 3
     input_dim: int = 2              # 1, 2 or 3: Conv1d/2d/3d (ResNet, VGG)
     cifar_size: bool = False        # small-image stem (3x3 conv, no max-pool)
@@ -106,7 +106,7 @@ class DataConfig:
     "The dataset, its loader and its augmentation policies (the reference's `data.*` keys)."
     name: str = 'digits'            # registered datamodule: digits, cifar10, cifar100, imagenet, image_folder, ...
     data_root_dir: str = II('env.data_dir')
-    num_classes: int = 10
+    num_classes: Optional[int] = 10   # None: counted from the dataset (an image folder's class folders) when the run starts
     batch_size: int = 128
     num_workers: Optional[int] = None  # None: chosen for the platform (0 for in-memory data)
     image_size: Optional[int] = None   # None: the dataset's native size
@@ -235,7 +235,7 @@ RANGES = {  # key: (test, what a valid value is)
     'model.swa_epochs': (lambda v: v is None or v >= 0, '>= 0 epochs (0: off)'),
     'model.freeze_epochs': (lambda v: v >= 0, '>= 0 epochs'),
     'model.body_lr_mult': (lambda v: 0 <= v < math.inf, 'a finite number >= 0 (0: the body does not learn)'),
-    'model.num_classes': (lambda v: v >= 1, '>= 1'),
+    'model.num_classes': (lambda v: v is None or v >= 1, '>= 1'),
     'model.input_channels': (lambda v: v >= 1, '>= 1'),
     'model.input_dim': (lambda v: v in (1, 2, 3), '1, 2 or 3'),
     'data.batch_size': (lambda v: v >= 1, '>= 1'),
@@ -449,7 +449,7 @@ def apply_rules(cfg: DictConfig,  # a composed tree, changed in place
 def _check_cross(cfg):
     "Checks that involve several keys."
     m = cfg.model
-    if m.task == 'classification' and m.num_classes < 2:
+    if m.task == 'classification' and m.num_classes is not None and m.num_classes < 2:
         raise ConfigError(f"data.num_classes={m.num_classes}: a classifier needs at least 2 classes (for one number per image, model.task=regression)")
     if m.sam and m.adaptive_sam:
         raise ConfigError("model.sam=true and model.adaptive_sam=true: set one, model.sam=true (SAM) or model.adaptive_sam=true (ASAM, the adaptive variant of SAM)")

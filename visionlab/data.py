@@ -22,7 +22,7 @@ __all__ = ['MAX_PIXELS', 'IMAGENET_STATS', 'CIFAR_GLOBALS', 'CIFAR_MEAN', 'CIFAR
            'check_validation', 'BaseDataModule', 'InMemoryDataModule', 'DigitsDataModule', 'DigitsRegressionDataModule',
            'SyntheticDataModule', 'CifarUnpickler', 'read_cifar', 'CIFARDataModule', 'CIFAR10DataModule',
            'CIFAR100DataModule', 'ImageFolderDataModule', 'ImageNetDataModule', 'CSVRegressionDataModule',
-           'datamodule_from_config', 'show_batch']
+           'datamodule_from_config', 'with_num_classes', 'show_batch']
 
 # %% ../nbs/21_data.ipynb #d0aa557e
 def _batch_collate(data):
@@ -518,6 +518,13 @@ class ImageFolderDataModule(BaseDataModule):
         if extra: raise ConfigError(f"{folder} has classes that train/ lacks: {', '.join(extra)}; every class needs training images in train/<class>/")
         return ImageFileDataset(files, targets)
 
+    def count_classes(self) -> int:
+        "The number of class folders in train/: `data.num_classes` when it is not given."
+        from torchvision.datasets.folder import find_classes
+        root = self.find_root(lambda p: (p/'train').is_dir(), 'no dataset at', f'the layout {self.layout}')
+        try: return len(find_classes(str(root/'train'))[0])
+        except FileNotFoundError as e: raise ConfigError(f"{root/'train'}: {str(e).splitlines()[0]}") from None
+
     def setup(self, stage: str | None = None):
         if self.train_dataset is not None: return
         self.data_path = root = self.find_root(lambda p: (p/'train').is_dir(), 'no dataset at', f'the layout {self.layout}')
@@ -586,6 +593,18 @@ def datamodule_from_config(cfg,  # a composed configuration tree (`visionlab.con
     d = cfg.data
     options = {k: v for k, v in d.items() if k not in ('name', 'cv')}
     return DATAMODULES.get(d.name)(name=d.name, seed=cfg.seed or 0, cv_k=d.cv.k, cv_fold=d.cv.fold, **options)
+
+# %% ../nbs/21_data.ipynb #a810d4ea
+def with_num_classes(cfg,  # a composed configuration tree
+                    ):
+    "`cfg`, with `data.num_classes` (and `model.num_classes`) counted from the dataset when it is not set."
+    if cfg.data.num_classes is not None or cfg.model.task != 'classification': return cfg
+    count = getattr(datamodule_from_config(cfg), 'count_classes', None)
+    if count is None:
+        raise ConfigError(f"data.num_classes is not set and {cfg.data.name} cannot count its classes: set data.num_classes=<classes>")
+    cfg = cfg.copy()
+    cfg.data.num_classes = cfg.model.num_classes = count()
+    return cfg
 
 # %% ../nbs/21_data.ipynb #f4420867
 def show_batch(datamodule: BaseDataModule,  # any DataModule; set up if it is not yet

@@ -190,7 +190,7 @@ def _plot(self: VisionModule, stage):
 def _draw_plot(self: VisionModule, stage, value):
     "Draw the stage's result plot of `value`, send it to the loggers, keep it in `self.figures`."
     if self.task == 'regression': name, fig = f'{stage}_parity', parity_figure(*value, f'{stage} parity plot')
-    else: name, fig = f'{stage}_confusion_matrix', confusion_matrix_figure(value, f'{stage} confusion matrix')
+    else: name, fig = f'{stage}_confusion_matrix', confusion_matrix_figure(value, f'{stage} confusion matrix', getattr(self, 'class_names', None))
     self.figures[name] = fig
     log_figure(self.trainer.loggers, name, fig, step=self.global_step)
 

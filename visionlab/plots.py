@@ -16,9 +16,9 @@ if TYPE_CHECKING:   # tensors are read through their methods, matplotlib is impo
     from matplotlib.figure import Figure
 
 # %% auto #0
-__all__ = ['confusion_matrix_figure', 'confusion_counts', 'parity_figure', 'samples_figure', 'best_epoch', 'progress_figure',
-           'figure_png', 'plot_metric', 'log_figure', 'run_history', 'report_html', 'RunView', 'show_run',
-           'overlay_runs']
+__all__ = ['confusion_matrix_figure', 'confusion_counts', 'parity_figure', 'samples_figure', 'top_losses_figure', 'best_epoch',
+           'progress_figure', 'figure_png', 'plot_metric', 'log_figure', 'run_history', 'report_html', 'RunView',
+           'show_run', 'overlay_runs']
 
 # %% ../nbs/32_plots.ipynb #b09a6005
 def _figure(**kw) -> Figure:
@@ -30,8 +30,9 @@ def _numpy(v) -> np.ndarray:
     "`v` (a tensor, on any device, of any float type; an array; a list) as a NumPy array."
     return v.detach().float().cpu().numpy() if hasattr(v, 'detach') else np.asarray(v)
 
-def confusion_matrix_figure(cm: torch.Tensor | np.ndarray, title: str = 'Confusion matrix') -> Figure:
-    "A heat map of confusion matrix `cm` (rows: true class, columns: predicted class), counts in the cells."
+def confusion_matrix_figure(cm: torch.Tensor | np.ndarray, title: str = 'Confusion matrix',
+                            classes: Sequence[str] | None = None) -> Figure:
+    "A heat map of confusion matrix `cm` (rows: true class, columns: predicted class), counts in the cells, classes named."
     cm = _numpy(cm)
     n = len(cm)
     fig = _figure(figsize=(max(4, n * 0.45 + 1.5), max(3.5, n * 0.45 + 1)))
@@ -40,6 +41,9 @@ def confusion_matrix_figure(cm: torch.Tensor | np.ndarray, title: str = 'Confusi
     fig.colorbar(im, ax=ax)
     if n <= 30:
         ax.set_xticks(range(n)); ax.set_yticks(range(n))
+        if classes is not None:
+            ax.set_xticklabels(classes, rotation=45 if max(map(len, classes)) > 2 else 0, ha='right' if max(map(len, classes)) > 2 else 'center')
+            ax.set_yticklabels(classes)
         for i in range(n):
             for j in range(n):
                 ax.text(j, i, int(cm[i, j]), ha='center', va='center', fontsize=7,
@@ -76,8 +80,9 @@ def _show_image(ax, img: torch.Tensor):
     img = img[0] if img.shape[0] == 1 else img[:3].permute(1, 2, 0)
     ax.imshow(img.numpy(), cmap='gray' if img.dim() == 2 else None)
 
-def samples_figure(images: torch.Tensor, targets, preds, task: str = 'classification', n: int = 16) -> Figure:
-    "A grid of the first `n` of `images` titled 'true → predicted' (in red where a class is wrong)."
+def samples_figure(images: torch.Tensor, targets, preds, task: str = 'classification', n: int = 16,
+                   classes: Sequence[str] | None = None) -> Figure:
+    "A grid of the first `n` of `images` titled 'true → predicted' (in red where a class is wrong), classes named."
     n = min(n, len(images))
     cols = min(4, n); rows = (n + cols - 1) // cols    # 4 wide: legible in a third of the panel, beside the matrices
     fig = _figure(figsize=(1.3 * cols, 1.45 * rows))
@@ -89,8 +94,25 @@ def samples_figure(images: torch.Tensor, targets, preds, task: str = 'classifica
         if task == 'regression': ax.set_title(f'{float(targets[i]):.2g} → {float(preds[i]):.2g}', fontsize=11)
         else:
             ok = int(targets[i]) == int(preds[i])
-            ax.set_title(f'{int(targets[i])} → {int(preds[i])}', fontsize=11, color='black' if ok else 'red')
+            name = (lambda c: classes[c]) if classes is not None else str
+            ax.set_title(f'{name(int(targets[i]))} → {name(int(preds[i]))}', fontsize=11 if classes is None or max(map(len, classes)) <= 3 else 8, color='black' if ok else 'red')
     fig.suptitle('true → predicted', fontsize=11)
+    fig.tight_layout()
+    return fig
+
+# %% ../nbs/32_plots.ipynb #9937d743
+def top_losses_figure(images: torch.Tensor,      # (N, C, H, W), any scale (each image is drawn min-max scaled)
+                      titles: Sequence[str],      # one title per image (several lines allowed)
+                      ncols: int = 3) -> Figure:  # images per row
+    "A grid of `images`, each under its title: the images an interpretation found worst."
+    n = len(images)
+    cols = max(1, min(ncols, n)); rows = max(1, -(-n // cols))
+    fig = _figure(figsize=(2.2 * cols, 2.5 * rows))
+    axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
+    for ax in axes: ax.axis('off')
+    for ax, img, title in zip(axes, images, titles):
+        _show_image(ax, img); ax.set_title(title, fontsize=8)
+    fig.suptitle('prediction / actual / loss / probability', fontsize=9)
     fig.tight_layout()
     return fig
 

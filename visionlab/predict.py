@@ -5,28 +5,31 @@
 # %% ../nbs/50_predict.ipynb #978dcb28
 from __future__ import annotations
 import csv, io, json, logging, os, re, sys, tempfile
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Sequence
 import torch
 import torch.nn.functional as F
+from torch import nn
 from omegaconf import OmegaConf, DictConfig
 
-from .core import ConfigError, VisionlabError
+from .core import ConfigError, VisionlabError, first_line
 from .config import validate, imports_in
-from .overrides import split_override
+from .overrides import key_of, split_override
 from .metrics import build_metrics
-from .data import datamodule_from_config
+from .augment import resolve_policy
+from .data import datamodule_from_config, read_image, check_image_file
 from .models.core import model_from_config
 from .module import VisionModule
-from .runs import load_run_config, validate_run_config, check_checkpoint, write_atomic, as_path
+from .runs import load_run_config, validate_run_config, check_checkpoint, write_atomic, as_path, is_rank_zero
 from .crossval import cv_location, fold_dirs
 from .plots import confusion_counts, confusion_matrix_figure, parity_figure, samples_figure
 
 # %% auto #0
-__all__ = ['PREDICT_USAGE', 'LoadedRun', 'find_checkpoint', 'load_run', 'predict_samples', 'run_dirs', 'check_output_file',
-           'Predictions', 'predict_run', 'write_predictions', 'result_figures', 'export_run', 'predict_cli',
-           'predict_main']
+__all__ = ['EVAL_POLICIES', 'LoadedRun', 'find_checkpoint', 'load_run', 'split_outputs', 'predict_samples', 'run_dirs',
+           'RunInputs', 'class_names', 'record_run_inputs', 'run_inputs', 'check_output_file', 'Predictions',
+           'predict_run', 'write_predictions', 'result_figures', 'Preprocess', 'preprocess_for', 'InferenceModel',
+           'inference_model', 'image_files', 'as_images', 'PredictionTable', 'predict', 'labels_file', 'export_run']
 
 # %% ../nbs/50_predict.ipynb #a46b53a5
 @dataclass
@@ -83,24 +86,32 @@ def load_run(run_dir,  # a run directory
 
 # %% ../nbs/50_predict.ipynb #a834d3e2
 @torch.no_grad()
+def split_outputs(run,                             # a run directory, or a `LoadedRun` from `load_run`
+                  split: str = 'val',              # the split of the run's dataset: 'train', 'val' or 'test'
+                  limit: int | None = None,        # at most this many samples, from the start of the split (None: all)
+                  checkpoint: str | Path = 'best', # 'best', 'last' or a checkpoint file (for a run directory)
+                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    "Images (as the network takes them), targets and outputs (class probabilities, or values) of the run's model on `split`."
+    if split not in ('train', 'val', 'test'): raise ConfigError(f"split={split!r} is not valid: train, val or test")
+    run = run if isinstance(run, LoadedRun) else load_run(run, checkpoint)
+    dm = datamodule_from_config(run.config)
+    dm.prepare_data(); dm.setup('test' if split == 'test' else 'fit')
+    xs, ys, outs, n = [], [], [], 0
+    for x, y in getattr(dm, f'{split}_dataloader')():
+        out = run.model(x).float()
+        outs.append(out.softmax(1) if run.config.model.task == 'classification' else out.reshape(len(out), -1)[:, 0])
+        xs.append(x); ys.append(y); n += len(y)
+        if limit and n >= limit: break
+    return torch.cat(xs)[:limit], torch.cat(ys)[:limit], torch.cat(outs)[:limit]
+
 def predict_samples(run,                             # a run directory, or a `LoadedRun` from `load_run`
                     split: str = 'val',              # the split of the run's dataset: 'train', 'val' or 'test'
                     limit: int = 1024,               # at most this many samples, from the start of the split
                     checkpoint: str | Path = 'best', # 'best', 'last' or a checkpoint file (for a run directory)
                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     "Images, targets and predictions (classes, or values for regression) of the run's model on `split`."
-    if split not in ('train', 'val', 'test'): raise ConfigError(f"split={split!r} is not valid: train, val or test")
-    run = run if isinstance(run, LoadedRun) else load_run(run, checkpoint)
-    cfg = run.config
-    dm = datamodule_from_config(cfg)
-    dm.prepare_data(); dm.setup('test' if split == 'test' else 'fit')
-    xs, ys, ps, n = [], [], [], 0
-    for x, y in getattr(dm, f'{split}_dataloader')():
-        out = run.model(x).float()
-        ps.append(out.reshape(len(out), -1).squeeze(-1) if cfg.model.task == 'regression' else out.argmax(-1))
-        xs.append(x); ys.append(y); n += len(y)
-        if n >= limit: break
-    return torch.cat(xs)[:limit], torch.cat(ys)[:limit], torch.cat(ps)[:limit]
+    x, y, out = split_outputs(run, split, limit, checkpoint)
+    return x, y, (out.argmax(-1) if out.ndim == 2 else out)
 
 # %% ../nbs/50_predict.ipynb #726600aa
 def run_dirs(path) -> list[Path]:
@@ -115,6 +126,37 @@ def run_dirs(path) -> list[Path]:
     if (folds := fold_dirs(folder, base)): return list(folds.values())
     if p.is_dir(): raise ConfigError(f"{str(p)!r} is not a run directory: it has no config.yaml")
     raise ConfigError(f"{str(p)!r} is not a run directory nor a cross-validated run ({base}-fold<i>): no such directory")
+
+# %% ../nbs/50_predict.ipynb #f55824ef
+@dataclass
+class RunInputs:
+    "What a run's model expects and names: its classes (None for regression), image channels and size."
+    classes: list[str] | None      # class names in the order of the model's outputs
+    channels: int                  # channels of the images it was trained on (1: grey, 3: RGB)
+    image_size: int | None         # the side of the square images it saw (None: as they come)
+
+def class_names(datamodule, task: str, num_classes: int) -> list[str] | None:
+    "The class names of a set-up `datamodule` (folder names, CIFAR's meta, the digits' '0'..'9'), padded with indices."
+    if task == 'regression': return None
+    names = [str(c) for c in (datamodule.classes or [])][:num_classes]
+    return names + [str(i) for i in range(len(names), num_classes)]
+
+def record_run_inputs(run_dir, datamodule, cfg: DictConfig) -> RunInputs:
+    "Write `classes.json` in `run_dir`: the class names, channels and image size of a run of `cfg` on `datamodule` (set up)."
+    size = cfg.data.image_size or datamodule.image_stats().size or datamodule.image_stats().native_size
+    inputs = RunInputs(class_names(datamodule, cfg.model.task, cfg.model.num_classes), cfg.model.input_channels, size)
+    if is_rank_zero(): write_atomic(Path(run_dir)/'classes.json', json.dumps(asdict(inputs), indent=1).encode())   # DDP: one writer
+    return inputs
+
+def run_inputs(run_dir, cfg: DictConfig | None = None) -> RunInputs:
+    "The `RunInputs` of `run_dir` (from `classes.json`; for a run older than it: from its config, classes by index)."
+    run_dir = Path(run_dir)
+    try: return RunInputs(**json.loads((run_dir/'classes.json').read_text()))
+    except FileNotFoundError: pass
+    except (ValueError, TypeError) as e: raise ConfigError(f"{run_dir/'classes.json'} is corrupt: {e}") from None
+    m = (cfg or load_run_config(run_dir)).model
+    classes = [str(i) for i in range(m.num_classes)] if m.task == 'classification' else None
+    return RunInputs(classes, m.input_channels, (cfg or load_run_config(run_dir)).data.image_size)
 
 # %% ../nbs/50_predict.ipynb #f0cceb35
 def _check_overrides(overrides):
@@ -218,22 +260,25 @@ def predict_run(path, overrides: Sequence[str] = (), split: str = 'test', checkp
     metrics = _metrics(runs[0].config, mean, targets, split, logits, runs[0].model)
     out = Path(out) if out else (dirs[0]/f'predictions-{split}.csv' if len(dirs) == 1 else
                                  dirs[0].parent/f"{dirs[0].name.rsplit('-fold', 1)[0]}-cv-predictions-{split}.csv")
-    write_predictions(out, ids, targets, mean, runs[0].config.model.task)
+    write_predictions(out, ids, targets, mean, runs[0].config.model.task, run_inputs(dirs[0], runs[0].config).classes)
     return Predictions(ids, targets, mean, metrics, out, runs)
 
-def write_predictions(path: Path, ids, targets, outputs, task: str):
-    "One CSV row per sample: id (or path), target, prediction, and each class's probability."
+def write_predictions(path: Path, ids, targets, outputs, task: str, classes: Sequence[str] | None = None):
+    "One CSV row per sample: id (or path), target, prediction, each class's probability, then the two class names."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     key, text = 'path' if ids and isinstance(ids[0], str) else 'id', io.StringIO()
     w = csv.writer(text)
     if task == 'classification':
-        w.writerow([key, 'target', 'prediction'] + [f'score_{c}' for c in range(outputs.shape[1])])
+        names = list(classes or range(outputs.shape[1]))
+        w.writerow([key, 'target', 'prediction'] + [f'score_{c}' for c in range(outputs.shape[1])] + ['target_class', 'predicted_class'])
         for i, t, p in zip(ids, targets.tolist(), outputs.tolist()):
-            w.writerow([i, t, max(range(len(p)), key=p.__getitem__)] + [f'{s:.6g}' for s in p])
+            best = max(range(len(p)), key=p.__getitem__)
+            w.writerow([i, t, best] + [f'{s:.6g}' for s in p] + [names[t], names[best]])
     else:
         w.writerow([key, 'target', 'prediction'])
         for i, t, p in zip(ids, targets.tolist(), outputs.reshape(-1).tolist()): w.writerow([i, t, f'{p:.6g}'])
     write_atomic(path, text.getvalue().encode())     # a new file: never written through a link left in its place
+
 
 # %% ../nbs/50_predict.ipynb #5cfbfdbc
 def result_figures(run,  # a `RunResult` (of `train`, or of one fold of a cross-validation)
@@ -243,66 +288,225 @@ def result_figures(run,  # a `RunResult` (of `train`, or of one fold of a cross-
     ckpt = run.best_checkpoint or run.last_checkpoint
     if ckpt is None or not Path(ckpt).exists(): return figs
     x, y, p = predict_samples(run.run_dir, 'val', limit, checkpoint=ckpt)
+    classes = run_inputs(run.run_dir, cfg).classes
     if cfg.model.task == 'regression':
         if not any('parity' in k for k in figs): figs['parity'] = parity_figure(p, y, 'parity plot (validation)')
     elif not any('confusion' in k for k in figs):
-        figs['confusion_matrix'] = confusion_matrix_figure(confusion_counts(y, p, cfg.model.num_classes), 'confusion matrix (validation)')
-    figs['samples'] = samples_figure(x, y, p, cfg.model.task)
+        figs['confusion_matrix'] = confusion_matrix_figure(confusion_counts(y, p, cfg.model.num_classes), 'confusion matrix (validation)', classes)
+    shown = torch.randperm(len(y), generator=torch.Generator().manual_seed(0))[:16]     # a fixed random draw, not the first (often one class)
+    figs['samples'] = samples_figure(x[shown], y[shown], p[shown], cfg.model.task, classes=classes)
     return figs
 
+# %% ../nbs/50_predict.ipynb #e56a801d
+def _half_even(d):
+    "`round(d / 2)` as Python rounds (half to even) in integer arithmetic, so that `torch.export` can trace it."
+    return d // 2 + (d % 2) * ((d // 2) % 2)
+
+class Preprocess(nn.Module):
+    "uint8 images (N, C, H, W) of any size -> the normalised float input of a run's network, as its test policy makes it."
+    def __init__(self,
+                 mean: Sequence[float], std: Sequence[float],  # the dataset's normalisation
+                 size: int | None = None,    # the network's input side; None: images keep their size
+                 crop: bool = False,         # resize the shorter side to size/0.875, then crop the centre (ImageNet's test)
+                 channels: int = 3):         # 1: grey (the channels' mean), 3: RGB
+        super().__init__()
+        self.size, self.crop, self.channels = size, crop, channels
+        self.register_buffer('mean', torch.tensor(list(mean)).view(1, -1, 1, 1))
+        self.register_buffer('std', torch.tensor(list(std)).view(1, -1, 1, 1))
+
+    def resize(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.size: return x
+        if not self.crop: return F.interpolate(x, size=(self.size, self.size), mode='bilinear', antialias=True, align_corners=False)
+        h, w, side = x.shape[-2], x.shape[-1], round(self.size / 0.875)
+        short = torch.sym_min(h, w)
+        nh, nw = side * h // short, side * w // short
+        x = F.interpolate(x, size=(nh, nw), mode='bilinear', antialias=True, align_corners=False)
+        top, left = _half_even(nh - self.size), _half_even(nw - self.size)
+        return x[..., top:top + self.size, left:left + self.size]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.resize(x).float() / 255     # resized as uint8, as torchvision's Resize does it
+        if self.channels == 1: x = x.mean(1, keepdim=True)
+        return (x - self.mean) / self.std
+
+# %% ../nbs/50_predict.ipynb #008c6ebd
+EVAL_POLICIES = {'none': False, 'cifar_test': False, 'imagenet_test': True}   # test policy -> whether it crops
+
+def preprocess_for(cfg: DictConfig,        # the run's configuration
+                   inputs: RunInputs,      # its channels and image size (`run_inputs`)
+                  ) -> Preprocess:
+    "The `Preprocess` that does what the run's test policy (`data.test_transforms`) does, on images of any size."
+    stats = datamodule_from_config(cfg).image_stats()
+    policy = resolve_policy(cfg.data.test_transforms, stats).name
+    if policy not in EVAL_POLICIES:
+        raise ConfigError(f"data.test_transforms={cfg.data.test_transforms}: predicting on new images knows the test policies "
+                          f"{', '.join(EVAL_POLICIES)}, not {policy}")
+    crop = EVAL_POLICIES[policy]
+    size = cfg.data.image_size or inputs.image_size or (224 if crop else None)
+    return Preprocess(stats.mean, stats.std, size, crop, inputs.channels)
+
+# %% ../nbs/50_predict.ipynb #9ce8cfce
+class InferenceModel(nn.Module):
+    "A run's network with its preprocessing: uint8 images (N, C, H, W) in, class probabilities (or values) out."
+    def __init__(self, preprocess: Preprocess, net: nn.Module, task: str = 'classification'):
+        super().__init__()
+        self.preprocess, self.net, self.task = preprocess, net, task
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.net(self.preprocess(x)).float()
+        return out.softmax(1) if self.task == 'classification' else out.flatten(1)[:, 0]   # no len(): the batch stays dynamic
+
+def inference_model(run, checkpoint: str | Path = 'best') -> tuple[InferenceModel, RunInputs]:
+    "The `InferenceModel` of `run` (a run directory or a `LoadedRun`), in eval mode, with the run's `RunInputs`."
+    run = run if isinstance(run, LoadedRun) else load_run(run, checkpoint)
+    inputs = run_inputs(run.run_dir, run.config)
+    return InferenceModel(preprocess_for(run.config, inputs), run.net, run.config.model.task).eval(), inputs
+
+# %% ../nbs/50_predict.ipynb #56dda830
+def image_files(folder) -> list[Path]:
+    "The image files under `folder`, at any depth, sorted; files and folders whose name starts with '.' are left out."
+    from torchvision.datasets.folder import IMG_EXTENSIONS
+    folder = Path(folder)
+    found = [p for p in folder.rglob('*') if p.suffix.lower() in IMG_EXTENSIONS and p.is_file()
+             and not any(part.startswith('.') for part in p.relative_to(folder).parts)]
+    return sorted(found)
+
+def _tensor_images(x: torch.Tensor, name: str) -> list[tuple[str, torch.Tensor]]:
+    if x.ndim == 3: x = x[None]
+    if x.ndim != 4 or x.shape[1] not in (1, 3):
+        raise ConfigError(f"{name}: a tensor of images is (C, H, W) or (N, C, H, W) with 1 or 3 channels, not {tuple(x.shape)}")
+    if x.is_floating_point(): x = (x.clamp(0, 1) * 255).round().to(torch.uint8)     # floats: in [0, 1]
+    return [(f'{name}[{i}]' if len(x) > 1 or not name.endswith(']') else name, im) for i, im in enumerate(x.to(torch.uint8))]
+
+def as_images(images) -> list[tuple[str, torch.Tensor]]:
+    "(name, uint8 (C, H, W) image) pairs of a file, a folder (at any depth), a PIL image, a tensor, or a list of them."
+    if isinstance(images, (list, tuple)): return [pair for i, im in enumerate(images) for pair in _as_images(im, f'[{i}]')]
+    return _as_images(images)
+
+def _as_images(im, index: str = '') -> list[tuple[str, torch.Tensor]]:
+    from PIL import Image
+    from torchvision.transforms.v2.functional import pil_to_tensor
+    if isinstance(im, Image.Image): return [(f'image{index}', pil_to_tensor(im.convert('RGB')))]
+    if torch.is_tensor(im): return _tensor_images(im, f'tensor{index}')
+    if not isinstance(im, (str, Path)): raise ConfigError(f"cannot predict on a {type(im).__name__}: give image files, a folder, PIL images or tensors")
+    p = Path(im).expanduser()
+    if p.is_dir():
+        files = image_files(p)
+        if not files: raise ConfigError(f"{p}: no image files in this folder or below it")
+        return [(str(f), read_image(f)) for f in files]
+    if not p.exists(): raise ConfigError(f"image {p} does not exist")
+    return [(str(p), read_image(check_image_file(p)))]
+
+# %% ../nbs/50_predict.ipynb #76d67f3a
+@dataclass
+class PredictionTable:
+    "Predictions as a small table: one row per image, `columns` named; `to_csv` writes it."
+    columns: list[str]
+    rows: list[list]
+
+    def __len__(self): return len(self.rows)
+    def __getitem__(self, column: str) -> list:
+        "The values of `column`."
+        if column not in self.columns: raise KeyError(f"{column!r}: the columns are {', '.join(self.columns)}")
+        i = self.columns.index(column)
+        return [r[i] for r in self.rows]
+
+    def to_csv(self, path) -> Path:
+        "Write the table as a CSV file; return its path."
+        path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, 'w', newline='') as f:
+            w = csv.writer(f); w.writerow(self.columns)
+            w.writerows([[f'{v:.6g}' if isinstance(v, float) else v for v in r] for r in self.rows])
+        return path
+
+    def to_markdown(self, digits: int = 4) -> str:
+        "The table in Markdown (numbers rounded to `digits` decimals)."
+        cell = lambda v: f'{v:.{digits}f}' if isinstance(v, float) else str(v).replace('|', '\\|')
+        lines = ['| ' + ' | '.join(self.columns) + ' |', '|' + '---|' * len(self.columns)]
+        return '\n'.join(lines + ['| ' + ' | '.join(cell(v) for v in r) + ' |' for r in self.rows])
+
+    def __repr__(self, max_rows: int = 20, max_columns: int = 6) -> str:
+        cols = self.columns[:max_columns]
+        cell = lambda v: f'{v:.4f}' if isinstance(v, float) else str(v) if len(str(v)) <= 40 else '...' + str(v)[-37:]   # a path's end
+        shown = self.rows if len(self.rows) <= max_rows else self.rows[:max_rows // 2] + self.rows[-max_rows // 2:]
+        cells = [cols] + [[cell(v) for v in r[:len(cols)]] for r in shown]
+        widths = [max(len(c[i]) for c in cells) for i in range(len(cols))]
+        lines = ['  '.join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
+        if len(shown) < len(self.rows): lines.insert(1 + max_rows // 2, '...')
+        more = f' ({len(self.columns) - len(cols)} more columns)' if len(self.columns) > len(cols) else ''
+        return '\n'.join(lines + [f'[{len(self.rows)} rows x {len(self.columns)} columns{more}]'])
+
+# %% ../nbs/50_predict.ipynb #20c6fe18
+def _grouped(images: list[torch.Tensor], batch_size: int):
+    "Runs of consecutive images of one shape, at most `batch_size` long, as (start, batch)."
+    start = 0
+    while start < len(images):
+        end = start + 1
+        while end < len(images) and end - start < batch_size and images[end].shape == images[start].shape: end += 1
+        yield start, torch.stack(images[start:end]); start = end
+
+@torch.no_grad()
+def predict(run,                               # a run directory, a cross-validated run, or a `LoadedRun`
+            images,                            # an image file, a folder (any layout, at any depth), a PIL image, a tensor, or a list
+            checkpoint: str | Path = 'best',   # 'best', 'last' or a checkpoint file
+            batch_size: int = 64,              # images per forward pass
+            trust_checkpoint: bool = False,    # read a checkpoint that holds Python objects (only one you trust)
+            imports: Sequence[str] = (),       # modules to import first (a run's own `imports:` never are)
+           ) -> PredictionTable:
+    "The run's predictions on `images`, after its test preprocessing: class names and probabilities, or values."
+    pairs = as_images(images)
+    runs = [run] if isinstance(run, LoadedRun) else [load_run(d, checkpoint, trust_checkpoint, imports) for d in run_dirs(run)]
+    outs = []
+    for r in runs:
+        model, inputs = inference_model(r)
+        xs = [x.expand(3, -1, -1) if inputs.channels == 3 else x for _, x in pairs]    # grey images to RGB
+        outs.append(torch.cat([model(b) for _, b in _grouped(xs, batch_size)]))
+    return _table([n for n, _ in pairs], torch.stack(outs).mean(0), inputs.classes)
+
+def _table(names: list[str], outputs: torch.Tensor, classes: list[str] | None) -> PredictionTable:
+    if classes is None: return PredictionTable(['image', 'prediction'], [[n, v] for n, v in zip(names, outputs.tolist())])
+    best = outputs.argmax(1).tolist()
+    rows = [[n, classes[b], p[b], *p] for n, b, p in zip(names, best, outputs.tolist())]
+    return PredictionTable(['image', 'prediction', 'probability', *classes], rows)
+
 # %% ../nbs/50_predict.ipynb #a51d9e70
-def export_run(path, out: str | Path | None = None, checkpoint: str | Path = 'best',
-               trust_checkpoint: bool = False,  # read a checkpoint that holds Python objects (only one you trust)
-               imports: Sequence[str] = ()) -> Path:  # modules to import first (a run's own `imports:` never are)
-    "Export the network of run `path` to a `torch.export` program (`.pt2`); return the file."
-    if out: check_output_file(out, '--export', new_folders=False)
-    run = load_run(as_path(path, 'export_run(path)'), checkpoint, trust_checkpoint, imports)
-    cfg, net = run.config, run.net.eval()
-    dm = datamodule_from_config(cfg); dm.prepare_data(); dm.setup('test')
+def _export_bare(run: LoadedRun):
+    "The bare network as a `torch.export` program with a dynamic batch size (inputs as the datamodule makes them)."
+    dm = datamodule_from_config(run.config); dm.prepare_data(); dm.setup('test')
     x, _ = next(iter(dm.test_dataloader()))
     example = x[:2] if len(x) >= 2 else torch.cat([x, x])
+    return torch.export.export(run.net.eval(), (example,), dynamic_shapes=({0: torch.export.Dim('batch', min=1)},))
+
+def _export_with_preprocessing(run: LoadedRun):
+    "The run's `InferenceModel` as a `torch.export` program: batch, height and width dynamic (channels too for a grey model)."
+    model, inputs = inference_model(run)
+    example = torch.randint(0, 256, (2, 3 if inputs.channels == 1 else inputs.channels, 45, 53), dtype=torch.uint8)
+    auto, static = torch.export.Dim.AUTO, torch.export.Dim.STATIC
+    dims = {0: auto, 1: auto if inputs.channels == 1 else static, 2: auto, 3: auto}
+    return torch.export.export(model, (example,), dynamic_shapes=(dims,)), inputs
+
+def labels_file(model_file) -> Path:
+    "The label file written beside an exported model: `model.pt2` -> `model.labels.json`."
+    return Path(model_file).with_suffix('.labels.json')
+
+def export_run(path,                               # a run directory
+               out: str | Path | None = None,      # the `.pt2` file; None: `model.pt2` in the run directory
+               checkpoint: str | Path = 'best',    # 'best', 'last' or a checkpoint file
+               bare: bool = False,                 # the network alone (normalised float input, raw outputs)
+               trust_checkpoint: bool = False,     # read a checkpoint that holds Python objects (only one you trust)
+               imports: Sequence[str] = (),        # modules to import first (a run's own `imports:` never are)
+              ) -> Path:
+    "Export run `path` as a `torch.export` program (uint8 images in, probabilities or values out) with its label file beside it."
+    if out: check_output_file(out, '--export', new_folders=False)
+    run = load_run(as_path(path, 'export_run(path)'), checkpoint, trust_checkpoint, imports)
     try:
-        program = torch.export.export(net, (example,), dynamic_shapes=({0: torch.export.Dim('batch', min=1)},))
-    except Exception as e: raise VisionlabError(f"cannot export {cfg.model.arch}: {type(e).__name__}: {str(e).splitlines()[0]}") from None
+        if bare: program, inputs = _export_bare(run), None
+        else: program, inputs = _export_with_preprocessing(run)
+    except ConfigError: raise
+    except Exception as e: raise VisionlabError(f"cannot export {run.config.model.arch}: {type(e).__name__}: {first_line(e)}") from None
     out = Path(out) if out else run.run_dir/'model.pt2'
-    write_atomic(out, lambda f: torch.export.save(program, f))
+    write_atomic(out, lambda f: torch.export.save(program, f))     # a new file: never written through a link left in its place
+    if inputs is not None:
+        card = {**asdict(inputs), 'input': f'uint8 images (N, {"1 or 3" if inputs.channels == 1 else inputs.channels}, H, W), any H and W',
+                'output': 'class probabilities (N, classes)' if inputs.classes else 'values (N,)'}
+        write_atomic(labels_file(out), json.dumps(card, indent=1).encode())
     return out
-
-# %% ../nbs/50_predict.ipynb #5f48f3f3
-PREDICT_USAGE = """usage: visionlab-predict RUN [data.key=value ...] [--split test|val|train] [--checkpoint best|last|FILE]
-                         [--out FILE] [--export FILE.pt2] [imports=[module,...]] [--trust-checkpoint]
-  RUN   a run directory, a cross-validated run (<exp_dir>/<name> with <name>-fold<i> folds) or its <name>-cv.json
-  imports             modules to import first (a run's own config.yaml `imports:` are never imported)
-  --trust-checkpoint  read a checkpoint that holds Python objects, not only tensors (only one you trust)"""
-
-def predict_cli(argv: Sequence[str]) -> int:
-    "Run `visionlab-predict` with arguments `argv`; return the exit status."
-    args, opts = [], dict(split='test', checkpoint='best', out=None, export=None)
-    trust, imports = '--trust-checkpoint' in argv, imports_in(argv)
-    try:
-        it = iter(a for a in argv if a != '--trust-checkpoint' and a.split('=', 1)[0] != 'imports')
-        for a in it:
-            if a in ('-h', '--help'): print(PREDICT_USAGE); return 0
-            if a.startswith('--'):
-                name, eq, val = a[2:].partition('=')
-                if name not in opts: raise ConfigError(f"unknown option {a!r}: options are --split, --checkpoint, --out, --export, --trust-checkpoint")
-                if not eq: val = next(it, None)
-                if val is None: raise ConfigError(f"option --{name} needs a value")
-                opts[name] = val
-            else: args.append(a)
-        if not args: raise ConfigError("give the run directory to predict with: visionlab-predict RUN")
-        if opts['export']: check_output_file(opts['export'], '--export', new_folders=False)   # before the predictions are written
-        p = predict_run(args[0], args[1:], split=opts['split'], checkpoint=opts['checkpoint'], out=opts['out'],
-                        trust_checkpoint=trust, imports=imports)
-        print('  '.join(f'{k}={v:.4f}' for k, v in sorted(p.metrics.items())) + f'  predictions: {p.csv}', flush=True)
-        if opts['export']: print(f"exported: {export_run(args[0], opts['export'], opts['checkpoint'], trust, imports)}", flush=True)
-        return 0
-    except ConfigError as e: print(f"visionlab-predict: error: {e}", file=sys.stderr); return 2
-    except KeyboardInterrupt: print("visionlab-predict: interrupted", file=sys.stderr); return 130
-    except VisionlabError as e: print(f"visionlab-predict: failed: {e}", file=sys.stderr); return 1
-    except Exception as e: print(f"visionlab-predict: failed: {type(e).__name__}: {e}", file=sys.stderr); return 1
-
-def predict_main():
-    "Console entry point of `visionlab-predict`."
-    logging.getLogger('lightning.pytorch.utilities.rank_zero').setLevel(logging.WARNING)
-    sys.exit(predict_cli(sys.argv[1:]))

@@ -15,7 +15,7 @@ from .core import ConfigError
 from .config import compose, validate
 from .models.core import model_from_config, load_matching
 from .module import VisionModule
-from .data import datamodule_from_config
+from .data import datamodule_from_config, with_num_classes
 from .trainer import seed_run, build_trainer, wandb_session, quiet_fit
 from .callbacks import EpochSeed, NonFiniteLoss, InterruptCheckpoint, WandbRunId, RunInterrupted, averaging_callbacks
 from .runs import (RunPlan, RunRecord, RunResult, read_weights, plan_run, writable_exp_dir, process_run_dir, check_free_space,
@@ -23,6 +23,7 @@ from .runs import (RunPlan, RunRecord, RunResult, read_weights, plan_run, writab
 from .crossval import (CVResult, cross_validating, fold_configs, cv_result, resumed_folds, note_other_folds,
                                  continue_command)
 from .allocator import note_allocator
+from .predict import record_run_inputs
 
 # %% auto #0
 __all__ = ['build_module', 'prepare_data', 'safety_callbacks', 'fit_run', 'as_config', 'train']
@@ -73,6 +74,7 @@ def fit_run(cfg: DictConfig,  # a validated configuration of one run (the folds 
     datamodule = prepare_data(datamodule_from_config(cfg))
     check_free_space(plan.run_dir or writable_exp_dir(cfg), module, averaged=bool(cfg.model.get('ema_decay') or cfg.model.get('swa_epochs')))
     run_dir = plan.run_dir or process_run_dir(cfg)
+    module.class_names = record_run_inputs(run_dir, datamodule, cfg).classes   # classes.json: what predict and the figures name
     interrupt = InterruptCheckpoint(run_dir, continue_command(run_dir, cfg))   # a fold's: the whole cross-validation's
     with recorded_run(run_dir, plan) as rec, wandb_session(cfg, run_dir), quiet_fit():
         rec.trainer, rec.checkpoint = build_trainer(cfg, run_dir, [*safety_callbacks(cfg, run_dir, plan, interrupt), *callbacks],
@@ -87,11 +89,13 @@ def fit_run(cfg: DictConfig,  # a validated configuration of one run (the folds 
 
 # %% ../nbs/40_train.ipynb #f0000004
 def as_config(cfg: DictConfig | Sequence[str]) -> DictConfig:
-    "A validated configuration from a tree or a list of overrides; a `ConfigError` for anything else."
-    if isinstance(cfg, (list, tuple)): return compose(list(cfg))
-    if isinstance(cfg, DictConfig): return validate(cfg)
-    hint = f": write train([{cfg!r}])" if isinstance(cfg, str) else ''
-    raise ConfigError(f"train() takes a configuration from compose() or a list of overrides, not a {type(cfg).__name__}{hint}")
+    "A validated configuration from a tree or a list of overrides (an image folder's classes counted); a `ConfigError` for anything else."
+    if isinstance(cfg, (list, tuple)): cfg = compose(list(cfg))
+    elif isinstance(cfg, DictConfig): cfg = validate(cfg)
+    else:
+        hint = f": write train([{cfg!r}])" if isinstance(cfg, str) else ''
+        raise ConfigError(f"train() takes a configuration from compose() or a list of overrides, not a {type(cfg).__name__}{hint}")
+    return cfg if cfg.data.num_classes is not None else validate(with_num_classes(cfg))
 
 def _fit_fold(fold: DictConfig, callbacks, test_after_stop, trust_checkpoint) -> RunResult:
     "`fit_run` of one fold; Ctrl-C outside its fit and test (setting up, between folds) also names the command that continues."
