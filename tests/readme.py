@@ -23,16 +23,22 @@ def notebook_facts(path: Path) -> dict:
     return dict(title=title[1].strip() if title else path.stem, summary=summary[1].strip() if summary else '',
                 module=module and 'visionlab.' + module.removesuffix('.__init__'))
 
+def gist(summary: str) -> str:
+    "A summary's first clause (before its first ': '), or its first sentence: what a table row has room for."
+    quoted = re.sub(r'\*[^*]*\*|`[^`]*`', lambda m: 'x' * len(m[0]), summary)   # a ': ' inside a title or code does not count
+    cut = quoted.find(': ')
+    text = summary[:cut] if cut > 0 and len(summary[:cut].split()) >= 3 else summary.split('. ')[0]
+    return text.rstrip('.') + '.'
+
 def notebook_table(link=lambda rel: f'nbs/{rel}') -> str:
-    "The Markdown table of every notebook but the index (title, first sentence of the summary), in reading order; `link` maps `guides/x.ipynb` to its target"
+    "The Markdown table of every notebook but the index (title, the gist of its summary), in reading order; `link` maps `guides/x.ipynb` to its target"
     rows = ['| notebook | module | what it is |', '|---|---|---|']
     for path in sorted((ROOT/'nbs').rglob('*.ipynb')):
         rel = path.relative_to(ROOT/'nbs').as_posix()
         if rel == 'index.ipynb' or '.ipynb_checkpoints' in rel: continue
         f = notebook_facts(path)
         module = f'`{f["module"]}`' if f['module'] else 'page'
-        first = f['summary'].split('. ')[0].rstrip('.') + '.'     # the summary's first sentence
-        rows.append(f'| [{rel.removesuffix(".ipynb")}]({link(rel)}) | {module} | **{f["title"]}**: {first} |')
+        rows.append(f'| [{rel.removesuffix(".ipynb")}]({link(rel)}) | {module} | **{f["title"]}**: {gist(f["summary"])} |')
     return '\n'.join(rows)
 
 def fill_table(markdown: str, table: str) -> str:
