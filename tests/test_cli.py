@@ -45,7 +45,7 @@ def test_allocator_is_chosen_before_torch_is_imported(run_cli, tmp_path, monkeyp
         assert json.loads((tmp_path/'exp'/name/'results.json').read_text())['allocator']['allocator'] == used
 
 def test_allocator_note_only_when_a_fit_starts(run_cli, tmp_path, monkeypatch):
-    "On glibc's allocator (a machine without tcmalloc): a refusal and --cfg stay one line or none; a fit says it once."
+    "On glibc's allocator (a machine without tcmalloc): a refusal and --cfg stay one line or none; a run that went well says it once."
     from visionlab.allocator import REEXEC_FLAG, TCMALLOC_ENV
     for var in ('LD_PRELOAD', REEXEC_FLAG): monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv(TCMALLOC_ENV, '')                          # as where libtcmalloc-minimal4 is not installed

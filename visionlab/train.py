@@ -80,11 +80,11 @@ def fit_run(cfg: DictConfig,  # a validated configuration of one run (the folds 
         rec.trainer, rec.checkpoint = build_trainer(cfg, run_dir, [*safety_callbacks(cfg, run_dir, plan, interrupt), *callbacks],
                                                     plan.first_step, plan.trust_checkpoint)
         resume_from = str(plan.checkpoint) if plan.checkpoint else None
-        note_allocator(cfg)                                # once per process, as the fit starts: never before a refusal
         with rec.timed('fit'): interrupt.guard(lambda: rec.trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from))
         rec.metrics.update(_scalars(rec.trainer.callback_metrics))
         if rec.trainer.should_stop: rec.status = 'stopped'   # a callback ended the fit early (the panel's Stop)
         if cfg.test and (not rec.trainer.should_stop or test_after_stop): rec.metrics.update(_test(rec, module, datamodule, interrupt))
+    note_allocator(cfg)                                    # once per process, after a run that went well: never beside an error
     return rec.result(getattr(module, 'figures', {}))
 
 # %% ../nbs/40_train.ipynb #f0000004
