@@ -136,7 +136,7 @@ def write_pages(panel_png: Path|None, quickstart: Path|None):
     if panel_png and panel_png.exists():
         (SRC/'_static').mkdir(parents=True, exist_ok=True); shutil.copy(panel_png, SRC/'_static'/'panel.png')
         insert_after(pages['panel'], '# The panel', figure('_static/panel.png', 'The panel in JupyterLab, as the docs build '
-                     'opened it in Chromium: the quickstart\'s choices (ResNet18, digits), their command line, Train.'))
+                     'opened it in Chromium, as a user first sees it: the quickstart recipe (CIFAR ResNet-8 on the digits), its command line, Train.'))
         insert_after(pages['index'], '## Set up', figure('_static/panel.png', 'The panel in JupyterLab: configuration '
                      'widgets, the same run as a command line, Train (see the panel page).'))
     if quickstart and quickstart.exists():

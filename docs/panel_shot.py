@@ -13,10 +13,10 @@ from browser import launch_chromium
 from test_panel_browser import free_port, run_cells, start_lab, stop_lab, wait_for_server
 
 def shot_notebook() -> nbformat.NotebookNode:
-    "The panel with the quickstart's choices (ResNet18 on digits)"
+    "The panel as a user first sees it: `ConfigPanel()`, on the quickstart recipe (CIFAR ResNet-8 on the digits)"
     nb = nbformat.v4.new_notebook(metadata=dict(kernelspec=dict(name='python3', display_name='Python 3', language='python')))
     nb.cells = [nbformat.v4.new_code_cell("from visionlab.panel import ConfigPanel\n"
-                                          "ConfigPanel.from_overrides(['model=resnet', 'model.arch=resnet18', 'data=digits'])")]
+                                          "ConfigPanel()")]
     return nb
 
 def panel_shot(out: Path, tmp: Path):
