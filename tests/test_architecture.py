@@ -54,3 +54,47 @@ def test_no_private_name_crosses_modules():
     mods = modules()
     private = [(n, t, x) for n, f in mods.items() for t, x in imports(n, f, mods) if x.startswith('_') and t != n]
     assert private == [], f'a module imports another one\'s private names (make them public or move them): {private}'
+
+def sources() -> dict[str, ast.AST]:
+    "Module name -> parsed source, for every module of the package."
+    return {n: ast.parse(f.read_text()) for n, f in modules().items()}
+
+def where(test) -> list[str]:
+    "The modules holding a node for which `test(node)` is true, sorted."
+    return sorted(n for n, tree in sources().items() if any(test(node) for node in ast.walk(tree)))
+
+def is_call_on_equals(node) -> bool:
+    "`x.split('=')` or `x.partition('=')`: an override parsed by hand."
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ('split', 'partition', 'rpartition')
+            and len(node.args) >= 1 and isinstance(node.args[0], ast.Constant) and node.args[0].value == '=')
+
+def test_overrides_are_split_in_one_module():
+    assert where(is_call_on_equals) == ['visionlab.overrides'], 'only visionlab.overrides splits an override on "="'
+
+def test_results_json_is_read_and_written_in_one_module():
+    named = where(lambda node: isinstance(node, ast.Constant) and node.value == 'results.json')
+    assert named == ['visionlab.rundir'], f'results.json is named as a file outside visionlab.rundir (use RunDir): {named}'
+
+def test_error_lines_come_from_first_line():
+    "`str(e).splitlines()[0]` raises IndexError on an empty message: `core.first_line` is the one way to take that line."
+    def first_of_splitlines(node):
+        return (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Attribute)
+                and node.value.func.attr == 'splitlines' and isinstance(node.slice, ast.Constant) and node.slice.value == 0)
+    assert where(first_of_splitlines) == [], f'use core.first_line: {where(first_of_splitlines)}'
+
+def test_the_checks_find_what_they_look_for():
+    "Each check above finds its pattern in a small source (so a check that can no longer fail would show here)."
+    tree = ast.parse("k, _, v = o.partition('=')\nf = d/'results.json'\nline = str(e).splitlines()[0]")
+    nodes = list(ast.walk(tree))
+    assert any(map(is_call_on_equals, nodes)) and any(isinstance(n, ast.Constant) and n.value == 'results.json' for n in nodes)
+
+def is_patch(node) -> bool:
+    "A function decorated with fastcore's `@patch`: a method added to a class after its body."
+    return isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and any(
+        (isinstance(d, ast.Name) and d.id == 'patch') or (isinstance(d, ast.Call) and getattr(d.func, 'id', None) == 'patch')
+        for d in node.decorator_list)
+
+def test_the_lightning_module_is_one_class_body():
+    "VisionModule's hooks are in its class body (with @override), not patched on afterwards."
+    assert 'visionlab.module' not in where(is_patch)
+    assert any(map(is_patch, ast.walk(ast.parse('@patch\ndef f(self: A): pass'))))

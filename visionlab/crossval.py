@@ -12,8 +12,8 @@ import numpy as np
 from omegaconf import OmegaConf, DictConfig
 
 from .core import ConfigError
-from .runs import (RunResult, run_name, SUMMARY_METRICS, load_run_config, resume_config, run_status,
-                            check_unowned)
+from .runs import RunResult, run_name, SUMMARY_METRICS, load_run_config, resume_config
+from .rundir import RunDir, CONFIG, check_unowned
 
 # %% auto #0
 __all__ = ['cross_validating', 'fold_configs', 'cv_name', 'continue_command', 'summarize_folds', 'CVResult', 'cv_result',
@@ -113,7 +113,7 @@ def fold_dirs(folder: Path | str,  # where the folds' run dirs are (the cross-va
 
 def fold_result(run_dir: Path) -> RunResult:
     "The `RunResult` of a finished fold, read from its `results.json` and saved configuration (nothing is written)."
-    info = json.loads((Path(run_dir)/'results.json').read_text())
+    info = RunDir(run_dir).results()
     def inside(p): return Path(run_dir)/p if p else None
     return RunResult(Path(run_dir), info['metrics'], info.get('best') or {}, inside(info.get('best_checkpoint')),
                      inside(info.get('last_checkpoint')), info['wall_time'], load_run_config(run_dir), status=info['status'],
@@ -128,7 +128,7 @@ def cv_location(path: Path | str) -> tuple[Path, str]:
 def _fold_step(cfg: DictConfig, fold: DictConfig, run_dir: Path | None) -> RunResult | DictConfig:
     "What a resume does with one fold: keep it (finished), continue it (`cfg` resuming its run dir) or run it."
     if run_dir is None: return fold
-    if run_status(run_dir) == 'finished': return fold_result(run_dir)
+    if RunDir(run_dir).status == 'finished': return fold_result(run_dir)
     if any((run_dir/'checkpoints').glob('*.ckpt')):            # the fold's own name and place: the same as its saved ones
         return OmegaConf.merge(cfg, {'resume': str(run_dir), 'name': fold.name, 'exp_dir': fold.exp_dir, 'data': {'cv': fold.data.cv}})
     check_unowned(run_dir)
@@ -138,7 +138,7 @@ def _fold_step(cfg: DictConfig, fold: DictConfig, run_dir: Path | None) -> RunRe
 # %% ../nbs/39_crossval.ipynb #cvr00009
 def _check_left(cfg: DictConfig, k: int, dirs: dict[int, Path], summary: Path):
     "Refuse the resume of a cross-validation whose folds have all finished and whose summary is written."
-    if summary.exists() and all(i in dirs and run_status(dirs[i]) == 'finished' for i in range(k)):
+    if summary.exists() and all(i in dirs and RunDir(dirs[i]).status == 'finished' for i in range(k)):
         raise ConfigError(f"resume={str(cfg.resume)!r}: the {k} folds of the cross-validation have finished and its summary "
                           f"{summary} is written: nothing to resume, its files are left as they are")
 

@@ -13,7 +13,7 @@ import torch
 import lightning as L
 from torch.utils.data import DataLoader, Dataset, RandomSampler, default_collate
 
-from .core import DATAMODULES, ConfigError, choices_hint
+from .core import DATAMODULES, ConfigError, choices_hint, first_line
 from .augment import ImageStats, build_policy, build_batched
 
 # %% auto #0
@@ -62,7 +62,7 @@ def read_image(path: str | Path,  # an image file that PIL can read
     try:
         with Image.open(path) as im: return pil_to_tensor(im.convert('RGB'))
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:   # PIL: unidentified, truncated, bad header, huge
-        raise ConfigError(f"cannot read image {path}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+        raise ConfigError(f"cannot read image {path}: {first_line(e) or type(e).__name__}") from None
 
 # %% ../nbs/21_data.ipynb #28815ada
 MAX_PIXELS = 89_478_485   # PIL's decompression-bomb limit (`PIL.Image.MAX_IMAGE_PIXELS`)
@@ -81,7 +81,7 @@ def check_image_file(path: str | Path,  # an image file
         with warnings.catch_warnings(), Image.open(p) as im:
             warnings.simplefilter('ignore', Image.DecompressionBombWarning); fmt, (w, h) = im.format, im.size
     except Image.DecompressionBombError as e: raise ConfigError(f"image {p} is too large to read: {str(e).split(',')[0]}") from None
-    except (OSError, ValueError, SyntaxError) as e: raise ConfigError(f"cannot read image {p}: {str(e).splitlines()[0]}") from None
+    except (OSError, ValueError, SyntaxError) as e: raise ConfigError(f"cannot read image {p}: {first_line(e)}") from None
     if w * h > MAX_PIXELS: raise ConfigError(f"image {p} is {w}x{h} pixels, more than the {MAX_PIXELS:,} an image may have: resize it")
     if fmt in _END_MARKERS:
         with open(p, 'rb') as f: f.seek(max(0, size - 1024)); tail = f.read()
@@ -500,7 +500,7 @@ def _folder_samples(folder: Path, class_to_idx: dict | None = None):
     try:
         classes, found = find_classes(str(folder))
         samples = make_dataset(str(folder), class_to_idx or found, extensions=IMG_EXTENSIONS)
-    except FileNotFoundError as e: raise ConfigError(f"{folder}: {str(e).splitlines()[0]}") from None
+    except FileNotFoundError as e: raise ConfigError(f"{folder}: {first_line(e)}") from None
     return [p for p, _ in samples], [t for _, t in samples], classes
 
 # %% ../nbs/21_data.ipynb #a1c0e064
@@ -523,7 +523,7 @@ class ImageFolderDataModule(BaseDataModule):
         from torchvision.datasets.folder import find_classes
         root = self.find_root(lambda p: (p/'train').is_dir(), 'no dataset at', f'the layout {self.layout}')
         try: return len(find_classes(str(root/'train'))[0])
-        except FileNotFoundError as e: raise ConfigError(f"{root/'train'}: {str(e).splitlines()[0]}") from None
+        except FileNotFoundError as e: raise ConfigError(f"{root/'train'}: {first_line(e)}") from None
 
     def setup(self, stage: str | None = None):
         if self.train_dataset is not None: return

@@ -17,6 +17,7 @@ from omegaconf.errors import OmegaConfBaseException
 from .core import leaves
 from .catalogue import LISTED
 from .overrides import format_value, key_of
+from .rundir import RunDir
 from .config import APPLIES, compose, FIXED_CHOICES, GROUP_KEYS, registry_choices, group_options, key_help, TIMM_OPTIONS
 
 
@@ -223,8 +224,7 @@ def run_outcome(result) -> dict:
 
 def _recorded_status(run_dir) -> str:
     "The status the run recorded in its `results.json` (finished, stopped, ...)."
-    f = Path(run_dir)/'results.json'
-    return json.loads(f.read_text()).get('status', 'unknown') if f.exists() else 'unknown'
+    return RunDir(run_dir).status or 'unknown'
 
 def run_summary(result, status: str) -> str:
     "The panel's status line after a run: its recorded status, time, test metrics, where it is."

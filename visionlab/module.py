@@ -10,7 +10,7 @@ import lightning as L
 from torch import nn
 import torch.nn.functional as F
 import torchmetrics as tm
-from fastcore.basics import patch
+from typing_extensions import override
 
 from .core import ConfigError
 from .optim import OptimSettings, build_optimizer, build_scheduler
@@ -20,25 +20,94 @@ from .regularize import Mixup, SAM, SAM_BN_STATS, sam_update
 from .plots import confusion_matrix_figure, parity_figure, log_figure
 
 # %% auto #0
-__all__ = ['VisionModule']
+__all__ = ['ResultPlots', 'VisionModule']
 
 # %% ../nbs/30_module.ipynb #ed92a108
 _TASKS = ('classification', 'regression')
 _PLOTS = ('val', 'all', 'disable')
 _MODES = ('epochwise', 'stepwise')
 _SAM_SCHEDULES = ('default', 'reference')   # reference: the LR is never stepped under SAM, as in the reference's code
+_MODULE_KEYS = ('task', 'num_classes', 'metrics', 'label_smoothing', 'mixup', 'mixup_alpha', 'sam', 'adaptive_sam',
+                'sam_rho', 'sam_bn_stats', 'sam_schedule', 'metric_computation_mode', 'result_plot', 'compile', 'channels_last',
+                'freeze_epochs')   # the `model.*` keys `VisionModule.from_config` reads
 
 def _choice(key, value, choices):
     if value not in choices: raise ConfigError(f"{key}={value!r} is not one of {', '.join(choices)}")
 
-class VisionModule(L.LightningModule):
+def _conv2d_net(net: nn.Module) -> bool:
+    "Whether `net` is a 2-D convolutional network (channels_last applies to 4-D tensors only)."
+    convs = [m for m in net.modules() if isinstance(m, nn.modules.conv._ConvNd)]
+    return bool(convs) and all(isinstance(m, nn.Conv2d) for m in convs)
+
+# %% ../nbs/30_module.ipynb #8b0d0e70
+class _Pairs(tm.Metric):
+    "All (prediction, target) pairs of an epoch, gathered across processes."
+    def __init__(self):
+        super().__init__()
+        self.add_state('preds', default=[], dist_reduce_fx='cat'); self.add_state('targets', default=[], dist_reduce_fx='cat')
+    def update(self, preds, targets): self.preds.append(preds.float()); self.targets.append(targets.float())
+    def compute(self):
+        cat = lambda v: torch.cat(v) if isinstance(v, list) else v
+        return cat(self.preds), cat(self.targets)
+
+class ResultPlots:
+    "The result plots of a `VisionModule` (a mixin): a confusion matrix or a parity plot per stage, drawn by rank zero."
+    def _plot_stages(self):
+        return {'val': ('val', 'test'), 'all': ('train', 'val', 'test'), 'disable': ()}[self.result_plot]
+
+    def _plot_metric(self):
+        if self.task == 'regression': return _Pairs()
+        return tm.ConfusionMatrix('multiclass', num_classes=self.num_classes)
+
+    def _update_plot(self, stage, out, y):
+        self.plot_data[f'{stage}_'].update(out if self.task == 'regression' else out.argmax(-1), y)
+
+    def _plot(self, stage):
+        "Collect the stage's result plot data: drawn now, or in a fit without an image history, when the fit ends."
+        data = self.plot_data[f'{stage}_'] if f'{stage}_' in self.plot_data else None
+        if data is None: return
+        if self._trainer is None or self.trainer.sanity_checking: return data.reset()
+        if data.update_count == 0: return
+        value = data.compute(); data.reset()
+        if not self.trainer.is_global_zero: return
+        if self.trainer.state.fn == 'fit' and not any(hasattr(lg, 'log_image') for lg in self.trainer.loggers):
+            self._pending_plots[stage] = value; return
+        self._draw_plot(stage, value)
+
+    def _draw_plot(self, stage, value):
+        "Draw the stage's result plot of `value`, send it to the loggers, keep it in `self.figures`."
+        if self.task == 'regression': name, fig = f'{stage}_parity', parity_figure(*value, f'{stage} parity plot')
+        else: name, fig = f'{stage}_confusion_matrix', confusion_matrix_figure(value, f'{stage} confusion matrix', getattr(self, 'class_names', None))
+        self.figures[name] = fig
+        log_figure(self.trainer.loggers, name, fig, step=self.global_step)
+
+    def on_fit_end(self):
+        "Draw the fit's last result plots (`_plot` kept them)."
+        for stage, value in self._pending_plots.items(): self._draw_plot(stage, value)
+        self._pending_plots.clear()
+
+# %% ../nbs/30_module.ipynb #5c1a0d2e
+class VisionModule(ResultPlots, L.LightningModule):
     "Train `net` for `task` ('classification' or 'regression') with `optim` settings and named `metrics`."
-    def __init__(self, net: nn.Module, task: str = 'classification', num_classes: int = 10,
-                 optim: OptimSettings | None = None, metrics: Sequence[str] = ('acc',), label_smoothing: float = 0.0,
-                 mixup: bool = False, mixup_alpha: float = 0.2, sam: bool = False, adaptive_sam: bool = False,
-                 sam_rho: float | None = None, metric_computation_mode: str = 'epochwise', result_plot: str = 'val',
-                 compile: bool | dict = False, channels_last: bool | None = None, gradient_clip_val: float | None = None,
-                 sam_bn_stats: str = 'first_pass', sam_schedule: str = 'default', freeze_epochs: int = 0):
+    def __init__(self, net: nn.Module,  # any network: images in, logits (or one value) out
+                 task: str = 'classification',  # classification | regression
+                 num_classes: int = 10,  # classes of a classifier (its confusion matrix)
+                 optim: OptimSettings | None = None,  # optimizer, LR schedule and weight decay (None: the defaults)
+                 metrics: Sequence[str] = ('acc',),  # registered metric names, logged as train_/val_/test_<name>
+                 label_smoothing: float = 0.0,  # cross-entropy's label smoothing
+                 mixup: bool = False,  # mix pairs of training images and their labels
+                 mixup_alpha: float = 0.2,  # mixup's Beta(alpha, alpha)
+                 sam: bool = False,  # sharpness-aware minimisation around the optimizer
+                 adaptive_sam: bool = False,  # adaptive SAM (ASAM)
+                 sam_rho: float | None = None,  # SAM's radius (None: 0.05, ASAM 0.5)
+                 metric_computation_mode: str = 'epochwise',  # epochwise | stepwise
+                 result_plot: str = 'val',  # which stages draw a confusion matrix or parity plot: val | all | disable
+                 compile: bool | dict = False,  # torch.compile the network (a dict: its arguments)
+                 channels_last: bool | None = None,  # NHWC layout for 2-D conv nets (None: on CUDA)
+                 gradient_clip_val: float | None = None,  # clip gradients' norm (applied by the module under SAM)
+                 sam_bn_stats: str = 'first_pass',  # SAM's batch-norm statistics: first_pass | both_passes
+                 sam_schedule: str = 'default',  # SAM's LR schedule: default (stepped) | reference (constant)
+                 freeze_epochs: int = 0):  # epochs in which only the head learns
         super().__init__()
         _choice('model.task', task, _TASKS); _choice('model.result_plot', result_plot, _PLOTS)
         _choice('model.metric_computation_mode', metric_computation_mode, _MODES)
@@ -60,6 +129,14 @@ class VisionModule(L.LightningModule):
         self._compiled = None
         self.channels_last, self._channels_last = channels_last, False   # asked for (None: auto); in use
 
+    @classmethod
+    def from_config(cls, cfg, net: nn.Module) -> VisionModule:
+        "The module for the full config tree `cfg` around `net`."
+        kw = {k: cfg.model[k] for k in _MODULE_KEYS}
+        kw['metrics'] = list(kw['metrics'])
+        return cls(net, optim=OptimSettings.from_config(cfg), gradient_clip_val=cfg.trainer.gradient_clip_val, **kw)
+
+    @override
     def forward(self, x):
         if self._channels_last and x.dim() == 4: x = x.contiguous(memory_format=torch.channels_last)
         if self.compile_args is None: return self.net(x)
@@ -72,150 +149,72 @@ class VisionModule(L.LightningModule):
         if self.task == 'regression': return F.mse_loss(out.squeeze(-1), target.float())
         return F.cross_entropy(out, target, label_smoothing=self.label_smoothing)
 
-# %% ../nbs/30_module.ipynb #3b6e8035
-_MODULE_KEYS = ('task', 'num_classes', 'metrics', 'label_smoothing', 'mixup', 'mixup_alpha', 'sam', 'adaptive_sam',
-                'sam_rho', 'sam_bn_stats', 'sam_schedule', 'metric_computation_mode', 'result_plot', 'compile', 'channels_last',
-                'freeze_epochs')
+    def _step(self, batch, stage: str):
+        "One batch of `stage`: in training, mixup (if on) and, under SAM, `sam_update`'s optimizer step; then logging."
+        x, y = batch
+        train = stage == 'train'
+        x, target = self.mix(x, y) if train and self.mix is not None else (x, y)
+        out = self(x)
+        loss = self.loss(out, target)
+        if train and self.sam is not None:
+            sam_update(self, loss, lambda: self.loss(self(x), target), self.gradient_clip_val, bn_stats=self.sam_bn_stats)
+        self._log_step(stage, out.detach(), y, loss.detach())
+        return loss
 
-@classmethod
-def _from_config(cls, cfg, net: nn.Module) -> VisionModule:
-    "The module for the full config tree `cfg` around `net`."
-    kw = {k: cfg.model[k] for k in _MODULE_KEYS}
-    kw['metrics'] = list(kw['metrics'])
-    return cls(net, optim=OptimSettings.from_config(cfg), gradient_clip_val=cfg.trainer.gradient_clip_val, **kw)
-VisionModule.from_config = _from_config
+    @override
+    def training_step(self, batch, batch_idx): return self._step(batch, 'train')
+    @override
+    def validation_step(self, batch, batch_idx): return self._step(batch, 'val')
+    @override
+    def test_step(self, batch, batch_idx): return self._step(batch, 'test')
 
-# %% ../nbs/30_module.ipynb #d58907c7
-@patch
-def _log_step(self: VisionModule, stage: str, out, y, loss):
-    "Log the loss and the stage's metrics as `<stage>_<name>`; collect what the result plot needs."
-    n = len(y)
-    self.log(f'{stage}_loss', loss, on_step=stage == 'train', on_epoch=True, prog_bar=True, batch_size=n, sync_dist=stage != 'train')
-    metrics, out = self.metrics[f'{stage}_'], (out.squeeze(-1) if self.task == 'regression' else out)
-    if self.stepwise:
-        values = metrics(out, y); metrics.reset()
-        self.log_dict(values, on_step=stage == 'train', on_epoch=True, prog_bar=stage != 'train', batch_size=n, sync_dist=True)
-    else: metrics.update(out, y); self._updated.add(stage)   # computed over the whole epoch in `_epoch_end`
-    if f'{stage}_' in self.plot_data: self._update_plot(stage, out, y)
+    def _log_step(self, stage: str, out, y, loss):
+        "Log the loss and the stage's metrics as `<stage>_<name>`; collect what the result plot needs."
+        n = len(y)
+        self.log(f'{stage}_loss', loss, on_step=stage == 'train', on_epoch=True, prog_bar=True, batch_size=n, sync_dist=stage != 'train')
+        metrics, out = self.metrics[f'{stage}_'], (out.squeeze(-1) if self.task == 'regression' else out)
+        if self.stepwise:
+            values = metrics(out, y); metrics.reset()
+            self.log_dict(values, on_step=stage == 'train', on_epoch=True, prog_bar=stage != 'train', batch_size=n, sync_dist=True)
+        else: metrics.update(out, y); self._updated.add(stage)   # computed over the whole epoch in `_epoch_end`
+        if f'{stage}_' in self.plot_data: self._update_plot(stage, out, y)
 
-@patch
-def _epoch_end(self: VisionModule, stage: str):
-    "Log the epoch's metrics (epochwise mode; `compute` synchronises processes) and draw the result plot."
-    metrics = self.metrics[f'{stage}_']
-    if stage in self._updated:    # (Lightning cannot log a metric such as f1_per_class that returns a dict)
-        self.log_dict(metrics.compute(), prog_bar=stage != 'train'); metrics.reset(); self._updated.discard(stage)
-    self._plot(stage)
+    def _epoch_end(self, stage: str):
+        "Log the epoch's metrics (epochwise mode; `compute` synchronises processes) and draw the result plot."
+        metrics = self.metrics[f'{stage}_']
+        if stage in self._updated:    # (Lightning cannot log a metric such as f1_per_class that returns a dict)
+            self.log_dict(metrics.compute(), prog_bar=stage != 'train'); metrics.reset(); self._updated.discard(stage)
+        self._plot(stage)
 
-@patch
-def _step(self: VisionModule, batch, stage):
-    x, y = batch
-    out = self(x)
-    loss = self.loss(out, y)
-    self._log_step(stage, out.detach(), y, loss.detach())
-    return loss
+    @override
+    def on_train_epoch_start(self):
+        "Fine-tuning: for the first `freeze_epochs` epochs only the head learns (the body's parameters get no gradient)."
+        if not self.freeze_epochs: return
+        head = {id(p) for p in head_of(self.net).parameters()}
+        for p in self.net.parameters():
+            if id(p) not in head: p.requires_grad_(self.current_epoch >= self.freeze_epochs)
 
-@patch
-def training_step(self: VisionModule, batch, batch_idx):
-    "Mixup (if on), then one optimizer step: automatic, or `sam_update` under SAM."
-    x, y = batch
-    x, target = self.mix(x, y) if self.mix is not None else (x, y)
-    out = self(x)
-    loss = self.loss(out, target)
-    if self.sam is not None: sam_update(self, loss, lambda: self.loss(self(x), target), self.gradient_clip_val, bn_stats=self.sam_bn_stats)
-    self._log_step('train', out.detach(), y, loss.detach())
-    return loss
+    @override
+    def on_train_epoch_end(self):
+        if not self.automatic_optimization and self.sam_schedule == 'default': self.lr_schedulers().step()   # Lightning steps it only in automatic mode
+        self._epoch_end('train')
 
-@patch
-def on_train_epoch_end(self: VisionModule):
-    if not self.automatic_optimization and self.sam_schedule == 'default': self.lr_schedulers().step()   # Lightning steps it only in automatic mode
-    self._epoch_end('train')
+    @override
+    def on_validation_epoch_end(self): self._epoch_end('val')
+    @override
+    def on_test_epoch_end(self): self._epoch_end('test')
 
-@patch
-def on_train_epoch_start(self: VisionModule):
-    "Fine-tuning: for the first `freeze_epochs` epochs only the head learns (the body's parameters get no gradient)."
-    if not self.freeze_epochs: return
-    head = {id(p) for p in head_of(self.net).parameters()}
-    for p in self.net.parameters():
-        if id(p) not in head: p.requires_grad_(self.current_epoch >= self.freeze_epochs)
+    @override
+    def configure_optimizers(self):
+        opt = build_optimizer(self.net, self.optim, head=head_of(self.net))
+        if self.sam is not None: opt = SAM(opt, **self.sam)
+        return dict(optimizer=opt, lr_scheduler=dict(scheduler=build_scheduler(opt, self.optim), interval='epoch'))
 
-@patch
-def configure_optimizers(self: VisionModule):
-    opt = build_optimizer(self.net, self.optim, head=head_of(self.net))
-    if self.sam is not None: opt = SAM(opt, **self.sam)
-    return dict(optimizer=opt, lr_scheduler=dict(scheduler=build_scheduler(opt, self.optim), interval='epoch'))
-
-@patch
-def validation_step(self: VisionModule, batch, batch_idx): return self._step(batch, 'val')
-@patch
-def test_step(self: VisionModule, batch, batch_idx): return self._step(batch, 'test')
-
-# %% ../nbs/30_module.ipynb #8b0d0e70
-class _Pairs(tm.Metric):
-    "All (prediction, target) pairs of an epoch, gathered across processes."
-    def __init__(self):
-        super().__init__()
-        self.add_state('preds', default=[], dist_reduce_fx='cat'); self.add_state('targets', default=[], dist_reduce_fx='cat')
-    def update(self, preds, targets): self.preds.append(preds.float()); self.targets.append(targets.float())
-    def compute(self):
-        cat = lambda v: torch.cat(v) if isinstance(v, list) else v
-        return cat(self.preds), cat(self.targets)
-
-@patch
-def _plot_stages(self: VisionModule):
-    return {'val': ('val', 'test'), 'all': ('train', 'val', 'test'), 'disable': ()}[self.result_plot]
-
-@patch
-def _plot_metric(self: VisionModule):
-    if self.task == 'regression': return _Pairs()
-    return tm.ConfusionMatrix('multiclass', num_classes=self.num_classes)
-
-@patch
-def _update_plot(self: VisionModule, stage, out, y):
-    self.plot_data[f'{stage}_'].update(out if self.task == 'regression' else out.argmax(-1), y)
-
-@patch
-def _plot(self: VisionModule, stage):
-    "Collect the stage's result plot data: drawn now, or in a fit without an image history, when the fit ends."
-    data = self.plot_data[f'{stage}_'] if f'{stage}_' in self.plot_data else None
-    if data is None: return
-    if self._trainer is None or self.trainer.sanity_checking: return data.reset()
-    if data.update_count == 0: return
-    value = data.compute(); data.reset()
-    if not self.trainer.is_global_zero: return
-    if self.trainer.state.fn == 'fit' and not any(hasattr(lg, 'log_image') for lg in self.trainer.loggers):
-        self._pending_plots[stage] = value; return
-    self._draw_plot(stage, value)
-
-@patch
-def _draw_plot(self: VisionModule, stage, value):
-    "Draw the stage's result plot of `value`, send it to the loggers, keep it in `self.figures`."
-    if self.task == 'regression': name, fig = f'{stage}_parity', parity_figure(*value, f'{stage} parity plot')
-    else: name, fig = f'{stage}_confusion_matrix', confusion_matrix_figure(value, f'{stage} confusion matrix', getattr(self, 'class_names', None))
-    self.figures[name] = fig
-    log_figure(self.trainer.loggers, name, fig, step=self.global_step)
-
-@patch
-def on_fit_end(self: VisionModule):
-    "Draw the fit's last result plots (`_plot` kept them)."
-    for stage, value in self._pending_plots.items(): self._draw_plot(stage, value)
-    self._pending_plots.clear()
-
-@patch
-def on_validation_epoch_end(self: VisionModule): self._epoch_end('val')
-@patch
-def on_test_epoch_end(self: VisionModule): self._epoch_end('test')
-
-# %% ../nbs/30_module.ipynb #1daa0bbd
-def _conv2d_net(net: nn.Module) -> bool:
-    "Whether `net` is a 2-D convolutional network (channels_last applies to 4-D tensors only)."
-    convs = [m for m in net.modules() if isinstance(m, nn.modules.conv._ConvNd)]
-    return bool(convs) and all(isinstance(m, nn.Conv2d) for m in convs)
-
-@patch
-def setup(self: VisionModule, stage: str):
-    "Convert a 2-D conv network to channels_last where asked, or (`channels_last=None`) on CUDA devices."
-    device = self.trainer.strategy.root_device if self._trainer is not None else self.device
-    use = device.type == 'cuda' if self.channels_last is None else self.channels_last
-    if use and _conv2d_net(self.net):
-        self.net.to(memory_format=torch.channels_last)    # in place: the parameters, and so the optimizer's, stay the same
-        self._channels_last = True
+    @override
+    def setup(self, stage: str):
+        "Convert a 2-D conv network to channels_last where asked, or (`channels_last=None`) on CUDA devices."
+        device = self.trainer.strategy.root_device if self._trainer is not None else self.device
+        use = device.type == 'cuda' if self.channels_last is None else self.channels_last
+        if use and _conv2d_net(self.net):
+            self.net.to(memory_format=torch.channels_last)    # in place: the parameters, and so the optimizer's, stay the same
+            self._channels_last = True

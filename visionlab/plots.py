@@ -11,6 +11,7 @@ from typing import Sequence, TYPE_CHECKING
 import numpy as np
 
 from .core import ConfigError
+from .rundir import RunDir, CONFIG
 if TYPE_CHECKING:   # tensors are read through their methods, matplotlib is imported when a figure is made:
     import torch     # a module that only lists choices (the panel before Train) loads neither
     from matplotlib.figure import Figure
@@ -213,9 +214,8 @@ def _num(s: str): return float(s) if s not in ('', None) else None
 
 def _main_metric(run_dir: Path) -> tuple[str, str]:
     "The run's main metric (`val_<first metric>`, else val_loss) and whether higher is better."
-    from omegaconf import OmegaConf
-    from visionlab.config import main_metric
-    return main_metric(OmegaConf.load(run_dir/'config.yaml') if (run_dir/'config.yaml').exists() else OmegaConf.create())
+    run = RunDir(run_dir)
+    return run.main_metric() if (run/CONFIG).exists() else ('val_loss', 'min')
 
 def _epoch_rows(rows: list[dict], main: str) -> dict[int, dict]:
     "One row per epoch (keyed by Lightning's 0-based epoch) from the CSV rows; an LR row goes to the next epoch."
@@ -243,7 +243,7 @@ def run_history(run_dir) -> tuple[list[dict], list[dict], str, str]:
         if not (r.get('train_loss_step') and r.get('epoch')): continue
         e = int(r['epoch']); start = ends.get(e - 1, 0); length = ends.get(e, start + max(1, start // max(e, 1))) - start
         steps.append(dict(x=e + (int(r['step']) - start) / max(length, 1), loss=_num(r['train_loss_step'])))
-    status = json.loads((run_dir/'results.json').read_text()).get('status') if (run_dir/'results.json').exists() else None
+    status = RunDir(run_dir).status
     if status in ('stopped', 'interrupted') and epochs: epochs[max(epochs)]['partial'] = True
     return list(epochs.values()), steps, main, mode
 
@@ -260,7 +260,7 @@ class RunView:
     def __init__(self, run_dir, log_loss: bool = False):
         self.run_dir = Path(run_dir)
         epochs, steps, main, mode = run_history(self.run_dir)
-        res = json.loads((self.run_dir/'results.json').read_text()) if (self.run_dir/'results.json').exists() else {}
+        res = RunDir(self.run_dir).results()
         self.status, self.metrics = res.get('status', 'running or killed'), res.get('metrics', {})
         self.figures = {'curves': figure_png(progress_figure(epochs, main, steps, log_loss, mode))}
         self.figures.update({p.stem: p.read_bytes() for p in sorted((self.run_dir/'plots').glob('*.png'))})

@@ -21,7 +21,8 @@ from .augment import resolve_policy
 from .data import datamodule_from_config, read_image, check_image_file
 from .models.core import model_from_config
 from .module import VisionModule
-from .runs import load_run_config, validate_run_config, check_checkpoint, write_atomic, as_path, is_rank_zero
+from .runs import load_run_config, validate_run_config, check_checkpoint, as_path, is_rank_zero
+from .rundir import RunDir, write_atomic
 from .crossval import cv_location, fold_dirs
 from .plots import confusion_counts, confusion_matrix_figure, parity_figure, samples_figure
 
@@ -43,26 +44,16 @@ class LoadedRun:
     @property
     def net(self) -> torch.nn.Module: return self.model.net
 
-def _inside(p: Path, d: Path) -> bool:
-    try: p.resolve().relative_to(d.resolve()); return True
-    except ValueError: return False
-
 def find_checkpoint(run_dir, checkpoint: str | Path = 'best') -> Path:
     "The checkpoint file of `run_dir`: 'best', 'last' (always inside the run, wherever it moved), or a path."
     run_dir = Path(run_dir)
     if not (isinstance(checkpoint, (str, os.PathLike)) and str(checkpoint)):
         raise ConfigError(f"checkpoint={checkpoint!r} is not valid: 'best', 'last' or a checkpoint file")
     if checkpoint not in ('best', 'last'): return Path(checkpoint)
-    ckdir = run_dir/'checkpoints'
-    if checkpoint == 'best':
-        try: best = json.loads((run_dir/'results.json').read_text()).get('best_checkpoint')
-        except (OSError, ValueError, AttributeError): best = None
-        best = run_dir/best if best and best != 'None' else None           # relative to the run (an absolute one stays absolute)
-        if best is not None and best.exists() and _inside(best, ckdir): return best
-        found = sorted(ckdir.glob('best*.ckpt'), key=lambda p: p.stat().st_mtime)
-        if found: return found[-1]
-    if (ckdir/'last.ckpt').exists(): return ckdir/'last.ckpt'
-    raise ConfigError(f"{run_dir}: no checkpoint in {ckdir} (the run stopped before its first epoch ended)")
+    run = RunDir(run_dir)
+    found = (run.checkpoint('best') if checkpoint == 'best' else None) or run.checkpoint('last')
+    if found is None: raise ConfigError(f"{run_dir}: no checkpoint in {run/'checkpoints'} (the run stopped before its first epoch ended)")
+    return found
 
 def load_run(run_dir,  # a run directory
              checkpoint: str | Path = 'best',  # 'best', 'last' or a checkpoint file
@@ -81,7 +72,7 @@ def load_run(run_dir,  # a run directory
     module = VisionModule.from_config(cfg, model_from_config(cfg.model))
     try: module.load_state_dict(state, strict=True)
     except RuntimeError as e:
-        raise ConfigError(f"checkpoint {path} does not fit the model of {run_dir/'config.yaml'}: {str(e).splitlines()[0]}") from None
+        raise ConfigError(f"checkpoint {path} does not fit the model of {run_dir/'config.yaml'}: {first_line(e)}") from None
     return LoadedRun(module.eval(), cfg, run_dir, path)
 
 # %% ../nbs/50_predict.ipynb #a834d3e2
@@ -202,7 +193,7 @@ def _apply_data_overrides(cfg: DictConfig, overrides: Sequence[str]) -> DictConf
         if OmegaConf.select(cfg, key, default='__missing__') == '__missing__':
             raise ConfigError(f"unknown key {key!r}: valid keys under data: {', '.join(sorted(cfg.data.keys()))}")
         try: OmegaConf.update(cfg, key, OmegaConf.create({'v': value}).v if value else None, merge=False)
-        except Exception as e: raise ConfigError(f"{key}={value!r}: {str(e).splitlines()[0]}") from None
+        except Exception as e: raise ConfigError(f"{key}={value!r}: {first_line(e)}") from None
     try: return validate(cfg)
     except ConfigError as e:      # the model is the trained one: say that the data does not fit it
         if not str(e).startswith('model.'): raise

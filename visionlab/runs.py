@@ -15,98 +15,23 @@ from lightning.pytorch.loggers import Logger
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import OmegaConf, DictConfig
 
-from .core import ConfigError, VisionlabError, OPTIMIZERS, leaves, load_checkpoint, UntrustedCheckpoint
+from .core import ConfigError, VisionlabError, OPTIMIZERS, first_line, leaves, load_checkpoint, UntrustedCheckpoint
 from .allocator import allocator_in_use
 from .config import compose, validate, WEIGHT_FILES
 from .callbacks import RunInterrupted, RunTerminated
+from .rundir import (RunDir, RESULTS, CONFIG, METRICS_CSV, CHECKPOINTS, LOCK_FILE, write_atomic,
+                              clean_stale_temps, check_unowned, lock_run, unlock_run, run_owner)
 
 
 # %% auto #0
-__all__ = ['LOCK_FILE', 'RUN_DIR_ENV', 'MIN_FREE_MARGIN', 'RESUME_SAFE', 'JOURNAL', 'SUMMARY_METRICS', 'BEST_EPOCH_LABEL',
-           'IGNORED_KEYS', 'temp_path', 'fsync_dir', 'write_synced', 'write_atomic', 'clean_stale_temps', 'pid_alive',
-           'run_owner', 'check_unowned', 'lock_run', 'unlock_run', 'as_path', 'RunDirRemoved', 'check_run_dir',
-           'writable_exp_dir', 'run_name', 'make_run_dir', 'is_rank_zero', 'process_run_dir', 'free_bytes',
-           'optimizer_slots', 'needed_bytes', 'tensor_bytes', 'disk_full_error', 'check_free_space', 'load_run_config',
-           'validate_run_config', 'check_checkpoint', 'read_weights', 'check_fits', 'resume_config', 'run_status',
-           'resume_checkpoint', 'check_unfinished', 'RunPlan', 'check_no_links', 'plan_run', 'read_csv', 'journal_rows',
-           'final_metrics', 'best_epoch_metrics', 'write_metrics_csv', 'RunMetrics', 'summary_line', 'RunResult',
-           'RunRecord', 'weights_of', 'write_results', 'RunFiles', 'recorded_run', 'read_run', 'find_runs', 'RunTable',
-           'compare_runs', 'history_table']
-
-# %% ../nbs/36_runs.ipynb #e1a10002
-def temp_path(path: Path) -> Path:
-    "The temporary file beside `path` that this process writes before renaming it to `path`."
-    return path.with_name(f'{path.name}.{os.getpid()}.tmp')
-
-def fsync_dir(d: Path):
-    "Make a rename in directory `d` durable."
-    fd = os.open(d, os.O_RDONLY)
-    try: os.fsync(fd)
-    except OSError: pass            # some file systems cannot sync a directory
-    finally: os.close(fd)
-
-def write_synced(path: Path, write: Callable):
-    "Write `path` with `write(file)`, flushed to the disk (never through a symbolic link); removed again if writing fails."
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
-    try:
-        with os.fdopen(fd, 'wb') as f: write(f); f.flush(); os.fsync(f.fileno())
-    except BaseException: path.unlink(missing_ok=True); raise
-
-def write_atomic(path: Path, data: bytes | Callable):
-    "Replace `path` by `data` (bytes, or a function writing a file) through a synced temporary file and a rename."
-    path = Path(path); tmp = temp_path(path)
-    write_synced(tmp, data if callable(data) else lambda f: f.write(data))
-    os.replace(tmp, path); fsync_dir(path.parent)
-
-def clean_stale_temps(run_dir: Path) -> list[Path]:
-    "Remove the temporary files that killed processes left in `run_dir` (its owner holds the lock)."
-    stale = [p for p in Path(run_dir).rglob('*.tmp') if p.is_file()]
-    for p in stale: p.unlink(missing_ok=True)
-    return stale
-
-# %% ../nbs/36_runs.ipynb #e1a10005
-LOCK_FILE = '.lock'
-
-def pid_alive(pid: int) -> bool:
-    "Whether process `pid` runs (a zombie, killed but not yet reaped, does not)."
-    try: os.kill(pid, 0)
-    except ProcessLookupError: return False
-    except PermissionError: return True
-    try: return Path(f'/proc/{pid}/stat').read_text().split(') ')[-1][:1] != 'Z'
-    except OSError: return True
-
-def run_owner(run_dir: Path) -> int | None:
-    "The PID of the live process that holds `run_dir`'s lock, else None."
-    try: pid = int((Path(run_dir)/LOCK_FILE).read_text().split()[0])
-    except (OSError, ValueError, IndexError): return None
-    return pid if pid_alive(pid) else None
-
-def check_unowned(run_dir: Path):
-    "Raise a `ConfigError` naming the owner if a live process holds `run_dir`."
-    pid = run_owner(run_dir)
-    if pid is not None:
-        raise ConfigError(f"{run_dir} is in use by process {pid} (lock {Path(run_dir)/LOCK_FILE}): wait for that run to end or stop it")
-
-# %% ../nbs/36_runs.ipynb #e1a10006
-def lock_run(run_dir: Path) -> Path:
-    "Take `run_dir`'s lock for this process (taking over a stale one); a `ConfigError` if a live process holds it."
-    f = Path(run_dir)/LOCK_FILE
-    for _ in range(3):
-        try: fd = os.open(f, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-        except FileExistsError:
-            check_unowned(run_dir)
-            f.unlink(missing_ok=True)             # stale: its owner is gone
-            continue
-        with os.fdopen(fd, 'w') as fh: fh.write(f'{os.getpid()}\n')
-        return f
-    raise ConfigError(f"{run_dir}: cannot take its lock {f}")
-
-def unlock_run(run_dir: Path):
-    "Release `run_dir`'s lock if this process holds it."
-    f = Path(run_dir)/LOCK_FILE
-    try:
-        if int(f.read_text().split()[0]) == os.getpid(): f.unlink()
-    except (OSError, ValueError, IndexError): pass
+__all__ = ['RUN_DIR_ENV', 'MIN_FREE_MARGIN', 'RESUME_SAFE', 'JOURNAL', 'SUMMARY_METRICS', 'BEST_EPOCH_LABEL', 'IGNORED_KEYS',
+           'as_path', 'RunDirRemoved', 'check_run_dir', 'writable_exp_dir', 'run_name', 'make_run_dir', 'is_rank_zero',
+           'process_run_dir', 'free_bytes', 'optimizer_slots', 'needed_bytes', 'tensor_bytes', 'disk_full_error',
+           'check_free_space', 'load_run_config', 'validate_run_config', 'check_checkpoint', 'read_weights',
+           'check_fits', 'resume_config', 'resume_checkpoint', 'check_unfinished', 'RunPlan', 'check_no_links',
+           'plan_run', 'read_csv', 'journal_rows', 'final_metrics', 'best_epoch_metrics', 'write_metrics_csv',
+           'RunMetrics', 'summary_line', 'RunResult', 'RunRecord', 'weights_of', 'write_results', 'RunFiles',
+           'recorded_run', 'read_run', 'find_runs', 'RunTable', 'compare_runs', 'history_table']
 
 # %% ../nbs/36_runs.ipynb #e1b00010
 def as_path(value,  # what the user passed for a path
@@ -215,14 +140,10 @@ def load_run_config(run_dir,
     "The saved configuration of `run_dir`, on the typed schema (not validated), with `imports` in place of its own."
     run_dir = Path(run_dir).expanduser()
     if not run_dir.is_dir(): raise ConfigError(f"{str(run_dir)!r} is not a run directory: no such directory")
-    f = run_dir/'config.yaml'
-    if not f.exists(): raise ConfigError(f"{str(run_dir)!r} is not a run directory: it has no config.yaml")
-    try: saved = OmegaConf.load(f)
-    except Exception as e: raise ConfigError(f"{f} is corrupt: {str(e).splitlines()[0]}") from None
-    if not isinstance(saved, DictConfig): raise ConfigError(f"{f} is corrupt: not a mapping of settings")
+    f, saved = run_dir/CONFIG, RunDir(run_dir).config()
     saved.imports = list(imports)       # reading a run never runs the code its file names
     try: return OmegaConf.merge(compose(validate_choices=False), saved)
-    except Exception as e: raise ConfigError(f"{f} does not fit the schema: {str(e).splitlines()[0]}") from None
+    except Exception as e: raise ConfigError(f"{f} does not fit the schema: {first_line(e)}") from None
 
 # %% ../nbs/36_runs.ipynb #e1b00001
 def _saved_imports(run_dir: Path) -> list[str]:
@@ -247,7 +168,7 @@ def check_checkpoint(path,
     try: ck = load_checkpoint(path, trust)
     except UntrustedCheckpoint: raise
     except Exception as e:
-        why = str(e).splitlines()[0] if str(e) else ''
+        why = first_line(e)
         raise ConfigError(f"checkpoint {path} is corrupt or not a checkpoint ({type(e).__name__}: {why})") from None
     if not isinstance(ck, dict) or 'state_dict' not in ck: raise ConfigError(f"checkpoint {path} is not a Lightning checkpoint (no state_dict)")
     return ck
@@ -270,7 +191,7 @@ def read_weights(path) -> dict:
             state = load_file(f)
         else: state = torch.load(f, map_location='cpu', weights_only=True)
     except ImportError: raise ConfigError(f"model.init_from={f}: reading .safetensors needs the safetensors package: pip install safetensors (or the timm extra)") from None
-    except Exception as e: raise ConfigError(f"model.init_from={f} cannot be read as weights ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from None
+    except Exception as e: raise ConfigError(f"model.init_from={f} cannot be read as weights ({type(e).__name__}: {first_line(e)})") from None
     while isinstance(state, dict) and not any(torch.is_tensor(v) for v in state.values()):
         inner = next((state[k] for k in ('state_dict', 'model', 'model_state_dict', 'state_dict_ema') if isinstance(state.get(k), dict)), None)
         if inner is None: break
@@ -321,11 +242,6 @@ def resume_config(cfg: DictConfig) -> tuple[DictConfig, Path]:
     return validate_run_config(saved, run_dir), run_dir
 
 # %% ../nbs/36_runs.ipynb #e1a10010
-def run_status(run_dir: Path) -> str | None:
-    "The `status` that `run_dir`'s `results.json` records (None: none written yet, or unreadable)."
-    try: return json.loads((Path(run_dir)/'results.json').read_text()).get('status')
-    except (OSError, ValueError, AttributeError): return None
-
 def _resumable(path: Path, trust: bool) -> dict | None:
     try: ck = check_checkpoint(path, trust)
     except UntrustedCheckpoint: raise
@@ -338,7 +254,7 @@ def resume_checkpoint(run_dir: Path,
     ckdir = Path(run_dir)/'checkpoints'
     last, others = ckdir/'last.ckpt', sorted(ckdir.glob('*.ckpt'), key=lambda p: p.stat().st_mtime, reverse=True)
     if last.exists() and (ck := _resumable(last, trust)) is not None: return last, ck
-    for p in (p for p in others if p != last and run_status(run_dir) != 'finished'):
+    for p in (p for p in others if p != last and RunDir(run_dir).status != 'finished'):
         if (ck := _resumable(p, trust)) is not None:
             logging.getLogger('visionlab').warning(f"resume: {last} is missing or unreadable; resuming from {p} (epoch {ck['epoch']})")
             return p, ck
@@ -351,7 +267,7 @@ def resume_checkpoint(run_dir: Path,
 # %% ../nbs/36_runs.ipynb #e1a10012
 def check_unfinished(run_dir: Path, cfg: DictConfig, ck: dict):
     "Refuse to resume a finished run whose checkpoint `ck` is its last epoch."
-    if run_status(run_dir) == 'finished' and not ck.get('visionlab_mid_epoch') and ck['epoch'] + 1 >= cfg.trainer.max_epochs:
+    if RunDir(run_dir).status == 'finished' and not ck.get('visionlab_mid_epoch') and ck['epoch'] + 1 >= cfg.trainer.max_epochs:
         raise ConfigError(f"resume={str(run_dir)!r}: the run has finished its {cfg.trainer.max_epochs} epochs "
                           "(results.json: finished): nothing to resume, its files are left as they are")
 
@@ -549,8 +465,7 @@ class RunRecord:
         "The best checkpoint: the callback's, else the one `best-*.ckpt` of the run (a moved or resumed run)."
         ck = self.checkpoint
         if ck is not None and ck.best_model_path and Path(ck.best_model_path).exists(): return Path(ck.best_model_path)
-        found = sorted((self.run_dir/'checkpoints').glob('best*.ckpt'), key=lambda p: p.stat().st_mtime) if self.run_dir else []
-        return found[-1] if found else None
+        return RunDir(self.run_dir).checkpoint('best') if self.run_dir else None
 
     def result(self, figures: dict | None = None) -> RunResult:
         "The `RunResult` of the run so far."
@@ -582,7 +497,7 @@ def write_results(rec: RunRecord):
                 epoch=t.current_epoch if t else None, step=t.global_step if t else None, allocator=allocator_in_use(),
                 weights=weights_of(rec.plan.cfg))
     if 'test_acc_best_epoch' in rec.metrics: info['labels'] = dict(test_acc_best_epoch=BEST_EPOCH_LABEL)
-    write_atomic(rec.run_dir/'results.json', json.dumps(info, indent=2, default=str).encode())
+    RunDir(rec.run_dir).write_results(info)
 
 def _refused_early(rec: RunRecord, e: BaseException) -> bool:
     "A `ConfigError` of a new run before any checkpoint: the run leaves nothing behind."
@@ -596,7 +511,7 @@ class RunFiles:
     saved: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        for n in (JOURNAL, 'metrics.csv', 'results.json'):
+        for n in (JOURNAL, METRICS_CSV, RESULTS):
             f = self.run_dir/n
             self.saved[n] = f.read_bytes() if f.exists() else None
         last = self.run_dir/'checkpoints'/'last.ckpt'
@@ -644,15 +559,12 @@ def recorded_run(run_dir: Path, plan: RunPlan):
 def read_run(run_dir) -> dict:
     "One run directory as a flat record: `config` (dotted keys), `metrics`, `wall_time`, `run_dir`."
     run_dir = as_path(run_dir, 'read_run(run_dir)')
-    cfg_file, res_file = run_dir/'config.yaml', run_dir/'results.json'
-    if not cfg_file.exists(): raise ConfigError(f"{run_dir} is not a run directory: it has no config.yaml")
-    try: flat = leaves(OmegaConf.to_container(OmegaConf.load(cfg_file), resolve=False))
-    except Exception as e: raise ConfigError(f"{cfg_file} is corrupt: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+    run = RunDir(run_dir)
+    flat = leaves(OmegaConf.to_container(run.config(), resolve=False))
     config = {k: tuple(v) if isinstance(v, list) else v for k, v in flat.items()}     # lists hashable: comparable across runs
-    try: res = json.loads(res_file.read_text()) if res_file.exists() else {}
-    except ValueError as e: raise ConfigError(f"{res_file} is corrupt: {e}") from None
+    res = run.results()
     return dict(run_dir=run_dir, config=config, metrics=res.get('metrics', {}), wall_time=res.get('wall_time'),
-                finished=res_file.exists(), status=res.get('status'))
+                finished=bool(res), status=res.get('status'))
 
 def find_runs(root) -> list[Path]:
     "The run directories below `root` (any depth), oldest first."

@@ -16,7 +16,8 @@ from omegaconf import OmegaConf, DictConfig
 from .core import ConfigError, load_checkpoint
 from .config import metric_mode
 from .callbacks import NonFiniteLossError, nonfinite_tensors
-from .runs import RunMetrics, temp_path, write_synced, fsync_dir, check_run_dir, disk_full_error
+from .runs import RunMetrics, check_run_dir, disk_full_error
+from .rundir import temp_path, write_synced, fsync_dir
 
 # %% auto #0
 __all__ = ['resolve_precision', 'n_devices', 'in_notebook', 'ddp_strategy', 'check_sam_settings', 'trainer_kwargs', 'monitor_of',
