@@ -5,15 +5,16 @@
 # %% ../nbs/45_cli.ipynb #798d70fc
 from __future__ import annotations
 import argparse, logging, os, sys, traceback
-from typing import Sequence
+from typing import Callable, Sequence
 
-from .core import ConfigError, VisionlabError
+from .core import ConfigError, VisionlabError, last_line
 from .quiet import quiet_console
 from .overrides import command_line, key_of
 from .allocator import preload_allocator
 
 # %% auto #0
-__all__ = ['OPTIONS', 'USAGE', 'PREDICT_USAGE', 'compose_jobs', 'run_cli', 'train_main', 'predict_cli', 'predict_main']
+__all__ = ['OPTIONS', 'USAGE', 'PREDICT_USAGE', 'parse_args', 'compose_jobs', 'exit_status', 'run_cli', 'train_main',
+           'predict_cli', 'predict_main']
 
 # %% ../nbs/45_cli.ipynb #c3d80923
 OPTIONS = ('-h', '--help', '-m', '--multirun', '--cfg')   # a command line with one of them is not a run of its own
@@ -27,6 +28,27 @@ USAGE = """usage: visionlab-train [-m|--multirun] [--cfg] [--trust-checkpoint] [
   --cfg      print the composed configuration and exit
   --trust-checkpoint  resume=RUN from a checkpoint that holds Python objects, not only tensors (only one you trust)
 example: visionlab-train model=resnet data=digits model.lr=0.05 trainer.max_epochs=3"""
+
+class _Parser(argparse.ArgumentParser):
+    "argparse that raises a one-line `ConfigError` instead of printing and exiting."
+    def error(self, message): raise ConfigError(message)
+
+def parse_args(parser: argparse.ArgumentParser,  # options, and a positional `args` (nargs='*') for the rest
+               argv: Sequence[str],  # the command line after the program's name
+               known: str,  # the options, as the refusal of an unknown one lists them
+              ) -> argparse.Namespace:
+    "`argv` parsed by `parser`: overrides keep their order wherever options stand; an unknown option is one `ConfigError`."
+    o, unknown = parser.parse_known_intermixed_args(list(argv))
+    bad = next((a for a in unknown if a.startswith('-')), None)
+    if bad: raise ConfigError(f"unknown option {bad!r}: options are {known}")
+    o.args += unknown
+    return o
+
+def _train_parser() -> _Parser:
+    p = _Parser(prog='visionlab-train', add_help=False, allow_abbrev=False)
+    p.add_argument('args', nargs='*')
+    for flag in (('-h', '--help'), ('-m', '--multirun'), ('--cfg',), ('--trust-checkpoint',)): p.add_argument(*flag, action='store_true')
+    return p
 
 # %% ../nbs/45_cli.ipynb #9a2d6f15
 def compose_jobs(jobs: Sequence[Sequence[str]],  # the override list of each job
@@ -72,33 +94,34 @@ def _run(overrides: Sequence[str], show_cfg: bool, console: bool = False, trust_
     if (svc := report_svc(result)): print(svc, flush=True)     # digits: the same split with scikit-learn's SVC
     return 0
 
+def exit_status(prog: str,  # the console script's name, which starts every line it prints
+                run: Callable[[], int],  # the command's work; returns its exit status
+               ) -> int:
+    "The exit status of `run()` and its one line on stderr however it ends: 2 a refused input, 130 Ctrl-C, 143 SIGTERM, 1 a failure."
+    try: return run()
+    except ConfigError as e:
+        # a DataLoader worker re-raises our error with its traceback folded into the message: keep the last line
+        print(f"{prog}: error: {last_line(e)}", file=sys.stderr); return 2
+    except KeyboardInterrupt as e:
+        from visionlab.callbacks import RunTerminated
+        if isinstance(e, RunTerminated): print(f"{prog}: stopped by SIGTERM", file=sys.stderr); return 143
+        print(f"{prog}: interrupted", file=sys.stderr); return 130
+    except VisionlabError as e:
+        print(f"{prog}: failed: {e}", file=sys.stderr); return 1
+    except Exception as e:
+        if os.environ.get('VISIONLAB_TRACEBACK'): traceback.print_exc()
+        print(f"{prog}: failed: {type(e).__name__}: {e} (set VISIONLAB_TRACEBACK=1 for the traceback)", file=sys.stderr)
+        return 1
+
 def run_cli(argv: Sequence[str],  # the arguments after `visionlab-train`
             console: bool = False,  # this process is the console script's, free to re-execute (not a notebook or a test)
            ) -> int:
     "Run `visionlab-train` with arguments `argv`; return the exit status."
-    args = list(argv)
-    if any(a in ('-h', '--help') for a in args): print(USAGE); return 0
-    multirun = any(a in ('-m', '--multirun') for a in args)
-    show_cfg = '--cfg' in args
-    trust = '--trust-checkpoint' in args
-    overrides = [a for a in args if a not in (*OPTIONS, '--trust-checkpoint')]
-    bad = [a for a in overrides if a.startswith('-')]
-    try:
-        if bad: raise ConfigError(f"unknown option {bad[0]!r}: options are -m/--multirun, --cfg, --trust-checkpoint, -h/--help")
-        return _multirun(overrides, show_cfg) if multirun else _run(overrides, show_cfg, console, trust)
-    except ConfigError as e:
-        # a DataLoader worker re-raises our error with its traceback folded into the message: keep the last line
-        print(f"visionlab-train: error: {str(e).strip().splitlines()[-1]}", file=sys.stderr); return 2
-    except KeyboardInterrupt as e:
-        from visionlab.callbacks import RunTerminated
-        if isinstance(e, RunTerminated): print("visionlab-train: stopped by SIGTERM", file=sys.stderr); return 143
-        print("visionlab-train: interrupted", file=sys.stderr); return 130
-    except VisionlabError as e:
-        print(f"visionlab-train: failed: {e}", file=sys.stderr); return 1
-    except Exception as e:
-        if os.environ.get('VISIONLAB_TRACEBACK'): traceback.print_exc()
-        print(f"visionlab-train: failed: {type(e).__name__}: {e} (set VISIONLAB_TRACEBACK=1 for the traceback)", file=sys.stderr)
-        return 1
+    def run() -> int:
+        o = parse_args(_train_parser(), argv, '-m/--multirun, --cfg, --trust-checkpoint, -h/--help')
+        if o.help: print(USAGE); return 0
+        return _multirun(o.args, o.cfg) if o.multirun else _run(o.args, o.cfg, console, o.trust_checkpoint)
+    return exit_status('visionlab-train', run)
 
 def train_main():
     "Console entry point of `visionlab-train`."
@@ -117,10 +140,6 @@ PREDICT_USAGE = """usage: visionlab-predict RUN [data.key=value ...] [--split te
   imports   modules to import first (a run's own config.yaml `imports:` are never imported)
   --trust-checkpoint  read a checkpoint that holds Python objects, not only tensors (only one you trust)"""
 
-class _Parser(argparse.ArgumentParser):
-    "argparse that raises a one-line `ConfigError` instead of printing and exiting."
-    def error(self, message): raise ConfigError(message)
-
 def _predict_parser() -> _Parser:
     p = _Parser(prog='visionlab-predict', add_help=False, allow_abbrev=False)
     p.add_argument('args', nargs='*')
@@ -132,10 +151,7 @@ def _predict_parser() -> _Parser:
 
 def _parse_predict(argv: Sequence[str]) -> argparse.Namespace:
     from visionlab.config import imports_in
-    o, unknown = _predict_parser().parse_known_args(list(argv))
-    bad = next((a for a in unknown if a.startswith('-')), None)
-    if bad: raise ConfigError(f"unknown option {bad!r}: options are --split, --checkpoint, --images, --out, --export, --report, --trust-checkpoint")
-    o.args += unknown
+    o = parse_args(_predict_parser(), argv, '--split, --checkpoint, --images, --out, --export, --report, --trust-checkpoint')
     o.imports, o.args = imports_in(o.args), [a for a in o.args if key_of(a) != 'imports']
     if not o.help and not o.args: raise ConfigError("give the run directory to predict with: visionlab-predict RUN")
     if o.images and o.args[1:]: raise ConfigError(f"{o.args[1]}: data overrides change the run's dataset (--split), not --images")
@@ -152,7 +168,7 @@ def _predict_images(o: argparse.Namespace):
 def predict_cli(argv: Sequence[str]) -> int:
     "Run `visionlab-predict` with arguments `argv`; return the exit status."
     from visionlab.predict import check_output_file, export_run, predict_run
-    try:
+    def run() -> int:
         o = _parse_predict(argv)
         if o.help: print(PREDICT_USAGE); return 0
         if o.export: check_output_file(o.export, '--export', new_folders=False)   # before the predictions are written
@@ -166,10 +182,7 @@ def predict_cli(argv: Sequence[str]) -> int:
             from visionlab.interpret import interpret       # the layer above: imported when asked for
             print(f"report: {interpret(o.args[0], o.split, o.checkpoint).write_report(o.report)}", flush=True)
         return 0
-    except ConfigError as e: print(f"visionlab-predict: error: {e}", file=sys.stderr); return 2
-    except KeyboardInterrupt: print("visionlab-predict: interrupted", file=sys.stderr); return 130
-    except VisionlabError as e: print(f"visionlab-predict: failed: {e}", file=sys.stderr); return 1
-    except Exception as e: print(f"visionlab-predict: failed: {type(e).__name__}: {e}", file=sys.stderr); return 1
+    return exit_status('visionlab-predict', run)
 
 def predict_main():
     "Console entry point of `visionlab-predict`."

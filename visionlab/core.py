@@ -11,7 +11,7 @@ from typing import Any, Callable
 # %% auto #0
 __all__ = ['TRUST_HINT', 'MODELS', 'OPTIMIZERS', 'SCHEDULERS', 'METRICS', 'DATAMODULES', 'POLICIES', 'VisionlabError',
            'ConfigError', 'UntrustedCheckpoint', 'load_checkpoint', 'close_matches', 'choices_hint', 'first_line',
-           'Entry', 'Registry', 'leaves']
+           'last_line', 'Entry', 'Registry', 'leaves']
 
 # %% ../nbs/00_core.ipynb #71b710f4
 class VisionlabError(Exception):
@@ -63,6 +63,12 @@ def first_line(e: BaseException | str,  # an exception, or a message
     "The first line of `e`'s message ('' for an empty one): what a one-line error quotes."
     lines = str(e).splitlines()
     return lines[0] if lines else ''
+
+def last_line(e: BaseException | str,  # an exception, or a message
+             ) -> str:
+    "The last non-blank line of `e`'s message ('' for an empty one): a DataLoader worker re-raises an error with its traceback folded in above it."
+    lines = str(e).strip().splitlines()
+    return lines[-1] if lines else ''
 
 # %% ../nbs/00_core.ipynb #79e54623
 @dataclass
