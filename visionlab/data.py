@@ -4,7 +4,7 @@
 
 # %% ../nbs/21_data.ipynb #867d49f0
 from __future__ import annotations
-import csv, inspect, math, os, pickle, socket, sys, warnings
+import csv, inspect, json, math, os, pickle, socket, sys, warnings
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Sequence
@@ -17,8 +17,9 @@ from .core import DATAMODULES, ConfigError, choices_hint, first_line
 from .augment import ImageStats, build_policy, build_batched
 
 # %% auto #0
-__all__ = ['MAX_PIXELS', 'IMAGENET_STATS', 'CIFAR_GLOBALS', 'CIFAR_MEAN', 'CIFAR_STD', 'TensorImageDataset', 'read_image',
-           'check_image_file', 'ImageFileDataset', 'stratified_split', 'fold_indices', 'default_workers',
+__all__ = ['MAX_PIXELS', 'MANIFEST', 'PARALLEL_FROM', 'PROGRESS_FROM', 'IMAGENET_STATS', 'CIFAR_GLOBALS', 'CIFAR_MEAN',
+           'CIFAR_STD', 'TensorImageDataset', 'read_image', 'check_image_file', 'manifest_file', 'read_manifest',
+           'check_image_files', 'ImageFileDataset', 'stratified_split', 'fold_indices', 'default_workers',
            'check_validation', 'BaseDataModule', 'InMemoryDataModule', 'DigitsDataModule', 'DigitsRegressionDataModule',
            'SyntheticDataModule', 'CifarUnpickler', 'read_cifar', 'CIFARDataModule', 'CIFAR10DataModule',
            'CIFAR100DataModule', 'ImageFolderDataModule', 'ImageNetDataModule', 'CSVRegressionDataModule',
@@ -87,6 +88,78 @@ def check_image_file(path: str | Path,  # an image file
         with open(p, 'rb') as f: f.seek(max(0, size - 1024)); tail = f.read()
         if _END_MARKERS[fmt] not in tail: raise ConfigError(f"image {p} is truncated: the {fmt} file ends before its end marker")
     return p
+
+# %% ../nbs/21_data.ipynb #89fa7108
+MANIFEST = '.visionlab-checked.json'   # in a data folder: the image files already checked, by size and modification time
+PARALLEL_FROM = 2_000                  # files: fewer are checked in this process (starting workers would cost more)
+PROGRESS_FROM = 20_000                 # files: more show a progress bar while they are checked
+
+def _stamp(p: str | Path) -> list[int] | None:
+    "What says a file is unchanged: its size and modification time (None: it is missing)."
+    try: st = os.stat(p)
+    except OSError: return None
+    return [st.st_size, st.st_mtime_ns]
+
+def manifest_file(root: Path) -> Path:
+    "Where the manifest of data folder `root` lives: in it, or (a folder this user cannot write) in the user's cache."
+    import hashlib
+    if os.access(root, os.W_OK): return root/MANIFEST
+    cache = Path(os.environ.get('XDG_CACHE_HOME') or Path.home()/'.cache')/'visionlab'/'checked'
+    return cache/(hashlib.sha1(str(Path(root).resolve()).encode()).hexdigest()[:16] + '.json')
+
+def read_manifest(root: Path) -> dict:
+    "The files of `root` checked before, as {path relative to root: stamp} (empty: none, or an unreadable manifest)."
+    try: found = json.loads(manifest_file(root).read_text())
+    except (OSError, ValueError): return {}
+    return found if isinstance(found, dict) else {}
+
+# %% ../nbs/21_data.ipynb #bcc1f542
+def _first_bad(files: Sequence[Path]) -> tuple[int, str] | None:
+    "The index and refusal of the first of `files` that `check_image_file` refuses; None: all are good."
+    for i, f in enumerate(files):
+        try: check_image_file(f)
+        except ConfigError as e: return i, str(e)
+    return None
+
+def _check_in_workers(files: list[Path], workers: int | None) -> str | None:
+    "The refusal of the first bad file of `files` in their order (None: none), checked by `workers` processes (None: one per core)."
+    from concurrent.futures import ProcessPoolExecutor
+    import multiprocessing
+    n = workers or len(os.sched_getaffinity(0))
+    if n <= 1 or len(files) < PARALLEL_FROM: return (_first_bad(files) or (0, None))[1]
+    size = math.ceil(len(files) / (8 * n))
+    chunks = [files[i:i + size] for i in range(0, len(files), size)]
+    ctx = multiprocessing.get_context('fork' if 'fork' in multiprocessing.get_all_start_methods() else None)
+    from tqdm.auto import tqdm
+    with ProcessPoolExecutor(n, mp_context=ctx) as ex, tqdm(total=len(files), desc='checking image files', unit='file',
+                                                            disable=True if len(files) < PROGRESS_FROM else None) as bar:
+        for chunk, found in zip(chunks, ex.map(_first_bad, chunks)):     # in order: the first bad chunk holds the first bad file
+            if found: ex.shutdown(cancel_futures=True); return found[1]
+            bar.update(len(chunk))
+    return None
+
+# %% ../nbs/21_data.ipynb #3cae6532
+def check_image_files(files: Sequence[str | Path],  # image files
+                      root: Path | None = None,  # the data folder they are in, whose manifest records what was checked
+                      workers: int | None = None,  # processes (None: one per core; 1: this process)
+                     ) -> int:
+    "Check `files` as `check_image_file` does (the first bad one refused), skipping those `root`'s manifest records unchanged; how many were checked."
+    from visionlab.rundir import write_atomic
+    names = [os.fspath(f) for f in files]
+    done = read_manifest(root) if root is not None else {}
+    prefix = os.path.join(os.fspath(root), '') if root is not None else ''
+    rel = [n[len(prefix):] if prefix and n.startswith(prefix) else n for n in names]    # (relpath costs 10 us a file)
+    stamps = [_stamp(n) for n in names]
+    todo = [i for i, (k, s) in enumerate(zip(rel, stamps)) if s is None or done.get(k) != s]
+    bad = _check_in_workers([Path(names[i]) for i in todo], workers)
+    if bad: raise ConfigError(bad)
+    if root is not None and todo:
+        done.update({rel[i]: stamps[i] for i in todo})
+        try:
+            manifest_file(root).parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(manifest_file(root), json.dumps(done, separators=(',', ':')).encode())
+        except OSError: pass         # a manifest saves time only: without one, the next run checks again
+    return len(todo)
 
 # %% ../nbs/21_data.ipynb #a1c0e009
 class ImageFileDataset(Dataset):
@@ -306,9 +379,15 @@ class BaseDataModule(L.LightningDataModule):
         return test
 
     def check_files(self, *datasets):
-        "Check every image file of `datasets` (header and end, see `check_image_file`) before training starts."
-        for ds in datasets:
-            for f in getattr(ds, 'files', None) or []: check_image_file(f)
+        "Check every image file of `datasets` (`check_image_files`: in parallel, once per unchanged folder) before training starts; under DDP rank 0 checks and every rank gets its verdict."
+        files = [f for ds in datasets for f in getattr(ds, 'files', None) or []]
+        strategy = getattr(self.trainer, 'strategy', None) if self.trainer is not None else None
+        if strategy is None or strategy.world_size == 1: return check_image_files(files, self.data_path)
+        error = None
+        if strategy.global_rank == 0:
+            try: check_image_files(files, self.data_path)
+            except ConfigError as e: error = str(e)
+        if (error := strategy.broadcast(error, src=0)): raise ConfigError(error)
 
     def check_classes(self, n: int):
         "A `ConfigError` when the dataset has more classes than `data.num_classes`."
