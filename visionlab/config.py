@@ -24,7 +24,7 @@ __all__ = ['CONFIG_DIR', 'SCHEMA_NAME', 'FIXED_CHOICES', 'RANGES', 'MAX_NAME', '
            'check_timm_model', 'family_archs', 'metric_mode', 'main_metric', 'Applies', 'policy_family',
            'dataset_policy', 'apply_rules', 'yaml_options', 'family_names', 'import_modules', 'validate',
            'translate_reference', 'yaml_groups', 'group_options', 'imports_in', 'unknown_key_error', 'compose',
-           'to_overrides', 'key_help']
+           'validated', 'to_overrides', 'key_help']
 
 # %% ../nbs/01_config.ipynb #f2e09d05
 @dataclass
@@ -713,8 +713,14 @@ def compose(overrides: Sequence[str] = (),  # e.g. `['model=resnet', 'model.lr=0
                 cfg = hydra.compose(config_name='train', overrides=overrides)
     except (HydraException, OmegaConfBaseException, ValueError) as e:
         raise _one_line_error(e) from None
-    explicit = {key_of(o) for o in overrides}
-    return check_accelerator(validate(cfg, explicit, notes)) if validate_choices else cfg
+    return validated(cfg, overrides, notes) if validate_choices else cfg
+
+def validated(cfg: DictConfig,  # a tree composed from `overrides` (by `compose`, or by Hydra for a sweep's job)
+              overrides: Sequence[str],  # the overrides: the keys they set are the user's, the rest a recipe's or the defaults
+              notes: list | None = None,  # one line per value dropped by `apply_rules` is appended here
+             ) -> DictConfig:
+    "`cfg` checked by every rule (`validate`, with the user's keys told from a recipe's) and for its accelerator."
+    return check_accelerator(validate(cfg, {key_of(o) for o in overrides}, notes))
 
 # %% ../nbs/01_config.ipynb #7e0f7c9e
 GROUP_KEYS = {'env': 'env.name', 'model': 'model.family', 'data': 'data.name'}

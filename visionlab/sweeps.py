@@ -11,7 +11,7 @@ from typing import Sequence
 
 from omegaconf import DictConfig, OmegaConf
 
-from .core import ConfigError, VisionlabError, first_line
+from .core import ConfigError, VisionlabError, first_line, last_line
 from .overrides import key_of, split_override, value_of
 
 # %% auto #0
@@ -159,17 +159,19 @@ def objective(result) -> tuple[str, str, float]:
     value = result.best.get('value') if hasattr(result, 'best') else result.mean.get(monitor)
     return monitor, mode, math.nan if value is None else float(value)
 
-def train_job(overrides: Sequence[str]) -> dict:
+def train_job(cfg: DictConfig,  # the job's tree, as Hydra composed it
+              overrides: Sequence[str],  # the overrides it was composed from
+             ) -> dict:
     "Train one job of a sweep; its record: overrides, status, monitored metric and value, run dirs, report or error."
-    from visionlab.config import compose
+    from visionlab.config import validated
     from visionlab.train import train
     rec = dict(overrides=list(overrides), status='failed', value=math.nan, pid=os.getpid(), run_dirs=[])
     try:
-        result = train(compose(overrides, notes=[]))
+        result = train(validated(cfg, overrides, notes=[]))      # checked as compose checks a tree (a recipe's values told from the job's)
         rec.update(status='done', report=result.report(), run_dirs=[str(d) for d in result.run_dirs])
         rec['metric'], rec['mode'], rec['value'] = objective(result)
     except Exception as e:
-        rec['error'] = f"{type(e).__name__}: {str(e).strip().splitlines()[-1] if str(e).strip() else ''}"
+        rec['error'] = f"{type(e).__name__}: {last_line(e)}"
     return rec
 
 # %% ../nbs/46_sweeps.ipynb #b2fc37a8
@@ -178,7 +180,7 @@ def _header(hc, overrides) -> str:
     shown = [o for o in overrides if not o.startswith('exp_dir=')]
     return f"[{hc.job.num + 1}{'/' + total if total else ''}] {' '.join(shown)}"
 
-def sweep_job(cfg: DictConfig) -> float:  # the job's tree as Hydra composed it (recomposed from its overrides)
+def sweep_job(cfg: DictConfig) -> float:  # the job's tree, as Hydra composed it
     "Hydra's task function: train one job, write `job.json` in its Hydra folder, return the monitored value (NaN: failed)."
     import torch
     from hydra.core.hydra_config import HydraConfig
@@ -188,7 +190,7 @@ def sweep_job(cfg: DictConfig) -> float:  # the job's tree as Hydra composed it 
     if (n := concurrent_jobs(hc.launcher)) != 1: torch.set_num_threads(thread_share(n))
     if hc.job.num == 0 or os.getpid() != int(os.environ.get('VISIONLAB_SWEEP_PID', 0)): quiet_console()
     print(_header(hc, overrides), flush=True)
-    rec = train_job(overrides)
+    rec = train_job(cfg, overrides)
     print(rec['report'] if rec['status'] == 'done' else f"visionlab-train: job failed: {rec['error']}",
           file=sys.stdout if rec['status'] == 'done' else sys.stderr, flush=True)
     Path(hc.runtime.output_dir, 'job.json').write_text(json.dumps(rec, indent=1, default=str))
@@ -267,19 +269,17 @@ def plan_sweep(overrides: Sequence[str],  # a sweep's command line: job override
 
 # %% ../nbs/46_sweeps.ipynb #e385dc8b
 def run_hydra(overrides: Sequence[str]) -> None:
-    "Hydra's multirun of `sweep_job` over `overrides`: `hydra.main` with this command line."
+    "Hydra's multirun of `sweep_job` over `overrides` (sweeper, launcher, job folders), as `hydra.main` runs it, `sys.argv` untouched."
     import hydra
     from hydra.core.global_hydra import GlobalHydra
+    from hydra.errors import HydraException
     from visionlab.config import CONFIG_DIR
-    main = hydra.main(config_path=str(CONFIG_DIR), config_name='train', version_base='1.3')(sweep_job)
-    argv, sys.argv = sys.argv, ['visionlab-train', '--multirun', *overrides]
     GlobalHydra.instance().clear()
-    try: main()
-    except SystemExit as e:
-        if e.code: raise VisionlabError(f"Hydra stopped the sweep (exit {e.code}; its message is above)") from None
-    finally:
-        sys.argv = argv
-        GlobalHydra.instance().clear()
+    try:
+        with hydra.initialize_config_dir(config_dir=str(CONFIG_DIR), version_base='1.3', job_name='visionlab-train'):
+            GlobalHydra.instance().hydra.multirun(config_name='train', task_function=sweep_job, overrides=list(overrides))
+    except HydraException as e: raise VisionlabError(f"Hydra stopped the sweep: {first_line(str(e).strip())}") from None
+    finally: GlobalHydra.instance().clear()
 
 # %% ../nbs/46_sweeps.ipynb #67d45005
 def launch_sweep(plan: SweepPlan, cfg: DictConfig,  # `cfg`: the first job's validated tree
