@@ -255,7 +255,7 @@ def overrides_from(cfg: DictConfig,  # a composed configuration
     changed = [k for k, v in mine.items() if k not in sel and (k not in base or format_value(v) != format_value(base[k]))]
     return recipe_overrides(experiment) + groups + [f'{k}={format_value(mine[k])}' for k in changed]
 
-# %% ../nbs/49_fields.ipynb #81142bbb
+# %% ../nbs/49_fields.ipynb #bdc16e96
 def _option_values(w: W.Widget) -> list: return [o[1] if isinstance(o, tuple) else o for o in w.options]
 
 def refresh_choices(fields: dict) -> list[str]:  # key -> `OptionField`, the panel's
@@ -279,7 +279,7 @@ def add_refresh(field: OptionField) -> W.Button:
     field.box.children = (field.widget, b, field.message)
     return b
 
-# %% ../nbs/49_fields.ipynb #50f5c5e9
+# %% ../nbs/49_fields.ipynb #09217622
 def own_components(value: Callable) -> dict[str, list[str]]:  # value(key): the panel's value of a key
     "Module -> names, for the model, optimizer, scheduler, data set or policy the panel names that a module outside visionlab registered."
     found = {}
@@ -331,7 +331,7 @@ def reload_note(shown_in: str | None,  # `frontend_session()` when the panel was
     return ('<br><span style="color:#777">this page was reloaded after the panel was shown, so the notebook\'s saved copy of '
             'the results cannot be updated from here: run <code>panel</code> (your panel\'s name) in a cell to write it again</span>')
 
-# %% ../nbs/49_fields.ipynb #6fd4e6a4
+# %% ../nbs/49_fields.ipynb #fe23b5e7
 class RunDisplay:
     "Shows a run in widgets `status`, `live`, `figures` and `history_view` (the panel's), and as static HTML."
     def _show_status(self, text: str, kind: str = 'info'):

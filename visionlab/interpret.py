@@ -140,7 +140,7 @@ def write_report(self: Interpretation,
     (folder/'report.md').write_text('\n'.join(lines) + '\n')
     return folder/'report.md'
 
-# %% ../nbs/51_interpret.ipynb #a87d6958
+# %% ../nbs/51_interpret.ipynb #df7b4996
 def _table_html(t: PredictionTable, digits: int = 3) -> str:
     cell = lambda v: f'{v:.{digits}f}' if isinstance(v, float) else str(v)
     rows = [t.columns, *t.rows]
@@ -157,7 +157,7 @@ def summary_html(self: Interpretation, k: int = 5) -> str:
     return ('<div class="vl-interpretation" style="display:flex;gap:24px;align-items:flex-start">'
             + ''.join(f'<div><b>{escape(title)}</b>{_table_html(t)}</div>' for title, t in parts) + '</div>')
 
-# %% ../nbs/51_interpret.ipynb #12339295
+# %% ../nbs/51_interpret.ipynb #ed1a5ffd
 def interpretation_view(run,                   # a run directory or a `LoadedRun`
                         split: str = 'val',    # the split interpreted
                         k: int = 9,            # worst images drawn

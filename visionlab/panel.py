@@ -277,7 +277,8 @@ def widget(self: ConfigPanel) -> W.Widget:
 def _ipython_display_(self: ConfigPanel):
     "The widget, and below it a static rendering of the last run (kept in the saved notebook, shown without a kernel)."
     from IPython.display import display, HTML
-    self.refresh(); display(self.widget()); warm_up()   # torch and Lightning import while the user reads the widgets
+    display(self.widget()); warm_up()   # torch and Lightning import while the user reads the widgets
+    self.refresh()                      # what was registered since the panel was built (after it shows: no wait)
     self._static, self._shown_in = display(HTML(self.static_html()), display_id=True), frontend_session()
 
 # %% ../nbs/50_panel.ipynb #77ad5816
