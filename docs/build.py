@@ -147,7 +147,7 @@ def write_pages(panel_png: Path|None, quickstart: Path|None):
     exps = [p.split('/', 1)[1] for p in pages if p.startswith('experiments/')]
     (SRC/'library.md').write_text(f'# Library\n\n{LIBRARY}\n\n' + toctree('Modules, in dependency order', lib, hidden=False))
     (SRC/'experiments'/'index.md').write_text(f'# Experiments\n\n{EXPERIMENTS}\n\n' + toctree('Studies', exps, hidden=False))
-    guides = [p for p in pages if p.startswith('guides/')]
+    guides = sorted((p for p in pages if p.startswith(('tutorials/', 'guides/'))), key=lambda p: p.startswith('guides/'))   # tutorials first
     pages['index'].cells.append(mk_cell(toctree('Contents', [*guides, 'library', 'experiments/index']), 'markdown'))
     for name, nb in pages.items():
         dest = SRC/f'{name}.ipynb'; dest.parent.mkdir(parents=True, exist_ok=True)

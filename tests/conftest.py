@@ -30,7 +30,8 @@ def pytest_configure(config):
     config.addinivalue_line('markers', 'serial: measures wall time (how soon the panel shows): the test command '
                             'runs these alone, after the parallel tests (`-m serial`)')
 
-SERIAL = {'test_panel_browser.py'}   # it asserts how soon the panel shows and draws: run alone, not beside another worker
+SERIAL = {'test_panel_browser.py',   # it asserts how soon the panel shows and draws: run alone, not beside another worker
+          'test_panel_views.py'}     # a JupyterLab that trains: run after, never beside, the timed one
 
 def pytest_collection_modifyitems(config, items):
     for item in items:

@@ -20,10 +20,10 @@ from .data import BaseDataModule, datamodule_from_config, show_batch
 from .module import VisionModule
 from .train import train
 from .runs import RunResult, compare_runs, read_run, find_runs
-from .plots import plot_metric, show_run, overlay_runs
+from .plots import plot_metric, overlay_runs
 from .crossval import CVResult
 from .predict import load_run, predict, predict_run, export_run
-from .interpret import interpret
+from .interpret import interpret, show_run
 from .experiments import study, recipes
 from .panel import ConfigPanel
 

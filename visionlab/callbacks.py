@@ -328,11 +328,11 @@ def elapsed(self: LiveProgress) -> float: return time.perf_counter() - self._sta
 
 @patch
 def speed_text(self: LiveProgress, max_epochs: int) -> str:
-    "'epoch e/E · step s · it/s · elapsed · ETA', and the estimate once measured."
-    t, epoch = self.elapsed(), self.epochs[-1]['epoch'] if self.epochs else 0
-    parts = [f'epoch {epoch}/{max_epochs}', f'step {self._done}', f'{self._done / t:.1f} it/s' if t else '', f'elapsed {_clock(t)}']
-    if self._total and self._done: parts.append(f'ETA {_clock(t / self._done * (self._total - self._done))}')
-    if self.estimate is not None: parts.append(f'estimated {_clock(self.estimate)} for {max_epochs} epochs (from the first {self.estimate_after} steps)')
+    "'epoch e/E · it/s · elapsed · ETA': the epoch under way, and the time left once `estimate_after` steps are timed."
+    t, epoch = self.elapsed(), min(len(self.epochs) + 1, max_epochs)
+    parts = [f'epoch {epoch}/{max_epochs}', f'{self._done / t:.1f} it/s' if t else '', f'elapsed {_clock(t)}']
+    timed = self._total and self._done >= min(self.estimate_after, self._total)    # a run shorter than that: timed at its end
+    if self._total: parts.append(f'ETA {_clock(t / self._done * (self._total - self._done))}' if timed else 'ETA …')
     return '  ·  '.join(p for p in parts if p)
 
 @patch

@@ -15,6 +15,7 @@ from torch.utils.data import DataLoader, Dataset, RandomSampler, default_collate
 
 from .core import DATAMODULES, ConfigError, choices_hint, first_line
 from .augment import ImageStats, build_policy, build_batched
+from .plots import new_figure
 
 # %% auto #0
 __all__ = ['MAX_PIXELS', 'MANIFEST', 'PARALLEL_FROM', 'PROGRESS_FROM', 'IMAGENET_STATS', 'CIFAR_GLOBALS', 'CIFAR_MEAN',
@@ -703,7 +704,6 @@ def show_batch(datamodule: BaseDataModule,  # any DataModule; set up if it is no
                title: str | None = None,    # None: the dataset's name and training policy
                seed: int | None = 0):       # seed of the shuffle and the augmentation; None: as it comes
     "A matplotlib figure of `n` augmented training images of `datamodule` with their labels."
-    import matplotlib.pyplot as plt
     if datamodule.train_dataset is None: datamodule.setup('fit')
     if seed is not None: torch.manual_seed(seed)
     xs, ys = [], []
@@ -715,7 +715,8 @@ def show_batch(datamodule: BaseDataModule,  # any DataModule; set up if it is no
     stats = datamodule.image_stats()
     x = (x * torch.tensor(stats.std).view(-1, 1, 1) + torch.tensor(stats.mean).view(-1, 1, 1)).clamp(0, 1)
     nrows = -(-len(x) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * 1.1, nrows * 1.25 + 0.3), squeeze=False)
+    fig = new_figure(figsize=(ncols * 1.1, nrows * 1.25 + 0.3))   # not pyplot's: shown once, as the cell's value
+    axes = fig.subplots(nrows, ncols, squeeze=False)
     for ax in axes.flat: ax.axis('off')
     for ax, img, label in zip(axes.flat, x, y):
         ax.imshow(img.permute(1, 2, 0).squeeze(-1).numpy(), cmap='gray' if img.shape[0] == 1 else None, vmin=0, vmax=1)

@@ -14,18 +14,19 @@ import ipywidgets as W
 from omegaconf import OmegaConf, DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
-from .core import leaves
+from .core import ConfigError, leaves
 from .catalogue import LISTED
-from .overrides import format_value, key_of
+from .overrides import command_line, format_value, key_of
 from .rundir import RunDir
-from .config import APPLIES, compose, FIXED_CHOICES, GROUP_KEYS, registry_choices, group_options, key_help, TIMM_OPTIONS
+from .config import APPLIES, compose, FIXED_CHOICES, GROUP_KEYS, registry_choices, group_options, key_help, TIMM_OPTIONS, imports_in
 
 
 # %% auto #0
 __all__ = ['GROUP_WIDGETS', 'TOP_KEYS', 'PANEL_TABS', 'LABELS', 'RULED_KEYS', 'HIDE_BESIDE_PANEL', 'label_of', 'key_choices',
            'with_class', 'OptionField', 'applies', 'compose_noting', 'arch_options', 'tree_values', 'default_groups',
            'variant_note', 'key_markers', 'first_mention', 'run_outcome', 'run_summary', 'group_leaves',
-           'recipe_overrides', 'recipe_name', 'overrides_from', 'frontend_session', 'reload_note']
+           'recipe_overrides', 'recipe_name', 'overrides_from', 'refresh_choices', 'add_refresh', 'own_components',
+           'with_imports', 'command_html', 'frontend_session', 'saved_config', 'reload_note', 'RunDisplay']
 
 # %% ../nbs/49_fields.ipynb #23bb235c
 GROUP_WIDGETS = {'model.family': 'model', 'model.arch': 'variant', 'data.name': 'data', 'env.name': 'env',
@@ -254,6 +255,57 @@ def overrides_from(cfg: DictConfig,  # a composed configuration
     changed = [k for k, v in mine.items() if k not in sel and (k not in base or format_value(v) != format_value(base[k]))]
     return recipe_overrides(experiment) + groups + [f'{k}={format_value(mine[k])}' for k in changed]
 
+# %% ../nbs/49_fields.ipynb #bdc16e96
+def _option_values(w: W.Widget) -> list: return [o[1] if isinstance(o, tuple) else o for o in w.options]
+
+def refresh_choices(fields: dict) -> list[str]:  # key -> `OptionField`, the panel's
+    "Give the dropdowns of registered names (model families, optimizers, data sets, ...) what is registered now; the keys changed."
+    changed = []
+    for key in ('model.family', *registry_choices()):
+        f = fields.get(key)
+        if f is None or key == 'model.arch' or not isinstance(f.widget, W.Dropdown): continue    # the panel sets the arch's
+        new = key_choices(key)
+        if set(new) - {None} <= set(_option_values(f.widget)): continue
+        v = f.value
+        f.widget.options = [('auto', 'auto'), *((c, c) for c in new if c is not None)] if None in new else new
+        f.value = v
+        changed.append(key)
+    return changed
+
+def add_refresh(field: OptionField) -> W.Button:
+    "A ↻ button in `field`'s row, before its message (the panel refreshes its choices when it is pressed)."
+    b = with_class(W.Button(icon='refresh', tooltip='list what was registered since the panel was built (@register_model)',
+                            layout=W.Layout(width='34px')), 'vl-refresh')
+    field.box.children = (field.widget, b, field.message)
+    return b
+
+# %% ../nbs/49_fields.ipynb #09217622
+def own_components(value: Callable) -> dict[str, list[str]]:  # value(key): the panel's value of a key
+    "Module -> names, for the model, optimizer, scheduler, data set or policy the panel names that a module outside visionlab registered."
+    found = {}
+    for key, reg in registry_choices().items():
+        name = value(key)
+        if not isinstance(name, str) or name not in reg: continue
+        module = getattr(reg.entry(name).obj, '__module__', None) or 'visionlab'
+        if module.split('.')[0] != 'visionlab': found.setdefault(module, []).append(name)
+    return found
+
+def with_imports(overrides: Sequence[str], modules: Sequence[str]) -> list[str]:
+    "`overrides` whose `imports=[...]` (first) names `modules` too."
+    have = imports_in(overrides)
+    missing = [m for m in modules if m not in have]
+    if not missing: return list(overrides)
+    return [f"imports=[{','.join(have + missing)}]", *(o for o in overrides if key_of(o) != 'imports')]
+
+def command_html(overrides: Sequence[str], components: dict[str, list[str]]) -> str:  # `own_components(...)`
+    "The `visionlab-train` command of `overrides` as HTML, importing the modules of `components`; a note for those of the notebook."
+    ov = with_imports(overrides, [m for m in components if m != '__main__'])
+    html = f'<code style="white-space:pre-wrap">{escape(command_line(ov))}</code>'
+    if '__main__' not in components: return html
+    names = ', '.join(components['__main__'])
+    return html + (f'<br><span class="vl-command-note" style="color:#777">{escape(names)} is defined in this notebook, which a shell cannot import: '
+                   'put its cell in a module beside the notebook (my_models.py) and add imports=[my_models]</span>')
+
 # %% ../nbs/49_fields.ipynb #206d7fb5
 HIDE_BESIDE_PANEL = '<style>.jp-OutputArea:has(.vl-panel) .vl-report, .output:has(.vl-panel) .vl-report {display: none}</style>'
 
@@ -264,9 +316,43 @@ def frontend_session() -> str | None:
     try: return kernel.get_parent().get('header', {}).get('session') if kernel is not None else None
     except (AttributeError, TypeError): return None
 
+def saved_config(run_dir) -> DictConfig:
+    "The configuration a run saved (`config.yaml`), its `imports` cleared: reading a run never imports a module (name them in the panel)."
+    path = Path(run_dir)/'config.yaml'
+    if not path.exists(): raise ConfigError(f"no run configuration at {str(path)!r}: pass a run directory (exp/<run name>)")
+    cfg = OmegaConf.load(path)
+    cfg.imports = []
+    return cfg
+
 def reload_note(shown_in: str | None,  # `frontend_session()` when the panel was displayed
                 pressed_in: str | None) -> str:  # ... when Train was pressed
     "'' unless Train was pressed in another page than the one showing the panel's cell: then how to save the results."
     if shown_in is None or pressed_in is None or shown_in == pressed_in: return ''
     return ('<br><span style="color:#777">this page was reloaded after the panel was shown, so the notebook\'s saved copy of '
             'the results cannot be updated from here: run <code>panel</code> (your panel\'s name) in a cell to write it again</span>')
+
+# %% ../nbs/49_fields.ipynb #fe23b5e7
+class RunDisplay:
+    "Shows a run in widgets `status`, `live`, `figures` and `history_view` (the panel's), and as static HTML."
+    def _show_status(self, text: str, kind: str = 'info'):
+        color = {'error': '#c62828', 'done': '#2e7d32'}.get(kind, '#333')
+        self.status.value = f'<span style="color:{color}">{escape(text)}</span>'
+
+    def _show_figures(self, pngs: dict, html: str = ''):
+        "Show the figures `pngs` (name: PNG bytes) below the curves, and `html` (the interpretation's tables) first."
+        self._figure_pngs, self._tables = dict(pngs), html
+        boxes = [W.VBox([W.HTML(f'<b>{escape(name.replace("_", " "))}</b>'), with_class(W.Image(
+            value=png, format='png', layout=W.Layout(max_width='520px')), 'vl-figure-' + name.replace('_', '-'))]) for name, png in pngs.items()]
+        self.figures.children = [with_class(W.HTML(html), 'vl-interpretation')] * bool(html) + boxes
+        self.figures.layout.flex_flow = 'row wrap'      # figures at their size, on as many rows as they need
+
+    def _show_history(self):
+        from visionlab.runs import history_table
+        self.history_view.value = history_table(self.history)
+
+    def static_html(self) -> str:
+        "The last run's status, curves, figures, tables and the session's history as plain HTML ('' before any run)."
+        from visionlab.plots import report_html
+        pngs = {**({'curves': self.live.value} if self.live.value else {}), **(getattr(self, '_figure_pngs', None) or {})}
+        body = getattr(self, '_tables', '') + self.history_view.value
+        return HIDE_BESIDE_PANEL + report_html(f"visionlab: {re.sub('<[^>]+>', '', self.status.value)}", pngs, body) if pngs else ''

@@ -11,12 +11,13 @@ import torch
 import torch.nn.functional as F
 from fastcore.basics import patch
 
-from .core import ConfigError
+from html import escape
+from .core import ConfigError, VisionlabError
 from .predict import LoadedRun, load_run, run_inputs, split_outputs, PredictionTable
-from .plots import confusion_counts, confusion_matrix_figure, parity_figure, top_losses_figure, figure_png
+from .plots import confusion_counts, confusion_matrix_figure, parity_figure, top_losses_figure, figure_png, RunView
 
 # %% auto #0
-__all__ = ['Interpretation', 'interpret']
+__all__ = ['Interpretation', 'interpret', 'interpretation_view', 'show_run']
 
 # %% ../nbs/51_interpret.ipynb #b75bd66e
 @dataclass
@@ -138,3 +139,44 @@ def write_report(self: Interpretation,
     lines += [f'![{name}]({name}.png)' for name in figs]
     (folder/'report.md').write_text('\n'.join(lines) + '\n')
     return folder/'report.md'
+
+# %% ../nbs/51_interpret.ipynb #df7b4996
+def _table_html(t: PredictionTable, digits: int = 3) -> str:
+    cell = lambda v: f'{v:.{digits}f}' if isinstance(v, float) else str(v)
+    rows = [t.columns, *t.rows]
+    tag = lambda i: 'th' if i == 0 else 'td'
+    return '<table>' + ''.join('<tr>' + ''.join(f'<{tag(i)} style="padding:1px 8px">{escape(cell(v))}</{tag(i)}>' for v in r) + '</tr>'
+                               for i, r in enumerate(rows)) + '</table>'
+
+@patch
+def summary_html(self: Interpretation, k: int = 5) -> str:
+    "The most confused pairs and the per-class table as HTML (a regression: the worst residuals)."
+    if self.classes is None: parts = [(f'worst {k} residuals ({self.split})', self.top_losses(k))]
+    else: parts = [(f'most confused ({self.split})', PredictionTable(['actual', 'predicted', 'count'], [list(t) for t in self.most_confused(k)])),
+                   ('per class', self.per_class())]
+    return ('<div class="vl-interpretation" style="display:flex;gap:24px;align-items:flex-start">'
+            + ''.join(f'<div><b>{escape(title)}</b>{_table_html(t)}</div>' for title, t in parts) + '</div>')
+
+# %% ../nbs/51_interpret.ipynb #ed1a5ffd
+def interpretation_view(run,                   # a run directory or a `LoadedRun`
+                        split: str = 'val',    # the split interpreted
+                        k: int = 9,            # worst images drawn
+                        limit: int | None = 1000,  # at most this many images of the split
+                       ) -> tuple[str, dict]:
+    "The interpretation's tables (HTML) and figures (name: PNG): the worst images, a regression's parity plot; a note if it cannot be made."
+    try: interp = interpret(run, split, limit=limit)
+    except VisionlabError as e: return f'<p style="color:#777">no interpretation: {escape(str(e))}</p>', {}   # e.g. no checkpoint yet
+    pngs = {'top_losses': figure_png(interp.plot_top_losses(k))}
+    if interp.classes is None: pngs['parity'] = figure_png(interp.parity())
+    return interp.summary_html(), pngs
+
+def show_run(run_dir,                  # a run directory (exp/<run name>)
+             log_loss: bool = False,   # a log-scale loss axis
+             interpretation: bool = True,  # add what the model gets wrong (`interpretation_view`)
+            ) -> RunView:
+    "The curves and figures of the run in `run_dir` and its interpretation (display it, or use `.figures` and `.body`)."
+    view = RunView(run_dir, log_loss)
+    if not interpretation: return view
+    html, pngs = interpretation_view(run_dir)
+    view.body += html; view.figures.update(pngs)
+    return view

@@ -14,14 +14,15 @@ from fastcore.basics import patch
 from omegaconf import OmegaConf, DictConfig
 from traitlets import TraitError
 
-from .core import ConfigError
-from .overrides import command_line, format_value, key_of, value_of
+from .core import ConfigError, first_line
+from .overrides import format_value, key_of, value_of
 from .config import compose, main_metric, schema_keys, group_options, GROUP_KEYS, family_archs
 from .catalogue import LISTED, ARCH_OPTIONS, warm_up
 from .fields import (GROUP_WIDGETS, PANEL_TABS, TOP_KEYS, RULED_KEYS, applies, compose_noting, OptionField, key_choices, arch_options,
                               with_class, default_groups, variant_note, key_markers, first_mention, run_outcome, run_summary,
-                              group_leaves, recipe_overrides, recipe_name, overrides_from, frontend_session, reload_note, HIDE_BESIDE_PANEL)
-from .plots import figure_png, report_html, show_run
+                              group_leaves, recipe_overrides, recipe_name, overrides_from, frontend_session, reload_note, HIDE_BESIDE_PANEL,
+                              refresh_choices, add_refresh, own_components, command_html, saved_config, RunDisplay)
+from .plots import figure_png
 # torch, Lightning (callbacks, runs, train, predict) are imported when Train is pressed: the panel shows at once.
 
 # %% auto #0
@@ -31,7 +32,7 @@ __all__ = ['QUICK', 'QUICK_TIP', 'ConfigPanel']
 QUICK = ('trainer.limit_train_batches=2', 'trainer.limit_val_batches=2', 'trainer.limit_test_batches=2')
 QUICK_TIP = 'a few batches of each stage (trainer.limit_*_batches=2): checks that the whole run works in seconds'
 
-class ConfigPanel:
+class ConfigPanel(RunDisplay):      # RunDisplay (visionlab.fields): the status line, figures, history and static copy
     "Widgets over the configuration tree, with a Train button, live progress and a run history."
     def __init__(self, overrides: Sequence[str] = ('experiment=quickstart',),  # a command line to start from (default: the quick recipe)
                  background: bool = True):  # train in a background thread (False: the Train button returns when the run ends)
@@ -46,12 +47,14 @@ class ConfigPanel:
         self.quick.observe(self._guarded(lambda ch: self._quick_changed()), 'value')
         self.log_loss.observe(lambda ch: getattr(self, 'progress', None) and setattr(self.progress, 'log_loss', ch.new), 'value')
         self.train_button.on_click(self._guarded(lambda b: self.start()))
+        self.refresh_button.on_click(self._guarded(lambda b: self.refresh()))
         self.stop_button.on_click(self._guarded(lambda b: self.stop()))
 
     def _make_fields(self):
         "One `OptionField` per key of the top rows and the tabs."
         keys = [*GROUP_WIDGETS, *TOP_KEYS, *(k for ks in PANEL_TABS.values() for k in ks)]
         self.fields = {k: OptionField(k, self._keys.get(k)) for k in keys}
+        self.refresh_button = add_refresh(self.fields['model.family'])   # ↻: list the models registered since
 
     def _make_controls(self):
         "Other overrides, command, status, Train and Stop, progress bars, live curves, figures and history."
@@ -125,6 +128,15 @@ def _sync_widgets(self: ConfigPanel):
             self._user.pop(k, None); f.value = base.get(k)
     self._update_applies()
 
+@patch
+def refresh(self: ConfigPanel):
+    "Offer what was registered since the panel was built (a model family from `@register_model` in a later cell)."
+    archs = family_archs(self.fields['model.family'].value) or key_choices('model.arch')
+    with self._quiet():
+        changed = bool(refresh_choices(self.fields)) or archs != list(self.fields['model.arch'].widget.options)
+        if changed: self._sync_widgets()
+    if changed: self._validate()     # nothing new: nothing recomposed (a panel shows at once)
+
 # %% ../nbs/52_panel.ipynb #3a391d36
 @patch
 def value(self: ConfigPanel, key: str):
@@ -138,16 +150,16 @@ def _update_applies(self: ConfigPanel):
     "Disable the options that the architecture or another option makes meaningless, resetting them."
     arch, fam = self.fields['model.arch'].value, self.fields['model.family'].value
     supported = arch_options(arch, fam) if arch in LISTED['models'] or fam == 'timm' else ARCH_OPTIONS
-    for opt in ARCH_OPTIONS:
-        k = f'model.{opt}'
-        if k in self.fields: self._set_applies(k, opt in supported, f'not used by {arch}')
+    for k in (f'model.{o}' for o in ARCH_OPTIONS if f'model.{o}' in self.fields):   # hidden: the Model tab shows the options it takes
+        self._set_applies(k, k[len('model.'):] in supported, f'not used by {arch}', hide=True)
     for k in RULED_KEYS:
         if k in self.fields: self._set_applies(k, *applies(k, self.value))
 
 @patch
-def _set_applies(self: ConfigPanel, key: str, ok: bool, why: str):
+def _set_applies(self: ConfigPanel, key: str, ok: bool, why: str, hide: bool = False):
     f = self.fields[key]
     f.widget.disabled = not ok
+    if hide: f.box.layout.display = '' if ok else 'none'
     if not ok:
         self._user.pop(key, None)
         with self._quiet(): f.value = self._base_values.get(key)
@@ -223,7 +235,7 @@ def _validate(self: ConfigPanel):
     self.extra_message.value = ''
     if self.value('model.arch') in LISTED['models']: self.fields['model.arch'].show(variant_note(self.value('model.arch'), self.value), 'note')
     ov = self.overrides
-    self.command.value = f'<code style="white-space:pre-wrap">{escape(command_line(ov))}</code>'
+    self.command.value = command_html(ov, own_components(self.value))   # with the imports= your own components need
     try: self._config, notes = self._composed.pop(tuple(ov), None) or compose_noting(ov); self.errors = {}
     except ConfigError as e:
         self._config, msg = None, str(e)
@@ -247,9 +259,9 @@ def widget(self: ConfigPanel) -> W.Widget:
     "The panel's widget tree (built once)."
     if getattr(self, '_widget', None) is not None: return self._widget
     f = self.fields
-    top = W.VBox([W.HBox([f['experiment'].box, f['trainer.max_epochs'].box, self.quick]),
-                  W.HBox([f['model.family'].box, f['model.arch'].box]), W.HBox([f['data.name'].box, f['env.name'].box]),
-                  W.HBox([f['data.train_transforms'].box, f['data.test_transforms'].box])])
+    row = lambda *ws: W.HBox(list(ws), layout=W.Layout(flex_flow='row wrap'))   # too narrow: the next box wraps, never overlaps
+    top = W.VBox([row(f['experiment'].box, f['trainer.max_epochs'].box, self.quick), row(f['model.family'].box, f['model.arch'].box),
+                  row(f['data.name'].box, f['env.name'].box), row(f['data.train_transforms'].box, f['data.test_transforms'].box)])
     tabs = W.Tab(children=[W.VBox([f[k].box for k in keys]) for keys in PANEL_TABS.values()], titles=list(PANEL_TABS))
     tabs.add_class('vl-tabs')
     self._widget = W.VBox([
@@ -266,18 +278,8 @@ def _ipython_display_(self: ConfigPanel):
     "The widget, and below it a static rendering of the last run (kept in the saved notebook, shown without a kernel)."
     from IPython.display import display, HTML
     display(self.widget()); warm_up()   # torch and Lightning import while the user reads the widgets
+    self.refresh()                      # what was registered since the panel was built (after it shows: no wait)
     self._static, self._shown_in = display(HTML(self.static_html()), display_id=True), frontend_session()
-
-@patch
-def static_html(self: ConfigPanel) -> str:
-    "The last run's status, curves, figures and the session's history as plain HTML ('' before any run)."
-    pngs = {**({'curves': self.live.value} if self.live.value else {}), **(getattr(self, '_figure_pngs', None) or {})}
-    return HIDE_BESIDE_PANEL + report_html(f"visionlab: {re.sub('<[^>]+>', '', self.status.value)}", pngs, self.history_view.value) if pngs else ''
-
-@patch
-def _show_status(self: ConfigPanel, text: str, kind: str = 'info'):
-    color = {'error': '#c62828', 'done': '#2e7d32'}.get(kind, '#333')
-    self.status.value = f'<span style="color:{color}">{escape(text)}</span>'
 
 # %% ../nbs/52_panel.ipynb #77ad5816
 @patch
@@ -301,10 +303,7 @@ def load_overrides(self: ConfigPanel, overrides: Sequence[str]):
 @patch
 def load_run(self: ConfigPanel, run_dir):
     "Load the configuration of the run in `run_dir` (its `config.yaml`)."
-    path = Path(run_dir)/'config.yaml'
-    if not path.exists(): raise ConfigError(f"no run configuration at {str(path)!r}: pass a run directory (exp/<run name>)")
-    cfg = OmegaConf.load(path)
-    cfg.imports = []            # reading a run never imports the modules its file names: set imports in the panel to import them
+    cfg = saved_config(run_dir)     # its imports: cleared (reading a run never imports a module)
     return self.load_config(cfg, cfg.name if cfg.name in group_options('experiment') else None)
 
 # %% ../nbs/52_panel.ipynb #9e61fdd9
@@ -315,11 +314,11 @@ def from_overrides(cls: ConfigPanel, overrides: Sequence[str], **kwargs) -> Conf
 
 @patch(cls_method=True)
 def from_run(cls: ConfigPanel, run_dir, **kwargs) -> ConfigPanel:
-    "A panel showing the configuration of the run in `run_dir`, its curves and figures (`visionlab.plots.show_run`)."
-    panel = cls(**kwargs).load_run(run_dir)
-    view = show_run(run_dir)
-    panel.live.value, panel._figure_pngs = view.figures.pop('curves'), view.figures
-    panel._show_figures(view.figures)
+    "A panel showing the configuration of the run in `run_dir`, its curves, figures and interpretation (`visionlab.interpret.show_run`)."
+    from visionlab.interpret import show_run
+    panel, view = cls(**kwargs).load_run(run_dir), show_run(run_dir)
+    panel.live.value = view.figures.pop('curves')
+    panel._show_figures(view.figures, view.body)
     panel._show_status(f'{Path(run_dir).name}: {view.status}', 'done')
     return panel
 
@@ -365,6 +364,7 @@ def _run(self: ConfigPanel, cfg: DictConfig, overrides: list[str]):
     "Train `cfg` (the one path: `visionlab.train.train`); show the status, the history row and the figures."
     from visionlab.train import train
     from visionlab.predict import result_figures
+    from visionlab.interpret import interpretation_view
     entry = dict(run=len(self.history) + 1, overrides=overrides, status='running', metrics={}, run_dir='', wall_time=None)
     self.history.append(entry)
     self._show_history()
@@ -374,26 +374,15 @@ def _run(self: ConfigPanel, cfg: DictConfig, overrides: list[str]):
         if self.progress.stopped_early and entry['status'] == 'finished': entry['status'] = 'stopped'   # Stop ended the fit
         self._show_status(run_summary(self.result, entry['status']), 'done')
         self._show_history()
-        figs = result_figures(self.result.folds[-1] if hasattr(self.result, 'folds') else self.result)
-        self._show_figures({k: figure_png(v) for k, v in figs.items()})
+        last = self.result.folds[-1] if hasattr(self.result, 'folds') else self.result
+        html, pngs = interpretation_view(last.run_dir)       # what the model gets wrong, below the run's figures
+        self._show_figures({**{k: figure_png(v) for k, v in result_figures(last).items()}, **pngs}, html)
     except Exception as e:
         self.last_error = e
-        entry['status'] = 'failed'
+        entry['status'], entry['error'] = 'failed', first_line(e) if isinstance(e, ConfigError) else f'{type(e).__name__}: {first_line(e)}'
         self._show_status(str(e) if isinstance(e, ConfigError) else f'failed: {type(e).__name__}: {e}', 'error')
     finally:
         self._show_history()
         self.stop_button.disabled, self.train_button.disabled = True, self._config is None
         self.status.value += reload_note(getattr(self, '_shown_in', None), self._pressed_in)
         if self._static is not None: self._static.update(__import__('IPython.display').display.HTML(self.static_html()))
-
-@patch
-def _show_figures(self: ConfigPanel, pngs: dict):
-    "Show the figures `pngs` (name: PNG bytes) below the curves."
-    self._figure_pngs = dict(pngs)
-    self.figures.children = [W.VBox([W.HTML(f'<b>{escape(name.replace("_", " "))}</b>'), with_class(W.Image(
-        value=png, format='png', layout=W.Layout(max_width='520px')), 'vl-figure-' + name.replace('_', '-'))]) for name, png in pngs.items()]
-
-@patch
-def _show_history(self: ConfigPanel):
-    from visionlab.runs import history_table
-    self.history_view.value = history_table(self.history)

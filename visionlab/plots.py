@@ -4,7 +4,7 @@
 
 # %% ../nbs/32_plots.ipynb #f3a395e2
 from __future__ import annotations
-import base64, csv, io, json
+import base64, csv, functools, io, json
 from html import escape
 from pathlib import Path
 from typing import Sequence, TYPE_CHECKING
@@ -17,15 +17,22 @@ if TYPE_CHECKING:   # tensors are read through their methods, matplotlib is impo
     from matplotlib.figure import Figure
 
 # %% auto #0
-__all__ = ['confusion_matrix_figure', 'confusion_counts', 'parity_figure', 'samples_figure', 'top_losses_figure', 'best_epoch',
-           'progress_figure', 'figure_png', 'plot_metric', 'log_figure', 'run_history', 'report_html', 'RunView',
-           'show_run', 'overlay_runs']
+__all__ = ['new_figure', 'confusion_matrix_figure', 'confusion_counts', 'parity_figure', 'samples_figure', 'top_losses_figure',
+           'best_epoch', 'progress_figure', 'figure_png', 'plot_metric', 'figure_array', 'log_figure', 'run_history',
+           'report_html', 'RunView', 'overlay_runs']
 
 # %% ../nbs/32_plots.ipynb #b09a6005
-def _figure(**kw) -> Figure:
-    "A new `matplotlib.figure.Figure(**kw)` (matplotlib imported on first use)."
+@functools.cache
+def _notebook_figure():
     from matplotlib.figure import Figure
-    return Figure(**kw)
+    class NotebookFigure(Figure):
+        "A figure that Jupyter shows as an image, with or without `%matplotlib inline` (a bare Figure shows as its repr)."
+        def _repr_png_(self): return figure_png(self, dpi=100)
+    return NotebookFigure
+
+def new_figure(**kw) -> Figure:
+    "A new `matplotlib.figure.Figure(**kw)` that a notebook shows once, as a PNG (no pyplot: thread-safe; matplotlib imported on first use)."
+    return _notebook_figure()(**kw)
 
 def _numpy(v) -> np.ndarray:
     "`v` (a tensor, on any device, of any float type; an array; a list) as a NumPy array."
@@ -36,7 +43,7 @@ def confusion_matrix_figure(cm: torch.Tensor | np.ndarray, title: str = 'Confusi
     "A heat map of confusion matrix `cm` (rows: true class, columns: predicted class), counts in the cells, classes named."
     cm = _numpy(cm)
     n = len(cm)
-    fig = _figure(figsize=(max(4, n * 0.45 + 1.5), max(3.5, n * 0.45 + 1)))
+    fig = new_figure(figsize=(max(4, n * 0.45 + 1.5), max(3.5, n * 0.45 + 1)))
     ax = fig.add_subplot()
     im = ax.imshow(cm, cmap='Blues')
     fig.colorbar(im, ax=ax)
@@ -64,7 +71,7 @@ def confusion_counts(targets, preds, num_classes: int) -> np.ndarray:
 def parity_figure(preds: torch.Tensor | np.ndarray, targets: torch.Tensor | np.ndarray, title: str = 'Parity plot') -> Figure:
     "Predicted against true values, with the identity line."
     p, t = (_numpy(v).ravel() for v in (preds, targets))
-    fig = _figure(figsize=(4, 4))
+    fig = new_figure(figsize=(4, 4))
     ax = fig.add_subplot()
     ax.scatter(t, p, s=8, alpha=0.5)
     lo, hi = float(min(t.min(), p.min())), float(max(t.max(), p.max()))
@@ -86,7 +93,7 @@ def samples_figure(images: torch.Tensor, targets, preds, task: str = 'classifica
     "A grid of the first `n` of `images` titled 'true → predicted' (in red where a class is wrong), classes named."
     n = min(n, len(images))
     cols = min(4, n); rows = (n + cols - 1) // cols    # 4 wide: legible in a third of the panel, beside the matrices
-    fig = _figure(figsize=(1.3 * cols, 1.45 * rows))
+    fig = new_figure(figsize=(1.3 * cols, 1.45 * rows))
     axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
     for i, ax in enumerate(axes):
         ax.axis('off')
@@ -108,7 +115,7 @@ def top_losses_figure(images: torch.Tensor,      # (N, C, H, W), any scale (each
     "A grid of `images`, each under its title: the images an interpretation found worst."
     n = len(images)
     cols = max(1, min(ncols, n)); rows = max(1, -(-n // cols))
-    fig = _figure(figsize=(2.2 * cols, 2.5 * rows))
+    fig = new_figure(figsize=(2.2 * cols, 2.5 * rows))
     axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
     for ax in axes: ax.axis('off')
     for ax, img, title in zip(axes, images, titles):
@@ -160,7 +167,7 @@ def progress_figure(epochs: list[dict],  # one row per epoch (see above)
                     log_loss: bool = False,  # a log-scale loss axis (one spike does not flatten the rest)
                     mode: str = 'max') -> Figure:  # whether a higher `metric` is better ('max') or lower ('min')
     "Loss, `main_metric` and learning rate against the epoch: steps, epochs, the best epoch marked."
-    fig = _figure(figsize=(11, 2.8))
+    fig = new_figure(figsize=(11, 2.8))
     axes = fig.subplots(1, 3)
     _loss_axis(axes[0], epochs, list(steps), log_loss)
     _curve(axes[1], epochs, 'metric', 'o-', color='tab:green'); axes[1].set_title(main_metric)
@@ -188,7 +195,7 @@ def _tick(v) -> str:
 def plot_metric(table, metric: str, label: str = 'run', ax=None) -> Figure:
     "A bar chart of `metric` across the rows of `table` (a `RunTable`), labelled by column `label`."
     if metric not in table.columns: raise ConfigError(f"no metric {metric!r} in the table: columns are {', '.join(table.columns)}")
-    if ax is None: ax = _figure(figsize=(max(3, 0.8 * len(table)), 2.5)).add_subplot()
+    if ax is None: ax = new_figure(figsize=(max(3, 0.8 * len(table)), 2.5)).add_subplot()
     ax.bar(range(len(table)), [v if v is not None else float('nan') for v in table.column(metric)])
     ax.set_xticks(range(len(table)), [_tick(v) for v in table.column(label)], rotation=30, ha='right')
     ax.set_ylabel(metric); ax.set_xlabel(label)
@@ -196,11 +203,16 @@ def plot_metric(table, metric: str, label: str = 'run', ax=None) -> Figure:
     return ax.figure
 
 # %% ../nbs/32_plots.ipynb #7b35cdef
+def figure_array(fig: Figure) -> np.ndarray:
+    "`fig` drawn as an RGB uint8 array (H, W, 3): what every image logger takes (W&B's reads a figure by its class name)."
+    from PIL import Image
+    return np.asarray(Image.open(io.BytesIO(figure_png(fig, dpi=100))).convert('RGB'))
+
 def log_figure(loggers, name: str, fig: Figure, step: int | None = None) -> list[Path]:
     "Send `fig` to each of `loggers` as image `name`; returns the PNG files written."
     written = []
     for logger in loggers:
-        if hasattr(logger, 'log_image'): logger.log_image(key=name, images=[fig], step=step)
+        if hasattr(logger, 'log_image'): logger.log_image(key=name, images=[figure_array(fig)], step=step)
         elif getattr(logger, 'log_dir', None):
             path = Path(logger.log_dir)/'plots'/f'{name}.png'
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -218,11 +230,11 @@ def _main_metric(run_dir: Path) -> tuple[str, str]:
     return run.main_metric() if (run/CONFIG).exists() else ('val_loss', 'min')
 
 def _epoch_rows(rows: list[dict], main: str) -> dict[int, dict]:
-    "One row per epoch (keyed by Lightning's 0-based epoch) from the CSV rows; an LR row goes to the next epoch."
+    "One row per epoch (keyed by Lightning's 0-based epoch) from the CSV rows; an LR row goes to the next epoch (the test's row makes none)."
     epochs, lr = {}, None
     for r in rows:
         lr = next((_num(v) for k, v in r.items() if k.startswith('lr-') and v), lr)
-        if not r.get('epoch'): continue
+        if not r.get('epoch') or not any(r.get(k) for k in ('train_loss_step', 'train_loss_epoch', 'val_loss', main)): continue
         e = int(r['epoch']); row = epochs.setdefault(e, dict(epoch=e + 1, lr=lr))
         for k, src in (('train_loss', 'train_loss_epoch'), ('val_loss', 'val_loss'), ('metric', main)):
             if r.get(src): row[k] = _num(r[src])
@@ -256,7 +268,7 @@ def report_html(title: str, pngs: dict, body: str = '') -> str:
     return f'<div class="vl-report"><p><b>{escape(title)}</b></p>{body}<div>{imgs}</div></div>'
 
 class RunView:
-    "A run drawn from its directory: `figures` (name: PNG bytes), `status`, `metrics`; shown as HTML."
+    "A run drawn from its directory: `figures` (name: PNG bytes), `status`, `metrics`, more HTML in `body`; shown as HTML."
     def __init__(self, run_dir, log_loss: bool = False):
         self.run_dir = Path(run_dir)
         epochs, steps, main, mode = run_history(self.run_dir)
@@ -264,21 +276,17 @@ class RunView:
         self.status, self.metrics = res.get('status', 'running or killed'), res.get('metrics', {})
         self.figures = {'curves': figure_png(progress_figure(epochs, main, steps, log_loss, mode))}
         self.figures.update({p.stem: p.read_bytes() for p in sorted((self.run_dir/'plots').glob('*.png'))})
+        self.body = ''     # e.g. the interpretation's tables (`visionlab.interpret.show_run`)
 
     def _repr_html_(self):
         ms = '  '.join(f'{k}={v:.4f}' for k, v in self.metrics.items() if k.startswith('test_') and isinstance(v, (int, float)))
-        return report_html(f'{self.run_dir.name}: {self.status}', self.figures, f'<p>{escape(ms)}</p>')
-
-def show_run(run_dir,  # a run directory (exp/<run name>)
-             log_loss: bool = False):  # a log-scale loss axis
-    "The curves and figures of the run in `run_dir`, drawn from its files (display it, or use `.figures`)."
-    return RunView(run_dir, log_loss)
+        return report_html(f'{self.run_dir.name}: {self.status}', self.figures, f'<p>{escape(ms)}</p>{self.body}')
 
 # %% ../nbs/32_plots.ipynb #a83c27b4
 def overlay_runs(run_dirs: Sequence,  # run directories
                  log_loss: bool = False) -> Figure:  # a log-scale loss axis
     "Train loss (solid), val loss (dashed), the main metric and the LR of several runs against the epoch."
-    fig = _figure(figsize=(11, 3))
+    fig = new_figure(figsize=(11, 3))
     axes = fig.subplots(1, 3)
     for i, d in enumerate(run_dirs):
         epochs, _, main, _ = run_history(d)

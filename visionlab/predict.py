@@ -169,19 +169,26 @@ def check_output_file(path: str | Path,         # the file to write
     return p
 
 # %% ../nbs/50_predict.ipynb #3359ba46
-@dataclass
+@dataclass(repr=False)
 class Predictions:
-    "Outputs of a model (or the mean over folds) on one split, with the metrics and the CSV written."
+    "Outputs of a model (or the mean over folds) on one split, with the metrics and the CSV written (`out`, as `predict_run(out=)`)."
     ids: list
     targets: torch.Tensor
     outputs: torch.Tensor            # class probabilities (classification) or values (regression)
     metrics: dict
-    csv: Path | None = None
+    out: Path | None = None
     runs: list = field(default_factory=list)
+
+    @property
+    def csv(self) -> Path | None: return self.out      # the name it had before `out`
 
     @property
     def predictions(self) -> torch.Tensor:
         return self.outputs.argmax(1) if self.outputs.ndim == 2 and self.outputs.shape[1] > 1 else self.outputs.reshape(-1)
+
+    def __repr__(self):    # one line: not every image's id
+        ms = ', '.join(f'{k}={v:.4f}' for k, v in sorted(self.metrics.items()) if isinstance(v, (int, float)))
+        return f'Predictions({len(self.ids)} images, {ms}, out={str(self.out)!r})'
 
 def _apply_data_overrides(cfg: DictConfig, overrides: Sequence[str]) -> DictConfig:
     _check_overrides(overrides)

@@ -630,6 +630,7 @@ def history_table(history: list[dict]) -> str:
         opts = ' '.join(o for o in h['overrides'] if o not in common) or ('(same)' if len(history) > 1 else ' '.join(h['overrides']) or '(defaults)')
         vals = [f"{h['metrics'][k]:.4f}" if k in h['metrics'] else '' for k in keys]
         t = f"{h['wall_time']:.1f} s" if h['wall_time'] is not None else ''
-        cells = [str(h['run']), opts, h['status'], *vals, t, h['run_dir']]
+        status = f"{h['status']}: {h['error']}" if h.get('error') else h['status']    # a failed run says why (the error's first line)
+        cells = [str(h['run']), opts, status, *vals, t, h['run_dir']]
         rows.append('<tr>' + ''.join(f'<td style="padding:2px 8px">{escape(c)}</td>' for c in cells) + '</tr>')
     return f'<table class="vl-history-table"><tr>{head}</tr>{"".join(rows)}</table>'
