@@ -67,7 +67,9 @@ def _run(overrides: Sequence[str], show_cfg: bool, console: bool = False, trust_
     configure_allocator(cfg, reexec=console)         # a configuration file's allocator (the command line's was applied at start)
     from visionlab.train import train
     from visionlab.baselines import report_svc
+    from visionlab.runs import is_rank_zero
     result = train(cfg, trust_checkpoint=trust_checkpoint)
+    if not is_rank_zero(): return 0                  # one report: the other DDP processes print nothing
     print(result.report(), flush=True)               # data.cv.k=5: every fold, then mean and std
     if (svc := report_svc(result)): print(svc, flush=True)     # digits: the same split with scikit-learn's SVC
     return 0

@@ -494,7 +494,8 @@ def write_results(rec: RunRecord):
     info = dict(status=rec.status, error=rec.error, metrics=rec.metrics, best=res.best, wall_time=res.wall_time,
                 fit_time=res.fit_time, test_time=res.test_time,
                 best_checkpoint=_relative(res.best_checkpoint, rec.run_dir), last_checkpoint=_relative(res.last_checkpoint, rec.run_dir),
-                epoch=t.current_epoch if t else None, step=t.global_step if t else None, allocator=allocator_in_use(),
+                epoch=t.current_epoch if t else None, step=t.global_step if t else None,
+                world_size=t.world_size if t else None, allocator=allocator_in_use(),   # the processes that trained and evaluated
                 weights=weights_of(rec.plan.cfg))
     if 'test_acc_best_epoch' in rec.metrics: info['labels'] = dict(test_acc_best_epoch=BEST_EPOCH_LABEL)
     RunDir(rec.run_dir).write_results(info)
