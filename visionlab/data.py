@@ -338,7 +338,8 @@ class BaseDataModule(L.LightningDataModule):
         n = self.workers()
         sampler = RandomSampler(ds, replacement=True, num_samples=len(ds)) if train and self.random_batches else None
         sampler = self.shard(ds, sampler, train)
-        lone_last = train and len(ds) > 1 and len(ds) % self.batch_size == 1    # a batch of one breaks batch norm: drop it
+        size = len(sampler) if sampler is not None else len(ds)     # (this process's share under DDP)
+        lone_last = train and size > 1 and size % self.batch_size == 1    # a batch of one breaks batch norm: drop it
         collate = _batch_collate
         if self.trainer is None and (self.batch_train if train else self.batch_eval) is not None:
             collate = lambda data: self.augment_batch(_batch_collate(data), train)   # no Trainer: transform here

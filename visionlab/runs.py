@@ -77,8 +77,9 @@ def make_run_dir(cfg: DictConfig) -> Path:
 RUN_DIR_ENV = 'VISIONLAB_RUN_DIR'   # rank 0's run dir, inherited by the DDP processes Lightning launches from it
 
 def is_rank_zero() -> bool:
-    "Whether this is the first (or only) process of a run, by the ranks its launcher set in the environment."
-    return all(int(os.environ.get(k) or 0) == 0 for k in ('RANK', 'LOCAL_RANK', 'NODE_RANK'))
+    "Whether this is the first (or only) process of a run, by the ranks its launcher set (SLURM's, in a job of several tasks)."
+    slurm = ('SLURM_PROCID',) if int(os.environ.get('SLURM_NTASKS') or 1) > 1 else ()   # srun starts every task itself
+    return all(int(os.environ.get(k) or 0) == 0 for k in ('RANK', 'LOCAL_RANK', 'NODE_RANK', *slurm))
 
 def process_run_dir(cfg: DictConfig) -> Path:
     "A new run dir on rank 0; the other ranks of a DDP run use rank 0's and create nothing (Lightning writes on rank 0)."
