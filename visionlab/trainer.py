@@ -17,7 +17,7 @@ from .core import ConfigError, load_checkpoint
 from .config import metric_mode
 from .callbacks import NonFiniteLossError, nonfinite_tensors
 from .runs import RunMetrics, check_run_dir, disk_full_error
-from .rundir import temp_path, write_synced, fsync_dir
+from .rundir import temp_path, write_synced, write_atomic, fsync_dir
 
 # %% auto #0
 __all__ = ['HANDED', 'resolve_precision', 'n_devices', 'in_notebook', 'ddp_strategy', 'check_sam_settings', 'trainer_kwargs',
@@ -163,7 +163,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 
     def save_checkpoint(self, checkpoint: dict, path, storage_options=None):
         path = Path(path)
-        if self._outside(path): return write_synced(path, lambda f: torch.save(checkpoint, f))
+        if self._outside(path): return write_atomic(path, lambda f: torch.save(checkpoint, f))   # whole at once
         check_run_dir(path.parent.parent)            # a run whose folder was removed stops, and re-creates nothing
         path.parent.mkdir(parents=True, exist_ok=True)
         bad = nonfinite_tensors(checkpoint.get('state_dict', {}))
