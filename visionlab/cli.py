@@ -35,8 +35,9 @@ def compose_jobs(jobs: Sequence[Sequence[str]],  # the override list of each job
     from visionlab.config import compose
     notes: list[str] = []
     try: return [compose(job, notes=notes) for job in jobs]
-    finally:
-        for note in dict.fromkeys(notes): print(f"visionlab-train: note: {note}", file=sys.stderr)
+    finally:      # once: not again in the DDP processes Lightning relaunches (ranks in the environment, as runs.is_rank_zero)
+        if all(int(os.environ.get(k) or 0) == 0 for k in ('RANK', 'LOCAL_RANK', 'NODE_RANK')):
+            for note in dict.fromkeys(notes): print(f"visionlab-train: note: {note}", file=sys.stderr)
 
 # %% ../nbs/45_cli.ipynb #5d8be578
 def _multirun(overrides: Sequence[str], show_cfg: bool) -> int:
