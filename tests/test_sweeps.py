@@ -83,3 +83,41 @@ def test_interrupted_optuna_sweep_continues_its_study(tmp_path):
     assert p.returncode == 0, p.stderr
     assert len(trials(folder, 'COMPLETE')) == 4                          # the remaining trials only
     assert p.stdout.count('test_acc=') == 4 - done_before and 'best trial' in p.stdout
+
+
+def test_slurm_two_nodes_of_four_gpus(tmp_path, monkeypatch):
+    "hydra/launcher=slurm trainer.num_nodes=2 trainer.devices=4: the sbatch header submitit writes, and what Lightning's SLURMEnvironment then finds in task 5 of 8."
+    import os, submitit
+    from omegaconf import OmegaConf
+    from hydra_plugins.hydra_submitit_launcher.config import BaseQueueConf
+    from lightning.fabric.plugins.environments import SLURMEnvironment
+    from submitit.slurm.slurm import _make_sbatch_string
+    from visionlab.config import compose
+    from visionlab.runs import is_rank_zero
+    from visionlab.sweeps import hydra_config, hydra_settings
+    from visionlab.trainer import trainer_kwargs
+    job = ['trainer.num_nodes=2', 'trainer.devices=4']
+    cfg = compose(job)
+    settings = hydra_settings(cfg, hydra_config(job, ['hydra/launcher=slurm']), tmp_path, 'c10-8gpu')
+    launcher = OmegaConf.to_container(hydra_config(job, ['hydra/launcher=slurm', *settings]).hydra.launcher, resolve=True)
+    # as hydra's SlurmLauncher hands them to submitit (its own keys as they are, the others as slurm_<key>)
+    (tmp_path/'bin').mkdir(); (tmp_path/'bin'/'srun').write_text('#!/bin/sh\n'); (tmp_path/'bin'/'srun').chmod(0o755)
+    monkeypatch.setenv('PATH', f"{tmp_path/'bin'}{os.pathsep}{os.environ['PATH']}")     # submitit looks for srun
+    ex = submitit.AutoExecutor(folder=tmp_path/'sub', cluster='slurm')
+    base = set(OmegaConf.structured(BaseQueueConf).keys())
+    ex.update_parameters(**{k if k in base else f'slurm_{k}': v for k, v in launcher.items()
+                            if k not in ('_target_', 'submitit_folder', 'setup', 'max_num_timeout', 'array_parallelism') and v not in (None, {})})
+    header = _make_sbatch_string(command='python', folder=str(tmp_path/'sub'), **ex._executor.parameters)
+    for line in ('#SBATCH --nodes=2', '#SBATCH --ntasks-per-node=4', '#SBATCH --gpus-per-node=4', '#SBATCH --job-name=visionlab'):
+        assert line in header.splitlines(), header
+    kw = trainer_kwargs(cfg, cuda=True)           # a GPU node's Trainer
+    assert (kw['strategy'], kw['devices'], kw['num_nodes'], kw['sync_batchnorm'], kw['use_distributed_sampler']) == ('ddp', 4, 2, True, False)
+    for k, v in dict(SLURM_NTASKS='8', SLURM_NTASKS_PER_NODE='4', SLURM_PROCID='5', SLURM_LOCALID='1', SLURM_NODEID='1',
+                     SLURM_JOB_NAME='visionlab', SLURM_NODELIST='gpu[01-02]', SLURM_JOB_ID='42').items():
+        monkeypatch.setenv(k, v)
+    env = SLURMEnvironment()
+    assert SLURMEnvironment.detect() and (env.world_size(), env.global_rank(), env.local_rank(), env.node_rank()) == (8, 5, 1, 1)
+    env.validate_settings(num_devices=kw['devices'], num_nodes=kw['num_nodes'])     # raises where the shapes disagree
+    assert not is_rank_zero()                     # task 5 neither creates the run directory nor writes job.json
+    monkeypatch.setenv('SLURM_PROCID', '0'); monkeypatch.setenv('SLURM_LOCALID', '0'); monkeypatch.setenv('SLURM_NODEID', '0')
+    assert is_rank_zero()

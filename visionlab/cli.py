@@ -57,8 +57,9 @@ def compose_jobs(jobs: Sequence[Sequence[str]],  # the override list of each job
     from visionlab.config import compose
     notes: list[str] = []
     try: return [compose(job, notes=notes) for job in jobs]
-    finally:
-        for note in dict.fromkeys(notes): print(f"visionlab-train: note: {note}", file=sys.stderr)
+    finally:      # once: not again in the DDP processes Lightning relaunches (ranks in the environment, as runs.is_rank_zero)
+        if all(int(os.environ.get(k) or 0) == 0 for k in ('RANK', 'LOCAL_RANK', 'NODE_RANK')):
+            for note in dict.fromkeys(notes): print(f"visionlab-train: note: {note}", file=sys.stderr)
 
 # %% ../nbs/45_cli.ipynb #5d8be578
 def _multirun(overrides: Sequence[str], show_cfg: bool) -> int:
@@ -89,7 +90,9 @@ def _run(overrides: Sequence[str], show_cfg: bool, console: bool = False, trust_
     configure_allocator(cfg, reexec=console)         # a configuration file's allocator (the command line's was applied at start)
     from visionlab.train import train
     from visionlab.baselines import report_svc
+    from visionlab.runs import is_rank_zero
     result = train(cfg, trust_checkpoint=trust_checkpoint)
+    if not is_rank_zero(): return 0                  # one report: the other DDP processes print nothing
     print(result.report(), flush=True)               # data.cv.k=5: every fold, then mean and std
     if (svc := report_svc(result)): print(svc, flush=True)     # digits: the same split with scikit-learn's SVC
     return 0

@@ -21,7 +21,7 @@ __all__ = ['CONFIG_DIR', 'SCHEMA_NAME', 'FIXED_CHOICES', 'RANGES', 'MAX_NAME', '
            'LOWER_IS_BETTER', 'APPLIES', 'REFERENCE_VALUES', 'REFERENCE_KEYS', 'REFERENCE_DEFAULTS', 'GROUP_KEYS',
            'EnvConfig', 'ModelConfig', 'CVConfig', 'DataConfig', 'TrainerConfig', 'CheckpointConfig', 'VisionlabConfig',
            'schema_keys', 'registry_choices', 'strategy_choices', 'check_accelerator', 'logged_metrics', 'require_timm',
-           'check_timm_model', 'family_archs', 'metric_mode', 'main_metric', 'Applies', 'policy_family',
+           'check_timm_model', 'family_archs', 'metric_mode', 'main_metric', 'one_process', 'Applies', 'policy_family',
            'dataset_policy', 'apply_rules', 'yaml_options', 'family_names', 'import_modules', 'validate',
            'translate_reference', 'yaml_groups', 'group_options', 'imports_in', 'unknown_key_error', 'compose',
            'validated', 'to_overrides', 'key_help']
@@ -376,6 +376,17 @@ def main_metric(cfg: DictConfig,  # a configuration tree (a run's saved config.y
     metrics = OmegaConf.select(cfg, 'model.metrics', default=None) or []
     name = f'val_{metrics[0]}' if len(metrics) else 'val_loss'
     return name, metric_mode(name)
+
+# %% ../nbs/01_config.ipynb #4d0f5f80
+def one_process(cfg: DictConfig) -> DictConfig:
+    "`cfg` when it trains in one process ('auto' counts as one); a `ConfigError` naming what trains on several devices."
+    d, nodes = cfg.trainer.devices, cfg.trainer.num_nodes
+    ids = list(d) if isinstance(d, (list, ListConfig)) else [i for i in str(d).split(',') if i.strip()] if ',' in str(d) else None
+    n = len(ids) if ids is not None else int(d) if str(d).isdigit() else 1 if str(d) == 'auto' else 2    # -1: every device
+    if n * nodes <= 1: return cfg
+    asked = f"trainer.devices={format_value(d)}" + (f" trainer.num_nodes={nodes}" if nodes > 1 else '')
+    raise ConfigError(f"{asked}: the panel trains in one process; on several devices train with visionlab-train on the "
+                      "command line, or with train([...]) in a notebook cell")
 
 # %% ../nbs/01_config.ipynb #rul00002
 @dataclass(frozen=True)

@@ -12,6 +12,9 @@ import numpy as np
 import torch
 import lightning as L
 from torch.utils.data import DataLoader, Dataset, RandomSampler, default_collate
+from torch.utils.data.distributed import DistributedSampler
+from lightning.fabric.utilities.distributed import DistributedSamplerWrapper
+from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
 
 from .core import DATAMODULES, ConfigError, choices_hint, first_line
 from .augment import ImageStats, build_policy, build_batched
@@ -408,6 +411,15 @@ class BaseDataModule(L.LightningDataModule):
                               f"(in {self.data_path}): set data.num_classes={n}")
 
     # --- loaders --------------------------------------------------------------------------------
+    def shard(self, ds, sampler, train: bool):
+        "Under DDP, this process's share (`use_distributed_sampler=False`): training shuffled as Lightning would; validation and test each image once, unpadded."
+        t = self.trainer
+        if t is None or t.world_size < 2: return sampler
+        kw = dict(num_replicas=t.world_size, rank=t.global_rank)
+        if not train: return UnrepeatedDistributedSampler(ds, shuffle=False, **kw)
+        if sampler is not None: return DistributedSamplerWrapper(sampler, **kw)
+        return DistributedSampler(ds, shuffle=True, seed=int(os.environ.get('PL_GLOBAL_SEED', 0)), **kw)
+
     def workers(self) -> int:
         "Worker processes: as configured, else chosen for the platform."
         return default_workers(self.in_memory) if self.num_workers is None else self.num_workers
@@ -416,7 +428,9 @@ class BaseDataModule(L.LightningDataModule):
         if ds is None: return None
         n = self.workers()
         sampler = RandomSampler(ds, replacement=True, num_samples=len(ds)) if train and self.random_batches else None
-        lone_last = train and len(ds) > 1 and len(ds) % self.batch_size == 1    # a batch of one breaks batch norm: drop it
+        sampler = self.shard(ds, sampler, train)
+        size = len(sampler) if sampler is not None else len(ds)     # (this process's share under DDP)
+        lone_last = train and size > 1 and size % self.batch_size == 1    # a batch of one breaks batch norm: drop it
         collate = _batch_collate
         if self.trainer is None and (self.batch_train if train else self.batch_eval) is not None:
             collate = lambda data: self.augment_batch(_batch_collate(data), train)   # no Trainer: transform here

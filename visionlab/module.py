@@ -122,6 +122,8 @@ class VisionModule(ResultPlots, L.LightningModule):
         self.result_plot, self.compile_args = result_plot, (dict(compile) if isinstance(compile, dict) else {} if compile else None)
         base = build_metrics(metrics, task, num_classes)
         self.metrics = nn.ModuleDict({f'{s}_': base.clone(prefix=f'{s}_') for s in ('train', 'val', 'test')})
+        # each stage's loss: its epoch mean over every process, synced once an epoch (exact for any split of the images)
+        self.losses = nn.ModuleDict({f'{s}_': tm.MeanMetric() for s in ('train', 'val', 'test')})
         self.plot_data = nn.ModuleDict({f'{s}_': self._plot_metric() for s in self._plot_stages()})
         self.figures: dict = {}
         self._pending_plots: dict = {}   # stage: the fit's latest plot data, drawn when the fit ends
@@ -171,7 +173,10 @@ class VisionModule(ResultPlots, L.LightningModule):
     def _log_step(self, stage: str, out, y, loss):
         "Log the loss and the stage's metrics as `<stage>_<name>`; collect what the result plot needs."
         n = len(y)
-        self.log(f'{stage}_loss', loss, on_step=stage == 'train', on_epoch=True, prog_bar=True, batch_size=n, sync_dist=stage != 'train')
+        mean = self.losses[f'{stage}_']
+        if stage == 'train': mean(loss, n)    # the step's value too (not synced)
+        else: mean.update(loss, n)
+        self.log(f'{stage}_loss', mean, on_step=stage == 'train', on_epoch=True, prog_bar=True, batch_size=n)   # computed at the epoch's end
         metrics, out = self.metrics[f'{stage}_'], (out.squeeze(-1) if self.task == 'regression' else out)
         if self.stepwise:
             values = metrics(out, y); metrics.reset()
@@ -183,7 +188,8 @@ class VisionModule(ResultPlots, L.LightningModule):
         "Log the epoch's metrics (epochwise mode; `compute` synchronises processes) and draw the result plot."
         metrics = self.metrics[f'{stage}_']
         if stage in self._updated:    # (Lightning cannot log a metric such as f1_per_class that returns a dict)
-            self.log_dict(metrics.compute(), prog_bar=stage != 'train'); metrics.reset(); self._updated.discard(stage)
+            # computed values are already synced: sync_dist averages equal values (so Lightning knows they are reduced)
+            self.log_dict(metrics.compute(), prog_bar=stage != 'train', sync_dist=True); metrics.reset(); self._updated.discard(stage)
         self._plot(stage)
 
     @override

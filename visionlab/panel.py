@@ -16,7 +16,7 @@ from traitlets import TraitError
 
 from .core import ConfigError, first_line
 from .overrides import format_value, key_of, value_of
-from .config import compose, main_metric, schema_keys, group_options, GROUP_KEYS, family_archs
+from .config import compose, main_metric, schema_keys, group_options, GROUP_KEYS, family_archs, one_process
 from .catalogue import LISTED, ARCH_OPTIONS, warm_up
 from .fields import (GROUP_WIDGETS, PANEL_TABS, TOP_KEYS, RULED_KEYS, applies, compose_noting, OptionField, key_choices, arch_options,
                               with_class, default_groups, variant_note, key_markers, first_mention, run_outcome, run_summary,
@@ -236,7 +236,7 @@ def _validate(self: ConfigPanel):
     if self.value('model.arch') in LISTED['models']: self.fields['model.arch'].show(variant_note(self.value('model.arch'), self.value), 'note')
     ov = self.overrides
     self.command.value = command_html(ov, own_components(self.value))   # with the imports= your own components need
-    try: self._config, notes = self._composed.pop(tuple(ov), None) or compose_noting(ov); self.errors = {}
+    try: self._config, notes = self._composed.pop(tuple(ov), None) or compose_noting(ov); one_process(self._config); self.errors = {}
     except ConfigError as e:
         self._config, msg = None, str(e)
         candidates = {'other': [key_of(o) for o in self._extra], **{k: key_markers(k) for k in self.fields}}

@@ -12,7 +12,8 @@ __all__ = ['BANNER_LOGGERS', 'KNOWN_WARNINGS', 'quiet_lightning', 'quiet_console
 # %% ../nbs/02_quiet.ipynb #bd881800
 BANNER_LOGGERS = ('lightning.pytorch.utilities.rank_zero', 'lightning.fabric.utilities.rank_zero',
                   'lightning.pytorch.callbacks.model_summary', 'lightning.pytorch.accelerators.cuda',
-                  'lightning.pytorch.trainer.connectors.signal_connector')   # "Received SIGTERM": the kit says what it did
+                  'lightning.pytorch.trainer.connectors.signal_connector',   # "Received SIGTERM": the kit says what it did
+                  'lightning.fabric.utilities.distributed')   # "Initializing distributed: GLOBAL_RANK ..." of each DDP process
 
 KNOWN_WARNINGS = ('.*does not have many workers.*', '.*is smaller than the logging interval.*',
                   '.*Experiment logs directory.*exists and is not empty.*',

@@ -77,8 +77,9 @@ def make_run_dir(cfg: DictConfig) -> Path:
 RUN_DIR_ENV = 'VISIONLAB_RUN_DIR'   # rank 0's run dir, inherited by the DDP processes Lightning launches from it
 
 def is_rank_zero() -> bool:
-    "Whether this is the first (or only) process of a run, by the ranks its launcher set in the environment."
-    return all(int(os.environ.get(k) or 0) == 0 for k in ('RANK', 'LOCAL_RANK', 'NODE_RANK'))
+    "Whether this is the first (or only) process of a run, by the ranks its launcher set (SLURM's, in a job of several tasks)."
+    slurm = ('SLURM_PROCID',) if int(os.environ.get('SLURM_NTASKS') or 1) > 1 else ()   # srun starts every task itself
+    return all(int(os.environ.get(k) or 0) == 0 for k in ('RANK', 'LOCAL_RANK', 'NODE_RANK', *slurm))
 
 def process_run_dir(cfg: DictConfig) -> Path:
     "A new run dir on rank 0; the other ranks of a DDP run use rank 0's and create nothing (Lightning writes on rank 0)."
@@ -494,7 +495,8 @@ def write_results(rec: RunRecord):
     info = dict(status=rec.status, error=rec.error, metrics=rec.metrics, best=res.best, wall_time=res.wall_time,
                 fit_time=res.fit_time, test_time=res.test_time,
                 best_checkpoint=_relative(res.best_checkpoint, rec.run_dir), last_checkpoint=_relative(res.last_checkpoint, rec.run_dir),
-                epoch=t.current_epoch if t else None, step=t.global_step if t else None, allocator=allocator_in_use(),
+                epoch=t.current_epoch if t else None, step=t.global_step if t else None,
+                world_size=t.world_size if t else None, allocator=allocator_in_use(),   # the processes that trained and evaluated
                 weights=weights_of(rec.plan.cfg))
     if 'test_acc_best_epoch' in rec.metrics: info['labels'] = dict(test_acc_best_epoch=BEST_EPOCH_LABEL)
     RunDir(rec.run_dir).write_results(info)

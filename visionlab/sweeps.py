@@ -185,12 +185,14 @@ def sweep_job(cfg: DictConfig) -> float:  # the job's tree, as Hydra composed it
     import torch
     from hydra.core.hydra_config import HydraConfig
     from visionlab.quiet import quiet_console
+    from visionlab.runs import is_rank_zero
     hc = HydraConfig.get()
     overrides = list(hc.overrides.task)
     if (n := concurrent_jobs(hc.launcher)) != 1: torch.set_num_threads(thread_share(n))
     if hc.job.num == 0 or os.getpid() != int(os.environ.get('VISIONLAB_SWEEP_PID', 0)): quiet_console()
     print(_header(hc, overrides), flush=True)
     rec = train_job(cfg, overrides)
+    if not is_rank_zero(): return rec['value']      # a multi-node job's other tasks: rank 0 reports and records
     print(rec['report'] if rec['status'] == 'done' else f"visionlab-train: job failed: {rec['error']}",
           file=sys.stdout if rec['status'] == 'done' else sys.stderr, flush=True)
     Path(hc.runtime.output_dir, 'job.json').write_text(json.dumps(rec, indent=1, default=str))

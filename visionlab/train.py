@@ -16,7 +16,7 @@ from .config import compose, validate
 from .models.core import model_from_config, load_matching
 from .module import VisionModule
 from .data import datamodule_from_config, with_num_classes
-from .trainer import seed_run, build_trainer, wandb_session, quiet_fit
+from .trainer import seed_run, build_trainer, wandb_session, quiet_fit, recover_fit
 from .callbacks import EpochSeed, NonFiniteLoss, InterruptCheckpoint, WandbRunId, RunInterrupted, averaging_callbacks
 from .runs import (RunPlan, RunRecord, RunResult, read_weights, plan_run, writable_exp_dir, process_run_dir, check_free_space,
                             check_fits, recorded_run)
@@ -55,7 +55,7 @@ def _scalars(d) -> dict:
 # %% ../nbs/40_train.ipynb #f0000002
 def _test(rec: RunRecord, module, datamodule, interrupt: InterruptCheckpoint) -> dict:
     "The test metrics of the best checkpoint (of the last weights when there is none)."
-    best = rec.best_path()
+    best = rec.trainer.strategy.broadcast(rec.best_path())   # rank 0's: every DDP process tests the same weights
     with rec.timed('test'):
         return _scalars(interrupt.guard(lambda: rec.trainer.test(module, datamodule=datamodule, verbose=False,
                                                                  ckpt_path=str(best) if best else None))[0])
@@ -81,6 +81,7 @@ def fit_run(cfg: DictConfig,  # a validated configuration of one run (the folds 
                                                     plan.first_step, plan.trust_checkpoint)
         resume_from = str(plan.checkpoint) if plan.checkpoint else None
         with rec.timed('fit'): interrupt.guard(lambda: rec.trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from))
+        recover_fit(rec.trainer)                           # a spawned worker's step, epoch and best score
         rec.metrics.update(_scalars(rec.trainer.callback_metrics))
         if rec.trainer.should_stop: rec.status = 'stopped'   # a callback ended the fit early (the panel's Stop)
         if cfg.test and (not rec.trainer.should_stop or test_after_stop): rec.metrics.update(_test(rec, module, datamodule, interrupt))

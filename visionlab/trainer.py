@@ -17,12 +17,13 @@ from .core import ConfigError, load_checkpoint
 from .config import metric_mode
 from .callbacks import NonFiniteLossError, nonfinite_tensors
 from .runs import RunMetrics, check_run_dir, disk_full_error
-from .rundir import temp_path, write_synced, fsync_dir
+from .rundir import temp_path, write_synced, write_atomic, fsync_dir
 
 # %% auto #0
-__all__ = ['resolve_precision', 'n_devices', 'in_notebook', 'ddp_strategy', 'check_sam_settings', 'trainer_kwargs', 'monitor_of',
-           'wandb_mode', 'build_loggers', 'wandb_session', 'quiet_fit', 'AtomicCheckpointIO', 'CommitCheckpoints',
-           'rebased', 'RunCheckpoint', 'seed_run', 'checkpoint_callbacks', 'console_callbacks', 'build_trainer']
+__all__ = ['HANDED', 'resolve_precision', 'n_devices', 'in_notebook', 'ddp_strategy', 'check_sam_settings', 'trainer_kwargs',
+           'monitor_of', 'wandb_mode', 'build_loggers', 'wandb_session', 'quiet_fit', 'AtomicCheckpointIO',
+           'CommitCheckpoints', 'SpawnHandBack', 'recover_fit', 'rebased', 'RunCheckpoint', 'seed_run',
+           'checkpoint_callbacks', 'console_callbacks', 'build_trainer']
 
 # %% ../nbs/35_trainer.ipynb #9d749bba
 def resolve_precision(precision: str,  # trainer.precision: auto, reference, or a value of Lightning's
@@ -85,6 +86,7 @@ def trainer_kwargs(cfg: DictConfig,  # a composed configuration tree
     if n is None or n * kw.get('num_nodes', 1) > 1:
         on_gpu = kw['accelerator'] in ('gpu', 'cuda') or (kw['accelerator'] == 'auto' and cuda)
         if on_gpu: kw['sync_batchnorm'] = True      # (torch's SyncBatchNorm is CUDA-only: CPU processes keep their own statistics)
+        kw['use_distributed_sampler'] = False       # the datamodule shards: evaluation unpadded, each image once (`BaseDataModule.shard`)
         if kw['strategy'] == 'auto' and n is not None:
             kw['strategy'] = ddp_strategy()
     return kw
@@ -146,15 +148,22 @@ def quiet_fit():
 class AtomicCheckpointIO(TorchCheckpointIO):
     "Checkpoints written to a synced temporary file and renamed on `commit`, never one with non-finite tensors; read as tensors only."
     def __init__(self, before_commit=None,  # called before renaming (e.g. sync the metric records)
-                 trust: bool = False):  # the user trusts the checkpoints this run reads (`load_checkpoint`)
+                 trust: bool = False,  # the user trusts the checkpoints this run reads (`load_checkpoint`)
+                 ckdir: Path | None = None):  # the run's checkpoint folder: files elsewhere are written and removed at once
         super().__init__()
         self.before_commit, self.trust, self.pending, self._last = before_commit, trust, [], None
+        self.ckdir = None if ckdir is None else Path(ckdir)
+
+    def _outside(self, path: Path) -> bool:
+        "Whether `path` is not one of the run's checkpoints (e.g. the weights a spawned DDP worker hands to its parent)."
+        return self.ckdir is not None and path.parent.resolve() != self.ckdir.resolve()
 
     def load_checkpoint(self, path, map_location=None, weights_only=None) -> dict:
         return load_checkpoint(path, self.trust, mmap=False)   # Lightning moves the tensors to the device itself
 
     def save_checkpoint(self, checkpoint: dict, path, storage_options=None):
         path = Path(path)
+        if self._outside(path): return write_atomic(path, lambda f: torch.save(checkpoint, f))   # whole at once
         check_run_dir(path.parent.parent)            # a run whose folder was removed stops, and re-creates nothing
         path.parent.mkdir(parents=True, exist_ok=True)
         bad = nonfinite_tensors(checkpoint.get('state_dict', {}))
@@ -176,7 +185,9 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             if full is None: raise
             raise full from None
 
-    def remove_checkpoint(self, path): self.pending.append((None, Path(path)))
+    def remove_checkpoint(self, path):
+        if self._outside(Path(path)): Path(path).unlink(missing_ok=True)
+        else: self.pending.append((None, Path(path)))
 
     def commit(self):
         "Rename the pending checkpoints to their names and remove the replaced ones, in order."
@@ -201,6 +212,35 @@ class CommitCheckpoints(L.Callback):
     def on_train_epoch_start(self, trainer, pl_module): self.io.commit()
     def on_train_end(self, trainer, pl_module): self.io.commit()
     def on_exception(self, trainer, pl_module, exception): self.io.discard()
+
+# %% ../nbs/35_trainer.ipynb #cd027086
+HANDED = ('visionlab_step', 'visionlab_global_step', 'visionlab_epoch', 'visionlab_best')   # callback_metrics keys
+
+class SpawnHandBack(L.Callback):
+    "Hand a spawned DDP worker's step, epoch and best score back with its `callback_metrics`; keep the worker quiet."
+    def __init__(self): self.filters = list(warnings.filters)
+    def __setstate__(self, state):      # unpickled in a spawned worker: the parent's warning filters and quiet loggers
+        from visionlab.quiet import quiet_lightning
+        self.__dict__.update(state); warnings.filters[:] = self.filters; quiet_lightning()
+    def on_train_end(self, trainer, pl_module):
+        best = getattr(trainer.checkpoint_callback, 'best_model_score', None)
+        trainer.callback_metrics.update(dict(zip(HANDED, map(torch.tensor, (
+            trainer.fit_loop.epoch_loop._batches_that_stepped, trainer.global_step, trainer.current_epoch)))))
+        if best is not None: trainer.callback_metrics['visionlab_best'] = best.detach().cpu()
+
+def recover_fit(trainer: L.Trainer):
+    "After `trainer.fit` in the process that called it: what a spawned worker handed back (a no-op where this process trained)."
+    handed = {k: int(v) if k != 'visionlab_best' else v for k in HANDED if (v := trainer.callback_metrics.pop(k, None)) is not None}
+    if not handed or trainer.global_step == handed['visionlab_global_step']: return
+    loop = trainer.fit_loop.epoch_loop
+    loop._batches_that_stepped = handed['visionlab_step']
+    steps = (loop.automatic_optimization.optim_progress.optimizer.step.total if trainer.lightning_module.automatic_optimization
+             else loop.manual_optimization.optim_step_progress.total)
+    steps.completed = handed['visionlab_global_step']
+    trainer.fit_loop.epoch_progress.current.completed = handed['visionlab_epoch']
+    if 'visionlab_best' in handed: trainer.checkpoint_callback.best_model_score = handed['visionlab_best']
+    for lg in trainer.loggers:
+        if hasattr(lg, 'first_step'): lg.first_step = handed['visionlab_step']   # the test's records continue the worker's
 
 # %% ../nbs/35_trainer.ipynb #7e100005
 def rebased(state, old: str, new: str):
@@ -238,8 +278,8 @@ def build_trainer(cfg: DictConfig, run_dir: Path, callbacks: list = (), first_st
                   trust_checkpoint: bool = False) -> tuple[L.Trainer, ModelCheckpoint]:  # the user trusts the checkpoint it resumes from
     "The Trainer of a run in `run_dir` (a session starting at `first_step`), and its best-checkpoint callback."
     loggers, ckpts = build_loggers(cfg, run_dir, first_step), checkpoint_callbacks(cfg, run_dir/'checkpoints')
-    io = AtomicCheckpointIO(before_commit=loggers[0].sync, trust=trust_checkpoint)
+    io = AtomicCheckpointIO(before_commit=loggers[0].sync, trust=trust_checkpoint, ckdir=run_dir/'checkpoints')
     trainer = L.Trainer(**trainer_kwargs(cfg), logger=loggers, default_root_dir=str(run_dir), plugins=[io],
-                        callbacks=[*ckpts, LearningRateMonitor(logging_interval='epoch'), CommitCheckpoints(io),
+                        callbacks=[*ckpts, LearningRateMonitor(logging_interval='epoch'), CommitCheckpoints(io), SpawnHandBack(),
                                    *console_callbacks(cfg, callbacks), *callbacks])
     return trainer, ckpts[0]
