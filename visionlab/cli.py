@@ -16,15 +16,17 @@ from .allocator import preload_allocator
 __all__ = ['OPTIONS', 'USAGE', 'PREDICT_USAGE', 'compose_jobs', 'run_cli', 'train_main', 'predict_cli', 'predict_main']
 
 # %% ../nbs/45_cli.ipynb #c3d80923
-OPTIONS = ('-h', '--help', '-m', '--multirun', '--cfg')   # a command line with one of them is not a run of its own
+OPTIONS = ('-h', '--help', '-m', '--multirun', '--cfg', '--lr-find')   # a command line with one of them is not a run of its own
 
-USAGE = """usage: visionlab-train [-m|--multirun] [--cfg] [--trust-checkpoint] [override ...]
+USAGE = """usage: visionlab-train [-m|--multirun] [--cfg] [--lr-find] [--trust-checkpoint] [override ...]
 
   override   group=option (model=resnet, data=digits, env=cluster) or key=value (model.lr=0.05)
   -m         sweep: comma lists and range()/choice()/glob() expand into one run each;
              hydra/sweeper=optuna searches interval()/choice(), hydra/launcher=joblib|submitit_local|slurm|ray
              runs the jobs in parallel or on a cluster (pip install "visionlab[sweeps]")
   --cfg      print the composed configuration and exit
+  --lr-find  run the learning-rate range test instead of training: print the suggested model.lr and the command
+             that trains with it (no run directory is written)
   --trust-checkpoint  resume=RUN from a checkpoint that holds Python objects, not only tensors (only one you trust)
 example: visionlab-train model=resnet data=digits model.lr=0.05 trainer.max_epochs=3"""
 
@@ -56,13 +58,26 @@ def _show(cfgs) -> int:
     for c in cfgs: print(OmegaConf.to_yaml(c))
     return 0
 
-def _run(overrides: Sequence[str], show_cfg: bool, console: bool = False, trust_checkpoint: bool = False) -> int:
-    "One run (Hydra's run mode: the task in this process; `console`: the process is `visionlab-train`'s own)."
+def _find_lr(cfg, overrides: Sequence[str]) -> int:
+    "`--lr-find`: the range test of `cfg`; print the suggestion and the command line that trains with it (no run directory)."
+    from visionlab.lr_find import lr_find
+    found = lr_find(cfg)
+    if found.suggestion is None:
+        raise VisionlabError(f"no learning rate to suggest: the loss did not fall in the range test's {len(found.lrs)} steps")
+    print(f'suggested learning rate: {found.suggestion} (range test of {len(found.lrs)} steps from {found.lrs[0]:.0e} '
+          f'to {found.lrs[-1]:.2g}, {found.optimizer})', flush=True)
+    print(command_line([o for o in overrides if key_of(o) != 'model.lr'] + found.overrides), flush=True)
+    return 0
+
+def _run(overrides: Sequence[str], show_cfg: bool, console: bool = False, trust_checkpoint: bool = False,
+         find_lr: bool = False) -> int:
+    "One run (Hydra's run mode: the task in this process; `console`: the process is `visionlab-train`'s own), or its range test."
     from visionlab.sweeps import is_hydra_override
     hydra_ovs = [o for o in overrides if is_hydra_override(o)]
     if hydra_ovs: raise ConfigError(f"{hydra_ovs[0]} configures a sweep: add -m")
     cfg, = compose_jobs([overrides])
     if show_cfg: return _show([cfg])
+    if find_lr: return _find_lr(cfg, overrides)
     from visionlab.allocator import configure_allocator
     configure_allocator(cfg, reexec=console)         # a configuration file's allocator (the command line's was applied at start)
     from visionlab.train import train
@@ -81,11 +96,13 @@ def run_cli(argv: Sequence[str],  # the arguments after `visionlab-train`
     multirun = any(a in ('-m', '--multirun') for a in args)
     show_cfg = '--cfg' in args
     trust = '--trust-checkpoint' in args
+    find_lr = '--lr-find' in args
     overrides = [a for a in args if a not in (*OPTIONS, '--trust-checkpoint')]
     bad = [a for a in overrides if a.startswith('-')]
     try:
-        if bad: raise ConfigError(f"unknown option {bad[0]!r}: options are -m/--multirun, --cfg, --trust-checkpoint, -h/--help")
-        return _multirun(overrides, show_cfg) if multirun else _run(overrides, show_cfg, console, trust)
+        if bad: raise ConfigError(f"unknown option {bad[0]!r}: options are -m/--multirun, --cfg, --lr-find, --trust-checkpoint, -h/--help")
+        if find_lr and multirun: raise ConfigError("--lr-find runs one range test: drop -m (or find the learning rate before the sweep)")
+        return _multirun(overrides, show_cfg) if multirun else _run(overrides, show_cfg, console, trust, find_lr)
     except ConfigError as e:
         # a DataLoader worker re-raises our error with its traceback folded into the message: keep the last line
         print(f"visionlab-train: error: {str(e).strip().splitlines()[-1]}", file=sys.stderr); return 2
