@@ -4,6 +4,7 @@
 
 # %% ../nbs/30_module.ipynb #ecb4478e
 from __future__ import annotations
+import math
 from typing import Sequence
 import torch
 import lightning as L
@@ -27,6 +28,7 @@ _TASKS = ('classification', 'regression')
 _PLOTS = ('val', 'all', 'disable')
 _MODES = ('epochwise', 'stepwise')
 _SAM_SCHEDULES = ('default', 'reference')   # reference: the LR is never stepped under SAM, as in the reference's code
+_TTA = ('none', 'flip')   # data.tta: test-time augmentation of test and predict
 
 def _choice(key, value, choices):
     if value not in choices: raise ConfigError(f"{key}={value!r} is not one of {', '.join(choices)}")
@@ -38,11 +40,12 @@ class VisionModule(L.LightningModule):
                  mixup: bool = False, mixup_alpha: float = 0.2, sam: bool = False, adaptive_sam: bool = False,
                  sam_rho: float | None = None, metric_computation_mode: str = 'epochwise', result_plot: str = 'val',
                  compile: bool | dict = False, channels_last: bool | None = None, gradient_clip_val: float | None = None,
-                 sam_bn_stats: str = 'first_pass', sam_schedule: str = 'default', freeze_epochs: int = 0):
+                 sam_bn_stats: str = 'first_pass', sam_schedule: str = 'default', freeze_epochs: int = 0, tta: str = 'none'):
         super().__init__()
         _choice('model.task', task, _TASKS); _choice('model.result_plot', result_plot, _PLOTS)
         _choice('model.metric_computation_mode', metric_computation_mode, _MODES)
         _choice('model.sam_bn_stats', sam_bn_stats, SAM_BN_STATS); _choice('model.sam_schedule', sam_schedule, _SAM_SCHEDULES)
+        _choice('data.tta', tta, _TTA); self.tta = tta
         self.sam_bn_stats, self.sam_schedule, self.freeze_epochs = sam_bn_stats, sam_schedule, freeze_epochs
         self.net, self.task, self.num_classes = net, task, num_classes
         self.optim, self.label_smoothing = optim or OptimSettings(), label_smoothing
@@ -82,7 +85,8 @@ def _from_config(cls, cfg, net: nn.Module) -> VisionModule:
     "The module for the full config tree `cfg` around `net`."
     kw = {k: cfg.model[k] for k in _MODULE_KEYS}
     kw['metrics'] = list(kw['metrics'])
-    return cls(net, optim=OptimSettings.from_config(cfg), gradient_clip_val=cfg.trainer.gradient_clip_val, **kw)
+    return cls(net, optim=OptimSettings.from_config(cfg), gradient_clip_val=cfg.trainer.gradient_clip_val,
+               tta=cfg.data.get('tta', 'none'), **kw)
 VisionModule.from_config = _from_config
 
 # %% ../nbs/30_module.ipynb #d58907c7
@@ -107,9 +111,20 @@ def _epoch_end(self: VisionModule, stage: str):
     self._plot(stage)
 
 @patch
+def tta_forward(self: VisionModule, x, tta: str | None = None):
+    "The outputs that test and predict use: under TTA 'flip' the log of the mean class probabilities of `x` and its mirror image (regression: the mean value)."
+    tta = self.tta if tta is None else tta
+    _choice('data.tta', tta, _TTA)
+    out = self(x)
+    if tta == 'none': return out
+    mirrored = self(x.flip(-1))
+    if self.task == 'regression': return (out + mirrored) / 2
+    return torch.logaddexp(out.float().log_softmax(-1), mirrored.float().log_softmax(-1)) - math.log(2)
+
+@patch
 def _step(self: VisionModule, batch, stage):
     x, y = batch
-    out = self(x)
+    out = self.tta_forward(x) if stage == 'test' else self(x)
     loss = self.loss(out, y)
     self._log_step(stage, out.detach(), y, loss.detach())
     return loss
