@@ -62,9 +62,7 @@ def _find_lr(cfg, overrides: Sequence[str]) -> int:
     "`--lr-find`: the range test of `cfg`; print the suggestion and the command line that trains with it (no run directory)."
     from visionlab.lr_find import lr_find
     found = lr_find(cfg)
-    if found.suggestion is None:
-        raise VisionlabError(f"no learning rate to suggest: the loss did not fall in the range test's {len(found.lrs)} steps")
-    print(f'suggested learning rate: {found.suggestion} (range test of {len(found.lrs)} steps from {found.lrs[0]:.0e} '
+    print(f'suggested learning rate: {found.suggested()} (range test of {len(found.lrs)} steps from {found.lrs[0]:.0e} '
           f'to {found.lrs[-1]:.2g}, {found.optimizer})', flush=True)
     print(command_line([o for o in overrides if key_of(o) != 'model.lr'] + found.overrides), flush=True)
     return 0

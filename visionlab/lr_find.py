@@ -5,6 +5,7 @@
 # %% ../nbs/41_lr_find.ipynb #lrf10003
 from __future__ import annotations
 import functools, math, tempfile
+from html import escape
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Sequence
@@ -13,7 +14,7 @@ import lightning as L
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from omegaconf import DictConfig
 
-from .core import load_checkpoint
+from .core import VisionlabError, load_checkpoint
 from .overrides import format_override
 from .data import datamodule_from_config
 from .trainer import seed_run, trainer_kwargs, quiet_fit
@@ -21,7 +22,7 @@ from .train import as_config, build_module, prepare_data
 from .plots import lr_find_figure, figure_png, report_html
 
 # %% auto #0
-__all__ = ['smooth', 'steepest', 'LRFinder', 'TensorCheckpointIO', 'finder_trainer', 'lr_find']
+__all__ = ['smooth', 'steepest', 'LRFinder', 'TensorCheckpointIO', 'finder_trainer', 'lr_find', 'fill_panel_lr']
 
 # %% ../nbs/41_lr_find.ipynb #lrf10006
 def smooth(losses: Sequence[float],  # one training loss per step
@@ -61,10 +62,16 @@ class LRFinder:
         "The figure: loss against learning rate, the suggestion marked."
         return lr_find_figure(self.lrs, self.losses, self.suggestion, f'learning-rate range test ({self.optimizer})')
 
+    def suggested(self) -> float:
+        "The suggestion; a `VisionlabError` where the loss did not fall."
+        if self.suggestion is None:
+            raise VisionlabError(f"no learning rate to suggest: the loss did not fall in the range test's {len(self.lrs)} steps")
+        return self.suggestion
+
     @property
     def overrides(self) -> list[str]:
         "The override that sets the suggestion: ['model.lr=<suggestion>']."
-        return [format_override('model.lr', self.suggestion)] if self.suggestion is not None else []
+        return [format_override('model.lr', self.suggested())]
 
     def __repr__(self):
         lo, hi = (f'{self.lrs[0]:.0e}', f'{self.lrs[-1]:.2g}') if self.lrs else ('-', '-')
@@ -141,3 +148,15 @@ def lr_find(cfg: DictConfig | Sequence[str],  # a configuration tree from `compo
     lrs = [float(lr) for lr in found.results['lr']][:len(losses)]
     optimizer = cfg.model.optimizer + (' + ASAM' if cfg.model.adaptive_sam else ' + SAM' if cfg.model.sam else '')
     return LRFinder(lrs, losses[:len(lrs)], steepest(lrs, losses[:len(lrs)]), optimizer)
+
+# %% ../nbs/41_lr_find.ipynb #lrf10028
+def fill_panel_lr(panel,  # a `visionlab.panel.ConfigPanel`
+                 ) -> LRFinder:
+    "The panel's Find LR button: the range test of `panel.config`; the suggestion set in its learning rate, the curve shown."
+    panel.status.value = 'finding the learning rate: a range test …'
+    found = lr_find(panel.config, progress=False)
+    panel.set(model__lr=found.suggested())
+    panel.live.value = figure_png(found.plot())
+    panel.status.value = escape(f'model.lr={found.suggestion}: where the loss fell fastest in a range test of {len(found.lrs)} '
+                                f'steps ({found.optimizer})')
+    return found
