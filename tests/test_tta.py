@@ -18,6 +18,19 @@ def test_tta_flip_is_recorded_reported_and_is_what_predict_computes(run_cli, tmp
     assert abs(plain['test_loss'] - flip['test_loss']) > 1e-4, (plain, flip)                       # the same weights without it
     q = subprocess.run([cli('visionlab-predict'), str(run), 'data.tta=none'], capture_output=True, text=True, cwd=tmp_path)
     assert q.returncode == 0 and f"test_loss={plain['test_loss']:.4f}" in q.stdout, q.stdout + q.stderr
+    check_predict_on_new_images(run)
+
+def check_predict_on_new_images(run):
+    "`predict` on new images (and so the export, which is the same model) averages each image with its mirror under the run's TTA."
+    import torch
+    from visionlab.predict import load_run, predict
+    loaded = load_run(run)
+    images = torch.randint(0, 256, (4, 1, 8, 8), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    probs = lambda table: torch.tensor([table[c] for c in [str(k) for k in range(10)]]).T
+    with_tta = probs(predict(loaded, images))
+    loaded.config.data.tta = 'none'
+    plain, mirrored = probs(predict(loaded, images)), probs(predict(loaded, images.flip(-1)))
+    assert torch.allclose(with_tta, (plain + mirrored) / 2, atol=1e-6) and not torch.allclose(with_tta, plain, atol=1e-4)
 
 def test_tta_none_is_not_reported_and_a_bad_value_is_one_line(run_cli, tmp_path):
     p = run_cli(*FAST, 'trainer.limit_test_batches=2', 'name=plain')
