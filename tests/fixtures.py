@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-__all__ = ['write_cifar', 'write_image_folder', 'checkpoint_epoch', 'kill_when']
+__all__ = ['write_cifar', 'write_image_folder', 'write_digit_folder', 'write_digit_csv', 'checkpoint_epoch', 'kill_when']
 
 
 def write_cifar(root: Path,             # the folder that receives the archive's base folder
@@ -71,3 +71,37 @@ def kill_when(proc, ready, delay: float = 0.0, timeout: float = 600) -> bool:
         assert proc.poll() in (None, 0), proc.communicate()
         time.sleep(0.01)
     raise TimeoutError('the moment to kill never came')
+
+
+def write_digit_folder(root: Path,          # the dataset folder: root/train/digit<k>/<i>.png
+                       classes: int = 5,    # digits 0 .. classes-1, one folder each
+                       per_class: int = 60, # images per class
+                       size: int = 40,      # side of the upsampled PNGs (the digits are 8x8)
+                      ) -> Path:
+    "Write scikit-learn's handwritten digits, upsampled to `size` px RGB PNGs, as an image folder of `classes` x `per_class` images."
+    from PIL import Image
+    from sklearn.datasets import load_digits
+    d = load_digits()
+    for k in range(classes):
+        (Path(root)/'train'/f'digit{k}').mkdir(parents=True, exist_ok=True)
+        for i, img in enumerate(d.images[d.target == k][:per_class]):
+            grey = Image.fromarray((img * 255 / 16).astype(np.uint8)).resize((size, size), Image.BILINEAR)
+            grey.convert('RGB').save(Path(root)/'train'/f'digit{k}'/f'{i}.png')
+    return Path(root)
+
+
+def write_digit_csv(root: Path,        # the dataset folder: root/train.csv and root/images/<i>.png
+                    n: int = 200,      # images
+                    size: int = 40,    # side of the upsampled PNGs
+                   ) -> Path:
+    "Write scikit-learn's digits as a CSV regression set: `size` px PNGs and train.csv (image, target: the digit's value)."
+    from PIL import Image
+    from sklearn.datasets import load_digits
+    d = load_digits()
+    (Path(root)/'images').mkdir(parents=True, exist_ok=True)
+    rows = ['image,target']
+    for i, (img, target) in enumerate(zip(d.images[:n], d.target[:n])):
+        Image.fromarray((img * 255 / 16).astype(np.uint8)).resize((size, size), Image.BILINEAR).convert('RGB').save(Path(root)/'images'/f'{i}.png')
+        rows.append(f'images/{i}.png,{target}')
+    (Path(root)/'train.csv').write_text('\n'.join(rows) + '\n')
+    return Path(root)

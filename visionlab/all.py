@@ -8,7 +8,7 @@ __all__ = ['ConfigError', 'VisionlabError', 'Registry', 'MODELS', 'OPTIMIZERS', 
            'register_model', 'count_params', 'model_from_config', 'ImageStats', 'register_policy', 'BaseDataModule',
            'datamodule_from_config', 'show_batch', 'VisionModule', 'train', 'RunResult', 'CVResult', 'compare_runs',
            'read_run', 'find_runs', 'plot_metric', 'show_run', 'overlay_runs', 'load_run', 'predict', 'predict_run',
-           'export_run', 'interpret', 'study', 'recipes', 'ConfigPanel']
+           'export_run', 'interpret', 'study', 'recipes', 'ConfigPanel', 'lr_find']
 
 # %% ../nbs/90_all.ipynb #c9881341
 from .core import (ConfigError, VisionlabError, Registry, MODELS, OPTIMIZERS, SCHEDULERS, METRICS,
@@ -24,6 +24,7 @@ from .plots import plot_metric, overlay_runs
 from .crossval import CVResult
 from .predict import load_run, predict, predict_run, export_run
 from .interpret import interpret, show_run
+from .lr_find import lr_find
 from .experiments import study, recipes
 from .panel import ConfigPanel
 
@@ -32,4 +33,4 @@ _all_ = ['ConfigError', 'VisionlabError', 'Registry', 'MODELS', 'OPTIMIZERS', 'S
          'count_params', 'model_from_config', 'ImageStats', 'register_policy', 'BaseDataModule', 'datamodule_from_config',
          'show_batch', 'VisionModule', 'train', 'RunResult', 'CVResult', 'compare_runs', 'read_run', 'find_runs',
          'plot_metric', 'show_run', 'overlay_runs', 'load_run', 'predict', 'predict_run', 'export_run', 'interpret',
-         'study', 'recipes', 'ConfigPanel']
+         'study', 'recipes', 'ConfigPanel', 'lr_find']

@@ -17,15 +17,17 @@ __all__ = ['OPTIONS', 'USAGE', 'PREDICT_USAGE', 'parse_args', 'compose_jobs', 'e
            'predict_cli', 'predict_main']
 
 # %% ../nbs/45_cli.ipynb #c3d80923
-OPTIONS = ('-h', '--help', '-m', '--multirun', '--cfg')   # a command line with one of them is not a run of its own
+OPTIONS = ('-h', '--help', '-m', '--multirun', '--cfg', '--lr-find')   # a command line with one of them is not a run of its own
 
-USAGE = """usage: visionlab-train [-m|--multirun] [--cfg] [--trust-checkpoint] [override ...]
+USAGE = """usage: visionlab-train [-m|--multirun] [--cfg] [--lr-find] [--trust-checkpoint] [override ...]
 
   override   group=option (model=resnet, data=digits, env=cluster) or key=value (model.lr=0.05)
   -m         sweep: comma lists and range()/choice()/glob() expand into one run each;
              hydra/sweeper=optuna searches interval()/choice(), hydra/launcher=joblib|submitit_local|slurm|ray
              runs the jobs in parallel or on a cluster (pip install "visionlab[sweeps]")
   --cfg      print the composed configuration and exit
+  --lr-find  run the learning-rate range test instead of training: print the suggested model.lr and the command
+             that trains with it (no run directory is written)
   --trust-checkpoint  resume=RUN from a checkpoint that holds Python objects, not only tensors (only one you trust)
 example: visionlab-train model=resnet data=digits model.lr=0.05 trainer.max_epochs=3"""
 
@@ -47,7 +49,7 @@ def parse_args(parser: argparse.ArgumentParser,  # options, and a positional `ar
 def _train_parser() -> _Parser:
     p = _Parser(prog='visionlab-train', add_help=False, allow_abbrev=False)
     p.add_argument('args', nargs='*')
-    for flag in (('-h', '--help'), ('-m', '--multirun'), ('--cfg',), ('--trust-checkpoint',)): p.add_argument(*flag, action='store_true')
+    for flag in (('-h', '--help'), ('-m', '--multirun'), ('--cfg',), ('--lr-find',), ('--trust-checkpoint',)): p.add_argument(*flag, action='store_true')
     return p
 
 # %% ../nbs/45_cli.ipynb #9a2d6f15
@@ -79,13 +81,24 @@ def _show(cfgs) -> int:
     for c in cfgs: print(OmegaConf.to_yaml(c))
     return 0
 
-def _run(overrides: Sequence[str], show_cfg: bool, console: bool = False, trust_checkpoint: bool = False) -> int:
-    "One run (Hydra's run mode: the task in this process; `console`: the process is `visionlab-train`'s own)."
+def _find_lr(cfg, overrides: Sequence[str]) -> int:
+    "`--lr-find`: the range test of `cfg`; print the suggestion and the command line that trains with it (no run directory)."
+    from visionlab.lr_find import lr_find
+    found = lr_find(cfg)
+    print(f'suggested learning rate: {found.suggested()} (range test of {len(found.lrs)} steps from {found.lrs[0]:.0e} '
+          f'to {found.lrs[-1]:.2g}, {found.optimizer})', flush=True)
+    print(command_line([o for o in overrides if key_of(o) != 'model.lr'] + found.overrides), flush=True)
+    return 0
+
+def _run(overrides: Sequence[str], show_cfg: bool, console: bool = False, trust_checkpoint: bool = False,
+         find_lr: bool = False) -> int:
+    "One run (Hydra's run mode: the task in this process; `console`: the process is `visionlab-train`'s own), or its range test."
     from visionlab.sweeps import is_hydra_override
     hydra_ovs = [o for o in overrides if is_hydra_override(o)]
     if hydra_ovs: raise ConfigError(f"{hydra_ovs[0]} configures a sweep: add -m")
     cfg, = compose_jobs([overrides])
     if show_cfg: return _show([cfg])
+    if find_lr: return _find_lr(cfg, overrides)
     from visionlab.allocator import configure_allocator
     configure_allocator(cfg, reexec=console)         # a configuration file's allocator (the command line's was applied at start)
     from visionlab.train import train
@@ -121,9 +134,10 @@ def run_cli(argv: Sequence[str],  # the arguments after `visionlab-train`
            ) -> int:
     "Run `visionlab-train` with arguments `argv`; return the exit status."
     def run() -> int:
-        o = parse_args(_train_parser(), argv, '-m/--multirun, --cfg, --trust-checkpoint, -h/--help')
+        o = parse_args(_train_parser(), argv, '-m/--multirun, --cfg, --lr-find, --trust-checkpoint, -h/--help')
         if o.help: print(USAGE); return 0
-        return _multirun(o.args, o.cfg) if o.multirun else _run(o.args, o.cfg, console, o.trust_checkpoint)
+        if o.lr_find and o.multirun: raise ConfigError("--lr-find runs one range test: drop -m (or find the learning rate before the sweep)")
+        return _multirun(o.args, o.cfg) if o.multirun else _run(o.args, o.cfg, console, o.trust_checkpoint, o.lr_find)
     return exit_status('visionlab-train', run)
 
 def train_main():

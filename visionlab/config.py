@@ -116,6 +116,7 @@ class DataConfig:
     val_split: float = 0.1          # fraction of the training set held out when there is no validation set
     validation: str = 'holdout'     # holdout: validate on a held-out set | test_set: train on all, validate on the test set (test-set-selected: the reference's protocol)
     random_batches: bool = False    # sample training batches with replacement
+    tta: str = 'none'              # test-time augmentation of test and predict: none | flip (the mean of the probabilities of the image and its mirror)
     cv: CVConfig = field(default_factory=CVConfig)
 
 @dataclass
@@ -190,6 +191,7 @@ FIXED_CHOICES = {
     'trainer.precision': ('auto', 'reference', '32-true', '32', '16-mixed', '16', 'bf16-mixed', 'bf16', '64-true', '64', 'transformer-engine'),
     'checkpoint.mode': (None, 'min', 'max'),
     'data.validation': ('holdout', 'test_set'),
+    'data.tta': ('none', 'flip'),
     'model.stochastic_depth_mode': (None, 'linear', 'constant'),
     'model.downsample': (None, 'maxpool', 'stride'),
     'model.shortcut': (None, 'A', 'B'),

@@ -696,7 +696,7 @@ def datamodule_from_config(cfg,  # a composed configuration tree (`visionlab.con
                           ) -> BaseDataModule:
     "The DataModule named by `cfg.data.name`, with the `data.*` settings (and the CV fold)."
     d = cfg.data
-    options = {k: v for k, v in d.items() if k not in ('name', 'cv')}
+    options = {k: v for k, v in d.items() if k not in ('name', 'cv', 'tta')}   # data.tta is the module's (test and predict)
     return DATAMODULES.get(d.name)(name=d.name, seed=cfg.seed or 0, cv_k=d.cv.k, cv_fold=d.cv.fold, **options)
 
 # %% ../nbs/21_data.ipynb #a810d4ea

@@ -44,7 +44,7 @@ PANEL_TABS = {
     'Regularization': ('model.mixup', 'model.mixup_alpha', 'model.label_smoothing', 'data.cutout_size'),
     'Weights': ('model.ema_decay', 'model.swa_epochs', 'model.init_from', 'model.freeze_epochs', 'model.body_lr_mult'),
     'Trainer': ('data.batch_size', 'trainer.accelerator', 'trainer.precision',
-                'trainer.devices', 'seed', 'data.validation'),
+                'trainer.devices', 'seed', 'data.validation', 'data.tta'),
     'Logging': ('logger', 'model.metrics', 'model.result_plot', 'name'),
 }
 
@@ -61,7 +61,7 @@ LABELS = {   # human words, with units; a key not listed shows its last part
     'model.zero_init_residual': 'zero-init residuals', 'model.squeeze_excitation': 'squeeze-excitation',
     'model.stochastic_depth_mode': 'stochastic depth mode', 'model.avg_down': 'ResNet-D shortcut',
     'model.final_norm': 'final BN-ReLU', 'model.preactivation': 'pre-activation', 'model.downsample': 'downsampling',
-    'trainer.precision': 'precision (bits)', 'trainer.devices': 'devices (count or ids)', 'data.validation': 'validate on',
+    'trainer.precision': 'precision (bits)', 'trainer.devices': 'devices (count or ids)', 'data.validation': 'validate on', 'data.tta': 'test-time augmentation',
     'model.result_plot': 'result plots', 'name': 'run name', 'model.metrics': 'metrics', 'logger': 'logger',
     'model.ema_decay': 'EMA of weights: decay (0: off)', 'model.swa_epochs': 'SWA: last epochs averaged (0: off)',
     'model.init_from': 'start from weights (run dir or file)', 'model.freeze_epochs': 'head-only epochs',

@@ -4,6 +4,7 @@
 
 # %% ../nbs/30_module.ipynb #ecb4478e
 from __future__ import annotations
+import math
 from typing import Sequence
 import torch
 import lightning as L
@@ -27,6 +28,7 @@ _TASKS = ('classification', 'regression')
 _PLOTS = ('val', 'all', 'disable')
 _MODES = ('epochwise', 'stepwise')
 _SAM_SCHEDULES = ('default', 'reference')   # reference: the LR is never stepped under SAM, as in the reference's code
+_TTA = ('none', 'flip')   # data.tta: test-time augmentation of test and predict
 _MODULE_KEYS = ('task', 'num_classes', 'metrics', 'label_smoothing', 'mixup', 'mixup_alpha', 'sam', 'adaptive_sam',
                 'sam_rho', 'sam_bn_stats', 'sam_schedule', 'metric_computation_mode', 'result_plot', 'compile', 'channels_last',
                 'freeze_epochs')   # the `model.*` keys `VisionModule.from_config` reads
@@ -107,11 +109,13 @@ class VisionModule(ResultPlots, L.LightningModule):
                  gradient_clip_val: float | None = None,  # clip gradients' norm (applied by the module under SAM)
                  sam_bn_stats: str = 'first_pass',  # SAM's batch-norm statistics: first_pass | both_passes
                  sam_schedule: str = 'default',  # SAM's LR schedule: default (stepped) | reference (constant)
-                 freeze_epochs: int = 0):  # epochs in which only the head learns
+                 freeze_epochs: int = 0,  # epochs in which only the head learns
+                 tta: str = 'none'):  # test-time augmentation of test and predict: none | flip (the image and its mirror)
         super().__init__()
         _choice('model.task', task, _TASKS); _choice('model.result_plot', result_plot, _PLOTS)
         _choice('model.metric_computation_mode', metric_computation_mode, _MODES)
         _choice('model.sam_bn_stats', sam_bn_stats, SAM_BN_STATS); _choice('model.sam_schedule', sam_schedule, _SAM_SCHEDULES)
+        _choice('data.tta', tta, _TTA); self.tta = tta
         self.sam_bn_stats, self.sam_schedule, self.freeze_epochs = sam_bn_stats, sam_schedule, freeze_epochs
         self.net, self.task, self.num_classes = net, task, num_classes
         self.optim, self.label_smoothing = optim or OptimSettings(), label_smoothing
@@ -136,7 +140,8 @@ class VisionModule(ResultPlots, L.LightningModule):
         "The module for the full config tree `cfg` around `net`."
         kw = {k: cfg.model[k] for k in _MODULE_KEYS}
         kw['metrics'] = list(kw['metrics'])
-        return cls(net, optim=OptimSettings.from_config(cfg), gradient_clip_val=cfg.trainer.gradient_clip_val, **kw)
+        return cls(net, optim=OptimSettings.from_config(cfg), gradient_clip_val=cfg.trainer.gradient_clip_val,
+                   tta=cfg.data.get('tta', 'none'), **kw)
 
     @override
     def forward(self, x):
@@ -151,12 +156,22 @@ class VisionModule(ResultPlots, L.LightningModule):
         if self.task == 'regression': return F.mse_loss(out.squeeze(-1), target.float())
         return F.cross_entropy(out, target, label_smoothing=self.label_smoothing)
 
+    def tta_forward(self, x, tta: str | None = None):
+        "The outputs that test and predict use: under TTA 'flip' the log of the mean class probabilities of `x` and its mirror image (regression: the mean value)."
+        tta = self.tta if tta is None else tta
+        _choice('data.tta', tta, _TTA)
+        out = self(x)
+        if tta == 'none': return out
+        mirrored = self(x.flip(-1))
+        if self.task == 'regression': return (out + mirrored) / 2
+        return torch.logaddexp(out.float().log_softmax(-1), mirrored.float().log_softmax(-1)) - math.log(2)
+
     def _step(self, batch, stage: str):
-        "One batch of `stage`: in training, mixup (if on) and, under SAM, `sam_update`'s optimizer step; then logging."
+        "One batch of `stage`: in training, mixup (if on) and, under SAM, `sam_update`'s optimizer step; in testing, TTA (if on); then logging."
         x, y = batch
         train = stage == 'train'
         x, target = self.mix(x, y) if train and self.mix is not None else (x, y)
-        out = self(x)
+        out = self.tta_forward(x) if stage == 'test' else self(x)
         loss = self.loss(out, target)
         if train and self.sam is not None:
             sam_update(self, loss, lambda: self.loss(self(x), target), self.gradient_clip_val, bn_stats=self.sam_bn_stats)

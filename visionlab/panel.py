@@ -4,7 +4,7 @@
 
 # %% ../nbs/52_panel.ipynb #b34d3495
 from __future__ import annotations
-import contextlib, re, threading
+import contextlib, importlib, re, threading
 from html import escape
 from pathlib import Path
 from typing import Sequence
@@ -49,6 +49,7 @@ class ConfigPanel(RunDisplay):      # RunDisplay (visionlab.fields): the status 
         self.train_button.on_click(self._guarded(lambda b: self.start()))
         self.refresh_button.on_click(self._guarded(lambda b: self.refresh()))
         self.stop_button.on_click(self._guarded(lambda b: self.stop()))
+        self.lr_button.on_click(self._guarded(lambda b: importlib.import_module('visionlab.lr_find').fill_panel_lr(self)))
 
     def _make_fields(self):
         "One `OptionField` per key of the top rows and the tabs."
@@ -63,6 +64,7 @@ class ConfigPanel(RunDisplay):      # RunDisplay (visionlab.fields): the status 
         self.extra_message, self.command, self.status = (with_class(W.HTML(), f'vl-{c}') for c in ('msg-extra', 'command', 'status'))
         self.train_button = with_class(W.Button(description='Train', button_style='success', icon='play'), 'vl-train')
         self.stop_button = with_class(W.Button(description='Stop', button_style='danger', icon='stop', disabled=True), 'vl-stop')
+        self.lr_button = with_class(W.Button(description='Find LR', icon='search', tooltip='a learning-rate range test fills the learning rate'), 'vl-find-lr')
         self.epoch_bar, self.batch_bar = (W.IntProgress(value=0, min=0, max=1, description=d, layout=W.Layout(width='300px'))
                                           for d in ('epoch', 'batch'))
         self.epoch_bar.add_class('vl-epoch-bar')
@@ -267,7 +269,7 @@ def widget(self: ConfigPanel) -> W.Widget:
     self._widget = W.VBox([
         W.HTML('<b>visionlab</b> &mdash; choose a configuration, then press Train'), top, tabs,
         W.HBox([self.extra, self.extra_message]), W.HTML('<b>Command</b>'), self.command,
-        W.HBox([self.train_button, self.stop_button, self.epoch_bar, self.batch_bar, self.log_loss]), self.progress_label, self.status,
+        W.HBox([self.train_button, self.stop_button, self.lr_button, self.epoch_bar, self.batch_bar, self.log_loss]), self.progress_label, self.status,
         self.live, self.figures, W.HTML('<b>Runs of this session</b>'), self.history_view])
     self._widget.add_class('vl-panel')
     return self._widget
@@ -347,8 +349,7 @@ def start(self: ConfigPanel):
 @patch
 def stop(self: ConfigPanel):
     "End the running training after the current batch; its checkpoints are kept."
-    self._stop.set(); self.stop_button.disabled = True
-    self._show_status('stopping after this batch …')
+    self._stop.set(); self.stop_button.disabled = True; self._show_status('stopping after this batch …')
 
 @patch
 def wait(self: ConfigPanel, timeout: float | None = 600):

@@ -17,9 +17,9 @@ if TYPE_CHECKING:   # tensors are read through their methods, matplotlib is impo
     from matplotlib.figure import Figure
 
 # %% auto #0
-__all__ = ['new_figure', 'confusion_matrix_figure', 'confusion_counts', 'parity_figure', 'samples_figure', 'top_losses_figure',
-           'best_epoch', 'progress_figure', 'figure_png', 'plot_metric', 'figure_array', 'log_figure', 'run_history',
-           'report_html', 'RunView', 'overlay_runs']
+__all__ = ['new_figure', 'confusion_matrix_figure', 'confusion_counts', 'parity_figure', 'lr_find_figure', 'samples_figure',
+           'top_losses_figure', 'best_epoch', 'progress_figure', 'figure_png', 'plot_metric', 'figure_array',
+           'log_figure', 'run_history', 'report_html', 'RunView', 'overlay_runs']
 
 # %% ../nbs/32_plots.ipynb #b09a6005
 @functools.cache
@@ -79,6 +79,29 @@ def parity_figure(preds: torch.Tensor | np.ndarray, targets: torch.Tensor | np.n
     ax.set(xlabel='true', ylabel='predicted', title=title)
     fig.tight_layout()
     return fig
+
+# %% ../nbs/32_plots.ipynb #lrf00002
+def lr_find_figure(lrs: Sequence[float],  # the learning rate of each step (rising)
+                   losses: Sequence[float],  # the smoothed training loss of each step
+                   suggestion: float | None = None,  # the learning rate to mark
+                   title: str = 'learning-rate range test') -> Figure:
+    "The smoothed training loss against the learning rate (log axis), the suggestion marked by a dashed line."
+    fig = _figure(figsize=(5, 3.2))
+    ax = fig.add_subplot()
+    ax.plot(lrs, losses)
+    ax.set_xscale('log')
+    finite = [l for l in losses if np.isfinite(l)]
+    if finite:
+        low = int(np.nanargmin(np.where(np.isfinite(losses), losses, np.nan)))
+        lo, hi = min(finite), max(l for l in losses[:low + 1] if np.isfinite(l))
+        ax.set_ylim(lo - 0.05 * (hi - lo + 1e-9), hi + 0.5 * (hi - lo + 1e-9))
+    if suggestion is not None:
+        ax.axvline(suggestion, color='C3', ls='--', lw=1, label=f'suggestion: {suggestion:.2g}')
+        ax.legend(loc='best', fontsize=8)
+    ax.set(xlabel='learning rate', ylabel='training loss (smoothed)', title=title)
+    fig.tight_layout()
+    return fig
+
 
 # %% ../nbs/32_plots.ipynb #e4eeb1ba
 def _show_image(ax, img: torch.Tensor):

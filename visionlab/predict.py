@@ -89,7 +89,7 @@ def split_outputs(run,                             # a run directory, or a `Load
     dm.prepare_data(); dm.setup('test' if split == 'test' else 'fit')
     xs, ys, outs, n = [], [], [], 0
     for x, y in getattr(dm, f'{split}_dataloader')():
-        out = run.model(x).float()
+        out = run.model.tta_forward(x).float()            # data.tta=flip: the mean over the image and its mirror
         outs.append(out.softmax(1) if run.config.model.task == 'classification' else out.reshape(len(out), -1)[:, 0])
         xs.append(x); ys.append(y); n += len(y)
         if limit and n >= limit: break
@@ -211,10 +211,10 @@ def _ids(ds) -> list:
     return [str(f) for f in files] if files is not None else list(range(len(ds)))
 
 @torch.no_grad()
-def _outputs(model, loader, task: str) -> tuple[torch.Tensor, torch.Tensor]:
+def _outputs(model, loader, task: str, tta: str = 'none') -> tuple[torch.Tensor, torch.Tensor]:
     outs, ys = [], []
     for x, y in loader:
-        out = model(x)
+        out = model.tta_forward(x, tta)
         outs.append(out.float().softmax(1) if task == 'classification' else out.float().reshape(len(out), -1).squeeze(-1))
         ys.append(y)
     return torch.cat(outs), torch.cat(ys)
@@ -248,9 +248,9 @@ def predict_run(path, overrides: Sequence[str] = (), split: str = 'test', checkp
         if ds is None: raise ConfigError(f"{cfg.data.name} has no {split} split")
         loader = getattr(dm, f'{split}_dataloader')()
         if len(dirs) == 1 and cfg.model.task == 'classification':   # keep the logits: the loss is the training loss
-            with torch.no_grad(): logits = torch.cat([run.model(x).float() for x, _ in loader])
+            with torch.no_grad(): logits = torch.cat([run.model.tta_forward(x, cfg.data.tta).float() for x, _ in loader])
             out_, y = logits.softmax(1), torch.cat([y for _, y in loader])
-        else: out_, y = _outputs(run.model, loader, cfg.model.task)
+        else: out_, y = _outputs(run.model, loader, cfg.model.task, cfg.data.tta)
         if targets is not None and not torch.equal(targets, y):
             raise VisionlabError(f"the folds of {path} see different {split} sets: cannot average their predictions")
         outputs.append(out_); targets, ids = y, _ids(ds); runs.append(run)
@@ -346,18 +346,23 @@ def preprocess_for(cfg: DictConfig,        # the run's configuration
 # %% ../nbs/50_predict.ipynb #9ce8cfce
 class InferenceModel(nn.Module):
     "A run's network with its preprocessing: uint8 images (N, C, H, W) in, class probabilities (or values) out."
-    def __init__(self, preprocess: Preprocess, net: nn.Module, task: str = 'classification'):
+    def __init__(self, preprocess: Preprocess, net: nn.Module, task: str = 'classification',
+                 tta: str = 'none'):  # 'flip': the mean over each image and its mirror (`data.tta`)
         super().__init__()
-        self.preprocess, self.net, self.task = preprocess, net, task
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.net(self.preprocess(x)).float()
+        self.preprocess, self.net, self.task, self.tta = preprocess, net, task, tta
+    def _output(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.net(x).float()
         return out.softmax(1) if self.task == 'classification' else out.flatten(1)[:, 0]   # no len(): the batch stays dynamic
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.preprocess(x)
+        return self._output(x) if self.tta == 'none' else (self._output(x) + self._output(x.flip(-1))) / 2
 
 def inference_model(run, checkpoint: str | Path = 'best') -> tuple[InferenceModel, RunInputs]:
     "The `InferenceModel` of `run` (a run directory or a `LoadedRun`), in eval mode, with the run's `RunInputs`."
     run = run if isinstance(run, LoadedRun) else load_run(run, checkpoint)
     inputs = run_inputs(run.run_dir, run.config)
-    return InferenceModel(preprocess_for(run.config, inputs), run.net, run.config.model.task).eval(), inputs
+    model = InferenceModel(preprocess_for(run.config, inputs), run.net, run.config.model.task, run.config.data.get('tta', 'none'))
+    return model.eval(), inputs
 
 # %% ../nbs/50_predict.ipynb #56dda830
 def image_files(folder) -> list[Path]:

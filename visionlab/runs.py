@@ -424,9 +424,11 @@ class RunResult:
     def run_dirs(self) -> list[Path]: return [self.run_dir]
 
     def report(self) -> str:
-        "The summary metrics, the wall time and the fit's share of it, and the run dir: what `visionlab-train` prints."
+        "The summary metrics (and 'TTA: flip' when the test averaged mirror images), the wall time and the fit's share of it, and the run dir: what `visionlab-train` prints."
         fit = f', fit {self.fit_time:.1f} s' if self.fit_time is not None else ''
-        return f'{summary_line(self.metrics)}  ({self.wall_time:.1f} s{fit})  run dir: {self.run_dir}'
+        tta = self.config.data.get('tta', 'none') if self.config is not None else 'none'
+        tta = f'  TTA: {tta}' if tta != 'none' else ''
+        return f'{summary_line(self.metrics)}{tta}  ({self.wall_time:.1f} s{fit})  run dir: {self.run_dir}'
 
 # %% ../nbs/36_runs.ipynb #e1a00016
 def _existing(p: Path) -> Path | None: return p if p.exists() else None
@@ -497,7 +499,7 @@ def write_results(rec: RunRecord):
                 best_checkpoint=_relative(res.best_checkpoint, rec.run_dir), last_checkpoint=_relative(res.last_checkpoint, rec.run_dir),
                 epoch=t.current_epoch if t else None, step=t.global_step if t else None,
                 world_size=t.world_size if t else None, allocator=allocator_in_use(),   # the processes that trained and evaluated
-                weights=weights_of(rec.plan.cfg))
+                weights=weights_of(rec.plan.cfg), tta=rec.plan.cfg.data.get('tta', 'none'))
     if 'test_acc_best_epoch' in rec.metrics: info['labels'] = dict(test_acc_best_epoch=BEST_EPOCH_LABEL)
     RunDir(rec.run_dir).write_results(info)
 
