@@ -127,10 +127,7 @@ class NonFiniteLoss(L.Callback):
         bad = nonfinite_tensors(pl_module.state_dict())
         if bad: self._fail(trainer, f"model state ({len(bad)} tensors, e.g. {bad[0]})")
 
-    def on_before_backward(self, trainer, pl_module, loss): self._check(trainer, loss)
-
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-        self._check(trainer, outputs.get('loss') if isinstance(outputs, dict) else outputs)
+    def on_before_backward(self, trainer, pl_module, loss): self._check(trainer, loss)   # every backward (SAM's two passes too)
 
     def on_validation_end(self, trainer, pl_module):        # runs before the checkpoint callbacks save
         if trainer.sanity_checking: return

@@ -112,6 +112,10 @@ class Listed(Registry):
         listed = {n.lower(): Entry(n, None, facts) for n, facts in shipped()[self._kind_key].items()}
         return {**listed, **self._live._entries}
 
+    def shipped(self, name: str) -> bool:
+        "Whether `name` is one of visionlab's own (in the shipped catalogue), whoever registered it again in this process."
+        return name.lower() in {n.lower() for n in shipped()[self._kind_key]}
+
     def register(self, name: str | None = None, **meta) -> Callable:
         "Register in the live registry (`REGISTRIES[kind]`): what `Listed` shows is the catalogue with it on top."
         return self._live.register(name, **meta)

@@ -285,7 +285,7 @@ def own_components(value: Callable) -> dict[str, list[str]]:  # value(key): the 
     found = {}
     for key, reg in registry_choices().items():
         name = value(key)
-        if not isinstance(name, str) or name not in reg: continue
+        if not isinstance(name, str) or name not in reg or reg.shipped(name): continue   # visionlab's (a notebook may re-register it)
         module = getattr(reg.entry(name).obj, '__module__', None) or 'visionlab'
         if module.split('.')[0] != 'visionlab': found.setdefault(module, []).append(name)
     return found

@@ -21,7 +21,7 @@ from .regularize import Mixup, SAM, SAM_BN_STATS, sam_update
 from .plots import confusion_matrix_figure, parity_figure, log_figure
 
 # %% auto #0
-__all__ = ['ResultPlots', 'VisionModule']
+__all__ = ['METRIC_BATCHES', 'ResultPlots', 'VisionModule']
 
 # %% ../nbs/30_module.ipynb #ed92a108
 _TASKS = ('classification', 'regression')
@@ -29,6 +29,7 @@ _PLOTS = ('val', 'all', 'disable')
 _MODES = ('epochwise', 'stepwise')
 _SAM_SCHEDULES = ('default', 'reference')   # reference: the LR is never stepped under SAM, as in the reference's code
 _TTA = ('none', 'flip')   # data.tta: test-time augmentation of test and predict
+METRIC_BATCHES = 16   # epoch-wise metrics take the outputs of this many batches in one update (a torchmetrics update costs ~0.2 ms)
 _MODULE_KEYS = ('task', 'num_classes', 'metrics', 'label_smoothing', 'mixup', 'mixup_alpha', 'sam', 'adaptive_sam',
                 'sam_rho', 'sam_bn_stats', 'sam_schedule', 'metric_computation_mode', 'result_plot', 'compile', 'channels_last',
                 'freeze_epochs')   # the `model.*` keys `VisionModule.from_config` reads
@@ -132,6 +133,7 @@ class VisionModule(ResultPlots, L.LightningModule):
         self.figures: dict = {}
         self._pending_plots: dict = {}   # stage: the fit's latest plot data, drawn when the fit ends
         self._updated: set = set()     # stages whose epoch-wise metrics hold updates
+        self._buffered: dict = {}      # stage: the (outputs, targets) of batches not yet given to its metrics
         self._compiled = None
         self.channels_last, self._channels_last = channels_last, False   # asked for (None: auto); in use
 
@@ -188,20 +190,35 @@ class VisionModule(ResultPlots, L.LightningModule):
     def _log_step(self, stage: str, out, y, loss):
         "Log the loss and the stage's metrics as `<stage>_<name>`; collect what the result plot needs."
         n = len(y)
-        mean = self.losses[f'{stage}_']
-        if stage == 'train': mean(loss, n)    # the step's value too (not synced)
-        else: mean.update(loss, n)
-        self.log(f'{stage}_loss', mean, on_step=stage == 'train', on_epoch=True, prog_bar=True, batch_size=n)   # computed at the epoch's end
+        self.losses[f'{stage}_'].update(loss, n)          # the epoch's mean: synced and logged once, at its end (`_epoch_end`)
+        if stage == 'train' and self._logging_step():      # the step's value where the logger writes a row (`log_every_n_steps`)
+            self.log('train_loss_step', loss, on_step=True, on_epoch=False, prog_bar=True, batch_size=n)
         metrics, out = self.metrics[f'{stage}_'], (out.squeeze(-1) if self.task == 'regression' else out)
         if self.stepwise:
             values = metrics(out, y); metrics.reset()
             self.log_dict(values, on_step=stage == 'train', on_epoch=True, prog_bar=stage != 'train', batch_size=n, sync_dist=True)
-        else: metrics.update(out, y); self._updated.add(stage)   # computed over the whole epoch in `_epoch_end`
+        else:                      # computed over the whole epoch in `_epoch_end`; updated every `METRIC_BATCHES` batches
+            buffered = self._buffered.setdefault(stage, []); buffered.append((out, y)); self._updated.add(stage)
+            if len(buffered) >= METRIC_BATCHES: self._update_metrics(stage)
         if f'{stage}_' in self.plot_data: self._update_plot(stage, out, y)
 
+    def _update_metrics(self, stage: str):
+        "Give the stage's metrics the batches it buffered, in one update (the counts they keep add up: the same result as one update a batch)."
+        buffered = self._buffered.pop(stage, None)
+        if buffered: self.metrics[f'{stage}_'].update(torch.cat([o for o, _ in buffered]), torch.cat([y for _, y in buffered]))
+
+    def _logging_step(self) -> bool:
+        "Whether the loggers write a row at this training step: a step's values are logged then only (a `self.log` costs ~1 ms)."
+        connector = getattr(self._trainer, '_logger_connector', None) if self._trainer is not None else None
+        return getattr(connector, 'should_update_logs', True)
+
     def _epoch_end(self, stage: str):
-        "Log the epoch's metrics (epochwise mode; `compute` synchronises processes) and draw the result plot."
-        metrics = self.metrics[f'{stage}_']
+        "Log the epoch's loss and metrics (epochwise mode; `compute` synchronises processes) and draw the result plot."
+        mean, metrics = self.losses[f'{stage}_'], self.metrics[f'{stage}_']
+        self._update_metrics(stage)
+        if mean.update_count:     # the mean over every image of the epoch, on every process (`sync_dist` averages equal values)
+            self.log(f'{stage}_loss_epoch' if stage == 'train' else f'{stage}_loss', mean.compute(), prog_bar=True, sync_dist=True)
+            mean.reset()
         if stage in self._updated:    # (Lightning cannot log a metric such as f1_per_class that returns a dict)
             # computed values are already synced: sync_dist averages equal values (so Lightning knows they are reduced)
             self.log_dict(metrics.compute(), prog_bar=stage != 'train', sync_dist=True); metrics.reset(); self._updated.discard(stage)

@@ -86,7 +86,7 @@ def lr_find_figure(lrs: Sequence[float],  # the learning rate of each step (risi
                    suggestion: float | None = None,  # the learning rate to mark
                    title: str = 'learning-rate range test') -> Figure:
     "The smoothed training loss against the learning rate (log axis), the suggestion marked by a dashed line."
-    fig = _figure(figsize=(5, 3.2))
+    fig = new_figure(figsize=(5, 3.2))
     ax = fig.add_subplot()
     ax.plot(lrs, losses)
     ax.set_xscale('log')
