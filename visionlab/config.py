@@ -17,14 +17,14 @@ from .overrides import split_override, key_of, format_value, format_override
 from .catalogue import LISTED, ARCH_OPTIONS, check_options, live_strategies, shipped
 
 # %% auto #0
-__all__ = ['CONFIG_DIR', 'SCHEMA_NAME', 'FIXED_CHOICES', 'RANGES', 'MAX_NAME', 'WEIGHT_FILES', 'TIMM_ARCHS', 'TIMM_OPTIONS',
-           'LOWER_IS_BETTER', 'APPLIES', 'REFERENCE_VALUES', 'REFERENCE_KEYS', 'REFERENCE_DEFAULTS', 'GROUP_KEYS',
-           'EnvConfig', 'ModelConfig', 'CVConfig', 'DataConfig', 'TrainerConfig', 'CheckpointConfig', 'VisionlabConfig',
-           'schema_keys', 'registry_choices', 'strategy_choices', 'check_accelerator', 'logged_metrics', 'require_timm',
-           'check_timm_model', 'family_archs', 'metric_mode', 'main_metric', 'Applies', 'policy_family',
-           'dataset_policy', 'apply_rules', 'yaml_options', 'family_names', 'import_modules', 'validate',
-           'translate_reference', 'yaml_groups', 'group_options', 'imports_in', 'unknown_key_error', 'compose',
-           'to_overrides', 'key_help']
+__all__ = ['CONFIG_DIR', 'SCHEMA_NAME', 'FIXED_CHOICES', 'RANGES', 'MAX_NAME', 'WEIGHT_FILES', 'CUDA_PRECISIONS', 'TIMM_ARCHS',
+           'TIMM_OPTIONS', 'LOWER_IS_BETTER', 'APPLIES', 'REFERENCE_VALUES', 'REFERENCE_KEYS', 'REFERENCE_DEFAULTS',
+           'GROUP_KEYS', 'EnvConfig', 'ModelConfig', 'CVConfig', 'DataConfig', 'TrainerConfig', 'CheckpointConfig',
+           'VisionlabConfig', 'schema_keys', 'registry_choices', 'strategy_choices', 'check_accelerator',
+           'logged_metrics', 'require_timm', 'check_timm_model', 'family_archs', 'metric_mode', 'main_metric',
+           'Applies', 'policy_family', 'dataset_policy', 'apply_rules', 'yaml_options', 'family_names',
+           'import_modules', 'validate', 'translate_reference', 'yaml_groups', 'group_options', 'imports_in',
+           'unknown_key_error', 'compose', 'to_overrides', 'key_help']
 
 # %% ../nbs/01_config.ipynb #f2e09d05
 @dataclass
@@ -242,7 +242,7 @@ RANGES = {  # key: (test, what a valid value is)
     'data.num_workers': (lambda v: v is None or v >= 0, '>= 0'),
     'data.image_size': (lambda v: v is None or v >= 1, '>= 1'),
     'data.cutout_size': (lambda v: v is None or v >= 0, '>= 0'),
-    'data.val_split': (lambda v: 0 <= v < 1, 'in [0, 1)'),
+    'data.val_split': (lambda v: 0 < v < 1, 'in (0, 1): the fraction of the training images held out to validate on (0 would validate on nothing)'),
     'data.cv.k': (lambda v: v is None or v >= 2, '>= 2 folds'),
     'trainer.max_epochs': (lambda v: v >= 1, '>= 1'),
     'trainer.num_nodes': (lambda v: v >= 1, '>= 1'),
@@ -294,10 +294,22 @@ def strategy_choices() -> list[str]:
     return list(shipped()['strategies'])
 
 # %% ../nbs/01_config.ipynb #4d776245
+CUDA_PRECISIONS = ('16-mixed', '16', 'transformer-engine')   # fp16 with a gradient scaler, NVIDIA's FP8: CUDA only
+
+def _check_precision(cfg):
+    "A `ConfigError` for a CUDA-only `trainer.precision` where the run has no CUDA GPU (Lightning would run bf16 on a CPU instead)."
+    p, acc = str(cfg.trainer.precision), cfg.trainer.accelerator
+    if p not in CUDA_PRECISIONS: return
+    import torch
+    if acc in ('auto', 'gpu', 'cuda') and torch.cuda.is_available(): return
+    where = 'this machine has no CUDA GPU' if acc in ('auto', 'gpu', 'cuda') else f'trainer.accelerator={acc}'
+    raise ConfigError(f"trainer.precision={p} needs a CUDA GPU and {where}: use trainer.precision=auto (32-true here), 32-true, bf16-mixed or 64-true")
+
 def check_accelerator(cfg: DictConfig,  # a composed configuration tree
                      ) -> DictConfig:
-    "`cfg` if this machine has its `trainer.accelerator`; else a one-line `ConfigError`."
+    "`cfg` if this machine has its `trainer.accelerator` and can compute in its `trainer.precision`; else a one-line `ConfigError`."
     acc = cfg.trainer.accelerator
+    _check_precision(cfg)
     if acc not in ('gpu', 'cuda', 'mps', 'tpu'): return cfg     # auto, cpu: always there (torch is not imported)
     import torch
     from lightning.fabric.accelerators import XLAAccelerator
@@ -331,6 +343,9 @@ def logged_metrics(cfg: DictConfig,  # a composed configuration tree
 def _check_metrics(cfg):
     "A `ConfigError` for a metric that does not apply to the task, or a `checkpoint.monitor` that the run does not log."
     m, monitor, metrics = cfg.model, cfg.checkpoint.monitor, LISTED['metrics']
+    if not m.metrics:
+        valid = [n for n in metrics.names() if m.task in metrics.entry(n).meta.get('tasks', (m.task,))]
+        raise ConfigError(f"model.metrics=[] names no metric: give at least one for model.task={m.task}, e.g. model.metrics=[{valid[0]}] (valid: {', '.join(valid)})")
     for name in m.metrics:
         if m.task not in metrics.entry(name).meta.get('tasks', (m.task,)):
             valid = [n for n in metrics.names() if m.task in metrics.entry(n).meta.get('tasks', (m.task,))]

@@ -19,19 +19,22 @@ from .callbacks import NonFiniteLossError, nonfinite_tensors
 from .runs import RunMetrics, temp_path, write_synced, fsync_dir, check_run_dir, disk_full_error
 
 # %% auto #0
-__all__ = ['resolve_precision', 'n_devices', 'in_notebook', 'ddp_strategy', 'check_sam_settings', 'trainer_kwargs', 'monitor_of',
-           'wandb_mode', 'build_loggers', 'wandb_session', 'quiet_fit', 'AtomicCheckpointIO', 'CommitCheckpoints',
-           'rebased', 'RunCheckpoint', 'seed_run', 'checkpoint_callbacks', 'console_callbacks', 'build_trainer']
+__all__ = ['PRECISION_NAMES', 'resolve_precision', 'n_devices', 'in_notebook', 'ddp_strategy', 'check_sam_settings',
+           'trainer_kwargs', 'monitor_of', 'wandb_mode', 'build_loggers', 'wandb_session', 'quiet_fit',
+           'AtomicCheckpointIO', 'CommitCheckpoints', 'rebased', 'RunCheckpoint', 'seed_run', 'checkpoint_callbacks',
+           'console_callbacks', 'build_trainer']
 
 # %% ../nbs/35_trainer.ipynb #9d749bba
+PRECISION_NAMES = {'16': '16-mixed', 'bf16': 'bf16-mixed', '32': '32-true', '64': '64-true'}   # Lightning warns on the short ones
+
 def resolve_precision(precision: str,  # trainer.precision: auto, reference, or a value of Lightning's
                       accelerator: str = 'auto',  # trainer.accelerator
                       sam: bool = False,  # the run uses SAM or ASAM
                       cuda: bool | None = None,  # a CUDA GPU is there (None: ask torch)
                       bf16: bool | None = None,  # the GPU computes in bf16 (None: ask torch)
                      ) -> str:
-    "The precision Lightning gets: `auto` is bf16-mixed on CUDA (else 16-mixed, or 32-true under SAM); `reference` 16-mixed on CUDA, 32-true under SAM (the reference's); both 32-true off CUDA."
-    if precision not in ('auto', 'reference'): return precision
+    "The precision Lightning gets: `auto` is bf16-mixed on CUDA (else 16-mixed, or 32-true under SAM); `reference` 16-mixed on CUDA, 32-true under SAM (the reference's); both 32-true off CUDA; Lightning's old short names (16, bf16, 32, 64) as their full names."
+    if precision not in ('auto', 'reference'): return PRECISION_NAMES.get(str(precision), precision)
     cuda = torch.cuda.is_available() if cuda is None else cuda
     if not (cuda and accelerator in ('auto', 'gpu', 'cuda')) or (sam and precision == 'reference'): return '32-true'
     if precision == 'reference': return '16-mixed'
