@@ -384,3 +384,54 @@ def test_python_api_wrong_types_are_one_line_config_errors(finished, tmp_path):
         assert phrase in str(e.value) and '\n' not in str(e.value), str(e.value)
     table = compare_runs([finished], metrics='test_acc')                 # one name, not its letters
     assert table.columns[-2:] == ['test_acc', 'wall_time']
+
+def _api(module: str, name: str):
+    "visionlab.<module>.<name>, imported when a case runs (the subprocess cases above import nothing)."
+    import importlib
+    return getattr(importlib.import_module(f'visionlab.{module}'), name)
+
+def _panel_set(**values):
+    from visionlab.panel import ConfigPanel
+    return ConfigPanel(()).set(**values)
+
+def _show(run):
+    from visionlab.plots import show_run
+    return show_run(run)
+
+def _corrupt_results(run):
+    (run/'results.json').write_text('{"status": '); return run
+
+API_CASES = [   # (id, call(finished run, tmp folder), phrase of the ConfigError's one line)
+    ('compose(None)', lambda f, t: _api('config', 'compose')(None),
+     "compose() takes a list of overrides such as ['model.lr=0.1'], not a NoneType"),
+    ('compose with positional extras', lambda f, t: _api('config', 'compose')(['model.lr=0.1'], 'yes', 'notes'),
+     "compose(validate_choices=...) takes True or False, not 'yes': the overrides go in one list"),
+    ('train callbacks a string', lambda f, t: _api('train', 'train')([*FAST, f'exp_dir={t}'], callbacks='x'),
+     "train(callbacks=...) takes a list of Lightning callbacks (lightning.Callback instances), not 'x' (str)"),
+    ('create_model num_classes=0', lambda f, t: _api('models.core', 'create_model')('resnet8', num_classes=0),
+     'model.num_classes=0 is out of range: must be >= 1'),
+    ('create_model input_channels=0', lambda f, t: _api('models.core', 'create_model')('resnet8', input_channels=0),
+     'model.input_channels=0 is out of range: must be >= 1'),
+    ('create_model stochastic_depth=2.0', lambda f, t: _api('models.core', 'create_model')('resnet18', stochastic_depth=2.0),
+     'model.stochastic_depth=2.0 is out of range: must be in [0, 1)'),
+    ('create_model widen_factor=0', lambda f, t: _api('models.core', 'create_model')('wrn16_8', widen_factor=0),
+     'model.widen_factor=0 is out of range: must be >= 1'),
+    ('panel from_overrides([123])', lambda f, t: _api('panel', 'ConfigPanel').from_overrides([123]),
+     "an override is a string such as 'model.lr=0.1', not 123 (int)"),
+    ('panel.set lr text', lambda f, t: _panel_set(model__lr='abc'), "model.lr='abc' is not a valid float"),
+    ('panel.set unknown arch', lambda f, t: _panel_set(model__arch='nosuch'), "model.arch='nosuch': unknown model"),
+    ('show_run corrupt config.yaml', lambda f, t: _show(_corrupt_cfg(_copy(f, t/'c'))), '/c/config.yaml is corrupt: '),
+    ('show_run corrupt results.json', lambda f, t: _show(_corrupt_results(_copy(f, t/'r'))), '/r/results.json is corrupt: Expecting value'),
+    ('compare_runs missing folder', lambda f, t: _api('runs', 'compare_runs')(t/'nothing'),
+     "is not a folder of runs: no such directory"),
+    ('compare_runs unknown metric', lambda f, t: _api('runs', 'compare_runs')([f], metrics=['test_accc']),
+     "compare_runs: no run has the metric 'test_accc': did you mean 'test_acc'"),
+]
+
+@pytest.mark.parametrize('name,call,phrase', API_CASES, ids=[c[0] for c in API_CASES])
+def test_python_api_refuses_with_the_command_lines_line(name, call, phrase, finished, tmp_path):
+    "Every public entry refuses a wrong type or value with a one-line `ConfigError` (the command line's line where it has one), never a TypeError, ValueError or TraitError."
+    from visionlab.core import ConfigError
+    with pytest.raises(ConfigError) as e: call(finished, tmp_path)
+    assert phrase in str(e.value) and '\n' not in str(e.value), str(e.value)
+    assert not (tmp_path/'exp').exists() or not any((tmp_path/'exp').iterdir())

@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools, importlib, importlib.resources, math, os, re, sys
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from pathlib import Path
-from typing import Any, Callable, Collection, Optional, Sequence
+from typing import Any, Callable, Collection, Iterable, Optional, Sequence
 
 from omegaconf import OmegaConf, DictConfig, ListConfig, II
 from omegaconf.errors import OmegaConfBaseException, InterpolationResolutionError
@@ -20,9 +20,9 @@ from .catalogue import LISTED, ARCH_OPTIONS, check_options, live_strategies, shi
 __all__ = ['CONFIG_DIR', 'SCHEMA_NAME', 'FIXED_CHOICES', 'RANGES', 'MAX_NAME', 'WEIGHT_FILES', 'CUDA_PRECISIONS', 'TIMM_ARCHS',
            'TIMM_OPTIONS', 'LOWER_IS_BETTER', 'APPLIES', 'REFERENCE_VALUES', 'REFERENCE_KEYS', 'REFERENCE_DEFAULTS',
            'GROUP_KEYS', 'EnvConfig', 'ModelConfig', 'CVConfig', 'DataConfig', 'TrainerConfig', 'CheckpointConfig',
-           'VisionlabConfig', 'schema_keys', 'registry_choices', 'strategy_choices', 'check_accelerator',
-           'logged_metrics', 'require_timm', 'check_timm_model', 'family_archs', 'metric_mode', 'main_metric',
-           'Applies', 'policy_family', 'dataset_policy', 'apply_rules', 'yaml_options', 'family_names',
+           'VisionlabConfig', 'schema_keys', 'registry_choices', 'check_ranges', 'strategy_choices',
+           'check_accelerator', 'logged_metrics', 'require_timm', 'check_timm_model', 'family_archs', 'metric_mode',
+           'main_metric', 'Applies', 'policy_family', 'dataset_policy', 'apply_rules', 'yaml_options', 'family_names',
            'import_modules', 'validate', 'translate_reference', 'yaml_groups', 'group_options', 'imports_in',
            'unknown_key_error', 'compose', 'to_overrides', 'key_help']
 
@@ -256,6 +256,13 @@ RANGES = {  # key: (test, what a valid value is)
 }
 
 def _select(cfg, key): return OmegaConf.select(cfg, key, throw_on_missing=True)
+
+def check_ranges(values: dict,  # dotted key (e.g. 'model.num_classes') -> value; keys `RANGES` lacks are not checked
+                ) -> None:
+    "A one-line `ConfigError` for the first value outside its `RANGES` entry (`validate`'s and `create_model`'s check)."
+    for key, v in values.items():
+        ok, what = RANGES.get(key, (None, ''))
+        if ok is not None and v is not None and not ok(v): raise ConfigError(f"{key}={v} is out of range: must be {what}")
 
 # %% ../nbs/01_config.ipynb #411236d1
 MAX_NAME = 200   # bytes of a run name: a folder name, with room for '-fold<i>', '-<n>' and '-cv.json'
@@ -537,9 +544,7 @@ def validate(cfg: DictConfig,  # a composed tree
     for name in cfg.model.metrics:
         if name not in LISTED['metrics']:
             raise ConfigError(f"model.metrics: unknown metric {name!r}, {choices_hint(name, LISTED['metrics'].names())}")
-    for key, (ok, what) in RANGES.items():
-        v = _select(cfg, key)
-        if v is not None and not ok(v): raise ConfigError(f"{key}={v} is out of range: must be {what}")
+    check_ranges({key: _select(cfg, key) for key in RANGES})
     strategy = cfg.trainer.strategy
     if strategy not in strategy_choices() and strategy not in live_strategies():   # not listed: Lightning is asked
         raise ConfigError(f"trainer.strategy={strategy!r} is not valid: {choices_hint(strategy, live_strategies())}")
@@ -673,9 +678,12 @@ def unknown_key_error(key: str) -> ConfigError:
 
 def _check_overrides(overrides) -> list[str]:
     "`overrides` as a list of strings (a path value `~/...` quoted for Hydra); a one-line `ConfigError` for a lone string, a group set to nothing, a number too long to read."
-    if isinstance(overrides, (str, bytes, dict, DictConfig)):
+    if isinstance(overrides, (str, bytes, dict, DictConfig)) or not isinstance(overrides, Iterable):
         hint = f": write compose([{overrides!r}])" if isinstance(overrides, str) else ''
         raise ConfigError(f"compose() takes a list of overrides such as ['model.lr=0.1'], not a {type(overrides).__name__}{hint}")
+    overrides = list(overrides)
+    bad = next((o for o in overrides if not isinstance(o, str)), None)
+    if bad is not None: raise ConfigError(f"an override is a string such as 'model.lr=0.1', not {bad!r} ({type(bad).__name__})")
     out = [re.sub(r'^([^=]+)=(~[^,\'"]*)$', lambda m: f"{m[1]}='{m[2]}'", str(o)) for o in overrides]   # key=~/data
     for o in out:
         _, key, value = split_override(o)
@@ -712,6 +720,9 @@ def compose(overrides: Sequence[str] = (),  # e.g. `['model=resnet', 'model.lr=0
             notes: list | None = None,  # one line per reference spelling translated, and per value dropped, is appended here
            ) -> DictConfig:
     "The configuration tree for `overrides`, validated."
+    if not isinstance(validate_choices, bool) or not isinstance(notes, (list, type(None))):
+        bad, what = ('validate_choices', 'True or False') if not isinstance(validate_choices, bool) else ('notes', 'a list or None')
+        raise ConfigError(f"compose({bad}=...) takes {what}, not {(validate_choices, notes)[bad == 'notes']!r}: the overrides go in one list")
     import hydra
     from hydra.core.global_hydra import GlobalHydra
     from hydra.errors import HydraException

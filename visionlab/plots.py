@@ -10,15 +10,15 @@ from pathlib import Path
 from typing import Sequence, TYPE_CHECKING
 import numpy as np
 
-from .core import ConfigError
+from .core import ConfigError, first_line
 if TYPE_CHECKING:   # tensors are read through their methods, matplotlib is imported when a figure is made:
     import torch     # a module that only lists choices (the panel before Train) loads neither
     from matplotlib.figure import Figure
 
 # %% auto #0
 __all__ = ['confusion_matrix_figure', 'confusion_counts', 'parity_figure', 'samples_figure', 'top_losses_figure', 'best_epoch',
-           'progress_figure', 'figure_png', 'plot_metric', 'log_figure', 'run_history', 'report_html', 'RunView',
-           'show_run', 'overlay_runs']
+           'progress_figure', 'figure_png', 'plot_metric', 'log_figure', 'read_run_file', 'run_history', 'report_html',
+           'RunView', 'show_run', 'overlay_runs']
 
 # %% ../nbs/32_plots.ipynb #b09a6005
 def _figure(**kw) -> Figure:
@@ -212,11 +212,19 @@ def log_figure(loggers, name: str, fig: Figure, step: int | None = None) -> list
 # %% ../nbs/32_plots.ipynb #40e811d7
 def _num(s: str): return float(s) if s not in ('', None) else None
 
+def read_run_file(path: Path, load, default=None):
+    "`load(path)` of a run's file (config.yaml, results.json), `default` where it is not there; a one-line `ConfigError` where it is corrupt."
+    if not path.exists(): return default
+    try: return load(path)
+    except Exception as e: raise ConfigError(f"{path} is corrupt: {first_line(e) or type(e).__name__}") from None
+
+def _results(run_dir: Path) -> dict: return read_run_file(run_dir/'results.json', lambda p: json.loads(p.read_text()), {})
+
 def _main_metric(run_dir: Path) -> tuple[str, str]:
     "The run's main metric (`val_<first metric>`, else val_loss) and whether higher is better."
     from omegaconf import OmegaConf
     from visionlab.config import main_metric
-    return main_metric(OmegaConf.load(run_dir/'config.yaml') if (run_dir/'config.yaml').exists() else OmegaConf.create())
+    return main_metric(read_run_file(run_dir/'config.yaml', OmegaConf.load) or OmegaConf.create())
 
 def _epoch_rows(rows: list[dict], main: str) -> dict[int, dict]:
     "One row per epoch (keyed by Lightning's 0-based epoch) from the CSV rows; an LR row goes to the next epoch."
@@ -244,7 +252,7 @@ def run_history(run_dir) -> tuple[list[dict], list[dict], str, str]:
         if not (r.get('train_loss_step') and r.get('epoch')): continue
         e = int(r['epoch']); start = ends.get(e - 1, 0); length = ends.get(e, start + max(1, start // max(e, 1))) - start
         steps.append(dict(x=e + (int(r['step']) - start) / max(length, 1), loss=_num(r['train_loss_step'])))
-    status = json.loads((run_dir/'results.json').read_text()).get('status') if (run_dir/'results.json').exists() else None
+    status = _results(run_dir).get('status')
     if status in ('stopped', 'interrupted') and epochs: epochs[max(epochs)]['partial'] = True
     return list(epochs.values()), steps, main, mode
 
@@ -261,7 +269,7 @@ class RunView:
     def __init__(self, run_dir, log_loss: bool = False):
         self.run_dir = Path(run_dir)
         epochs, steps, main, mode = run_history(self.run_dir)
-        res = json.loads((self.run_dir/'results.json').read_text()) if (self.run_dir/'results.json').exists() else {}
+        res = _results(self.run_dir)
         self.status, self.metrics = res.get('status', 'running or killed'), res.get('metrics', {})
         self.figures = {'curves': figure_png(progress_figure(epochs, main, steps, log_loss, mode))}
         self.figures.update({p.stem: p.read_bytes() for p in sorted((self.run_dir/'plots').glob('*.png'))})
