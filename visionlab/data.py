@@ -355,7 +355,8 @@ class InMemoryDataModule(BaseDataModule):
             # a fixed test set (seed 0), whatever the run's seed: runs and folds are compared on the same images
             test, rest = stratified_split(targets.numpy(), (self.test_fraction,), 0)
             images, targets, test_images, test_targets = images[rest], targets[rest], images[test], targets[test]
-        if _classification(targets.numpy()): self.check_classes(int(targets.max()) + 1)
+        if _classification(targets.numpy()):     # the classes its files name (CIFAR's meta), else the labels it has
+            self.check_classes(len(self.classes) if 'classes' in vars(self) else int(targets.max()) + 1)
         self.stats = replace(self.stats, native_size=images.shape[-1])
         train_tf, test_tf = self.use_batched()
         self.test_dataset = TensorImageDataset(test_images, test_targets, test_tf)

@@ -23,7 +23,7 @@ from .runs import (RunPlan, RunRecord, RunResult, read_weights, plan_run, writab
 from .crossval import (CVResult, cross_validating, fold_configs, cv_result, resumed_folds, note_other_folds,
                                  continue_command)
 from .allocator import note_allocator
-from .predict import record_run_inputs
+from .predict import record_run_inputs, check_resumed_data
 
 # %% auto #0
 __all__ = ['build_module', 'prepare_data', 'safety_callbacks', 'fit_run', 'as_config', 'as_callbacks', 'train']
@@ -72,6 +72,7 @@ def fit_run(cfg: DictConfig,  # a validated configuration of one run (the folds 
     module = build_module(cfg, init=not plan.resuming)     # bad architecture options or init_from fail here, before anything is written
     check_fits(module, plan)                               # a resume's checkpoint must fit this network
     datamodule = prepare_data(datamodule_from_config(cfg))
+    if plan.resuming: check_resumed_data(plan.run_dir, datamodule, cfg)   # the classes it trained on, before classes.json is rewritten
     check_free_space(plan.run_dir or writable_exp_dir(cfg), module, averaged=bool(cfg.model.get('ema_decay') or cfg.model.get('swa_epochs')))
     run_dir = plan.run_dir or process_run_dir(cfg)
     module.class_names = record_run_inputs(run_dir, datamodule, cfg).classes   # classes.json: what predict and the figures name
