@@ -148,6 +148,7 @@ CASES = [
     ('name with a slash', T, ['name=a/b'], None, 2, "name='a/b' is not a valid run name"),
     ('name ..', T, ['name=..'], None, 2, "name='..' is not a valid run name"),
     ('empty name', T, ["name=''"], None, 2, "name='' is not a valid run name"),
+    ('non-ASCII name unquoted', T, ['name=Über'], None, 2, '''name=Über: a value with characters beyond ASCII must be quoted: name='Über' (in a shell: "name='Über'")'''),
     ('300-character name', T, ['name=' + 'n' * 300], None, 2, 'name is 300 bytes long: a run name may have at most 200'),
     ('empty exp_dir', T, ['exp_dir='], None, 2, 'exp_dir is empty'),
     ('unwritable exp_dir', T, ['exp_dir=/proc/visionlab'], None, 2, "exp_dir='/proc/visionlab' cannot be created"),

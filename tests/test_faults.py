@@ -278,3 +278,12 @@ def test_resume_onto_other_data_is_refused(tmp_path):
     assert p.stderr == (f"visionlab-train: error: resume: the data at data.data_root_dir={bugs} has the classes ant, bee, the run trained on "
                         f"cat, dog (data.data_root_dir={pets}): resume on the run's data, or start a new run\n"), p.stderr
     assert _snapshot(run) == before
+
+def test_an_ascii_console_prints_a_non_ascii_run_name(tmp_path):
+    "LANG=C with PYTHONIOENCODING=ascii: a run named 'Über' trains and reports (the name escaped), never a UnicodeEncodeError after the work is done."
+    env = {**ENV, 'LANG': 'C', 'LC_ALL': 'C', 'PYTHONIOENCODING': 'ascii'}
+    p = subprocess.run([cli('visionlab-train'), *FAST, 'trainer.max_epochs=1', f'exp_dir={tmp_path/"exp"}', "name='Über'"],
+                       capture_output=True, text=True, timeout=600, env=env)
+    assert p.returncode == 0 and 'UnicodeEncodeError' not in p.stderr, p.stderr
+    assert 'run dir: ' in p.stdout and '\\xdcber' in p.stdout, p.stdout
+    assert json.loads((tmp_path/'exp'/'Über'/'results.json').read_text())['status'] == 'finished'

@@ -692,6 +692,9 @@ def _check_overrides(overrides) -> list[str]:
             raise ConfigError(f"{key}={value} picks no {key} config: give one of {', '.join(group_options(key))}")
         if re.fullmatch(r'\s*[-+]?\d{1000,}\s*', value):
             raise ConfigError(f"{key}: a number of {len(value.strip())} digits is not a valid setting")
+        if not value.isascii() and value.strip()[:1] not in ('"', "'", '['):    # Hydra reads only ASCII unquoted
+            raise ConfigError(f"{o}: a value with characters beyond ASCII must be quoted: {format_override(key, value)} "
+                              f"(in a shell: \"{format_override(key, value)}\")")
     return out
 
 def _one_line_error(e: Exception) -> ConfigError:
