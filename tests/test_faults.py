@@ -287,3 +287,33 @@ def test_an_ascii_console_prints_a_non_ascii_run_name(tmp_path):
     assert p.returncode == 0 and 'UnicodeEncodeError' not in p.stderr, p.stderr
     assert 'run dir: ' in p.stdout and '\\xdcber' in p.stdout, p.stdout
     assert json.loads((tmp_path/'exp'/'Über'/'results.json').read_text())['status'] == 'finished'
+
+SLURM_TASK = {'SLURM_NTASKS': '1', 'SLURM_NTASKS_PER_NODE': '1', 'SLURM_JOB_NAME': 'train', 'SLURM_JOB_ID': '4242', 'SLURM_PROCID': '0',
+              'SLURM_LOCALID': '0', 'SLURM_NODEID': '0', 'SLURM_NODELIST': 'localhost', 'SLURM_JOB_NUM_NODES': '1'}
+
+def test_sigterm_under_slurm_stops_for_a_requeue_that_resumes(tmp_path):
+    "As `srun` starts a task (SLURM's variables set): SLURM's SIGTERM (preemption, scancel, --signal=TERM@120) is the kit's clean stop, Lightning writes no hpc_ckpt of its own and requeues nothing; the requeued job's resume= continues the run."
+    exp, env = tmp_path/'exp', {**ENV, **SLURM_TASK}
+    run, end = exp/'s', time.time() + 600
+    proc = subprocess.Popen([cli('visionlab-train'), *FAST, 'trainer.max_epochs=3', f'exp_dir={exp}', 'name=s'],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    while _epoch(run/'checkpoints'/'last.ckpt') != 0:
+        assert proc.poll() is None and time.time() < end, proc.communicate()
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 143 and err.splitlines()[-1] == 'visionlab-train: stopped by SIGTERM', err
+    assert f'continue with: visionlab-train resume={run}' in err and 'requeue' not in err.lower(), err
+    assert not list(run.rglob('hpc_ckpt*')) and json.loads((run/'results.json').read_text())['status'] == 'stopped'
+    p = subprocess.run([cli('visionlab-train'), f'resume={run}', 'trainer.enable_progress_bar=false'], capture_output=True, text=True,
+                       timeout=600, env={**env, 'SLURM_RESTART_COUNT': '1'})
+    assert p.returncode == 0, p.stderr
+    assert json.loads((run/'results.json').read_text())['status'] == 'finished'
+
+def test_slurm_launcher_signals_before_the_time_limit_and_does_not_resubmit():
+    "hydra/launcher=slurm: submitit signals 120 s before the time limit and resubmits no timed-out job (a resubmitted job would start its run anew); the guide shows resume=."
+    from visionlab.sweeps import hydra_config
+    launcher = hydra_config(['data=digits'], ['hydra/launcher=slurm']).hydra.launcher
+    assert (launcher.signal_delay_s, launcher.max_num_timeout, launcher.timeout_min) == (120, 0, 720)
+    guide = (Path(__file__).resolve().parents[1]/'nbs'/'guides'/'01_command_line.ipynb').read_text()
+    assert 'auto_requeue=False' in guide and 'SLURM_RESTART_COUNT' in guide and 'scontrol requeue' in guide

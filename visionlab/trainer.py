@@ -22,7 +22,7 @@ from .runs import RunMetrics, temp_path, write_synced, fsync_dir, check_run_dir,
 __all__ = ['PRECISION_NAMES', 'resolve_precision', 'n_devices', 'in_notebook', 'ddp_strategy', 'check_sam_settings',
            'trainer_kwargs', 'monitor_of', 'wandb_mode', 'build_loggers', 'wandb_session', 'quiet_fit',
            'AtomicCheckpointIO', 'CommitCheckpoints', 'rebased', 'RunCheckpoint', 'seed_run', 'checkpoint_callbacks',
-           'console_callbacks', 'build_trainer']
+           'console_callbacks', 'cluster_plugins', 'build_trainer']
 
 # %% ../nbs/35_trainer.ipynb #9d749bba
 PRECISION_NAMES = {'16': '16-mixed', 'bf16': 'bf16-mixed', '32': '32-true', '64': '64-true'}   # Lightning warns on the short ones
@@ -236,12 +236,17 @@ def console_callbacks(cfg: DictConfig, callbacks) -> list:
     bar = [TQDMProgressBar()] if cfg.trainer.enable_progress_bar and not any(isinstance(c, ProgressBar) for c in callbacks) else []
     return [*bar, ModelSummary()]
 
+def cluster_plugins() -> list:
+    "Under SLURM (as Lightning detects it: `srun`, not an interactive job) its environment without Lightning's own requeue: a signal stops the run through the kit's checkpoint, and `resume=` continues it."
+    from lightning.fabric.plugins.environments import SLURMEnvironment
+    return [SLURMEnvironment(auto_requeue=False)] if SLURMEnvironment.detect() else []
+
 def build_trainer(cfg: DictConfig, run_dir: Path, callbacks: list = (), first_step: int = 0,
                   trust_checkpoint: bool = False) -> tuple[L.Trainer, ModelCheckpoint]:  # the user trusts the checkpoint it resumes from
     "The Trainer of a run in `run_dir` (a session starting at `first_step`), and its best-checkpoint callback."
     loggers, ckpts = build_loggers(cfg, run_dir, first_step), checkpoint_callbacks(cfg, run_dir/'checkpoints')
     io = AtomicCheckpointIO(before_commit=loggers[0].sync, trust=trust_checkpoint)
-    trainer = L.Trainer(**trainer_kwargs(cfg), logger=loggers, default_root_dir=str(run_dir), plugins=[io],
+    trainer = L.Trainer(**trainer_kwargs(cfg), logger=loggers, default_root_dir=str(run_dir), plugins=[io, *cluster_plugins()],
                         callbacks=[*ckpts, LearningRateMonitor(logging_interval='epoch'), CommitCheckpoints(io),
                                    *console_callbacks(cfg, callbacks), *callbacks])
     return trainer, ckpts[0]
