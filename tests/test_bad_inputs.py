@@ -140,11 +140,15 @@ CASES = [
     ('monitor not logged', T, ['checkpoint.monitor=val_foo'], None, 2, "checkpoint.monitor='val_foo' is not a metric this run logs"),
     ('monitor of the other task', T, ['checkpoint.monitor=val_mse'], None, 2, "checkpoint.monitor='val_mse' is not a metric this run logs"),
     ('fewer classes than the data', T, ['data.num_classes=1'], None, 2, 'data.num_classes=1: a classifier needs at least 2 classes'),
+    ('empty metric list', T, ['model.metrics=[]'], None, 2, 'model.metrics=[] names no metric: give at least one for model.task=classification, e.g. model.metrics=[acc] (valid: acc,'),
+    pytest.param('fp16 on a cpu', T, ['trainer.precision=16'], None, 2, 'trainer.precision=16 needs a CUDA GPU and this machine has no CUDA GPU: use', marks=NO_GPU),
+    ('no validation split', T, ['data.val_split=0'], None, 2, 'data.val_split=0.0 is out of range: must be in (0, 1): the fraction of the training images held out'),
     # names and paths
     ('name climbs out of exp_dir', T, ['name=../escaped'], None, 2, "name='../escaped' is not a valid run name: it becomes one folder inside exp_dir"),
     ('name with a slash', T, ['name=a/b'], None, 2, "name='a/b' is not a valid run name"),
     ('name ..', T, ['name=..'], None, 2, "name='..' is not a valid run name"),
     ('empty name', T, ["name=''"], None, 2, "name='' is not a valid run name"),
+    ('non-ASCII name unquoted', T, ['name=Über'], None, 2, '''name=Über: a value with characters beyond ASCII must be quoted: name='Über' (in a shell: "name='Über'")'''),
     ('300-character name', T, ['name=' + 'n' * 300], None, 2, 'name is 300 bytes long: a run name may have at most 200'),
     ('empty exp_dir', T, ['exp_dir='], None, 2, 'exp_dir is empty'),
     ('unwritable exp_dir', T, ['exp_dir=/proc/visionlab'], None, 2, "exp_dir='/proc/visionlab' cannot be created"),
@@ -164,6 +168,16 @@ CASES = [
     ('one class', T, [], lambda t, f: _folder(t, classes=('a',)), 2, 'has one class folder (a): a classifier needs at least 2 classes'),
     ('val class that train lacks', T, [], lambda t, f: _folder(t, ('val/c/0.png', _png_bytes()), splits=('train', 'val')), 2,
      'val has classes that train/ lacks: c'),
+    ('more classes than digits has', T, ['data.num_classes=1000'], None, 2, 'data.num_classes=1000 but digits has 10 classes: set data.num_classes=10'),
+    ('fewer classes than digits has', T, ['data.num_classes=5'], None, 2, 'data.num_classes=5 but digits has 10 classes: set data.num_classes=10'),
+    ('more classes than the folder has', T, [], lambda t, f: [a.replace('num_classes=2', 'num_classes=3') for a in _folder(t)], 2,
+     'data.num_classes=3 but image_folder has 2 classes (in '),
+    ('hidden folder is no class', T, [], lambda t, f: _folder(t, ('train/.ipynb_checkpoints/x.png', _png_bytes()), classes=('a',)), 2,
+     'has one class folder (a): a classifier needs at least 2 classes'),
+    ('csv not utf-8', T, [], lambda t, f: _csv(t, 'image,target,note\n' + ROWS.replace('\n', ',café\n'), encoding='latin-1'), 2,
+     'train.csv is not UTF-8 text (a byte 0xe9: invalid continuation byte): save it as UTF-8'),
+    pytest.param('unreadable class folder', T, [], lambda t, f: (_folder(t), os.chmod(t/'pets'/'train'/'b', 0))[0], 2,
+                 '/pets/train/b: permission denied', marks=pytest.mark.skipif(os.geteuid() == 0, reason='root reads any folder')),
     ('empty class folder', T, [], lambda t, f: (_folder(t), shutil.rmtree(t/'pets'/'train'/'b'), (t/'pets'/'train'/'b').mkdir())[0], 2,
      'Found no valid file for the classes b'),
     ('csv without its column', T, [], lambda t, f: _csv(t, 'file,value\ntrain/img/0.png,1\n'), 2, "no column 'image'"),
@@ -303,8 +317,35 @@ def test_predict_reproduces_the_reported_test_metric(finished, tmp_path):
     assert f'test_acc={reported:.4f}' in p.stdout
     assert (tmp_path/'p.csv').read_text().startswith('id,target,prediction,score_0')
 
+def test_hidden_files_and_folders_are_not_data(tmp_path):
+    "What Jupyter and macOS leave in a folder (`.ipynb_checkpoints/` in train/ and in a class folder, `._0.png`, `.DS_Store`) is neither a class nor an image: the run trains on the 2 classes' 8 images."
+    hidden = [(f'train/{d}', b) for d, b in [('.ipynb_checkpoints/0.png', _png_bytes()), ('a/.ipynb_checkpoints/0-checkpoint.png', _png_bytes()),
+                                            ('a/._0.png', b'\x00\x05\x16\x07 AppleDouble'), ('b/.DS_Store', b'\x00\x00\x00\x01Bud1')]]
+    args = [a for a in _folder(tmp_path, *hidden) if not a.startswith('data.num_classes')]    # counted from the folder
+    p = subprocess.run([cli(T), *FAST, *args, 'data.val_split=0.25', f'exp_dir={tmp_path}/exp', 'name=h'], capture_output=True, text=True,
+                       timeout=600, env={**os.environ, 'PYTHONPATH': str(ROOT), 'WANDB_MODE': 'disabled'})
+    assert p.returncode == 0 and beyond_allocator_note(p.stderr) == [], p.stderr
+    run = tmp_path/'exp'/'h'
+    assert json.loads((run/'classes.json').read_text())['classes'] == ['a', 'b']
+    from visionlab.data import ImageFolderDataModule
+    dm = ImageFolderDataModule(name='pets', data_root_dir=tmp_path, val_split=0.25); dm.setup()
+    assert len(dm.train_dataset) + len(dm.val_dataset) == 8 and not any('/.' in str(f) for f in dm.train_dataset.files)
+
+def test_confusion_figure_of_many_classes_is_bounded():
+    "A confusion matrix of 1,000 classes (ImageNet's) draws in seconds at a bounded size: no 45,000-pixel square, no million cell labels."
+    import io, time
+    import numpy as np
+    from visionlab.plots import confusion_matrix_figure
+    start = time.perf_counter()
+    fig = confusion_matrix_figure(np.random.default_rng(0).integers(0, 5, (1000, 1000)))
+    buf = io.BytesIO(); fig.savefig(buf, format='png')
+    assert time.perf_counter() - start < 20 and max(fig.get_size_inches()) <= 12 and not fig.axes[0].texts
+    assert len(buf.getvalue()) < 5_000_000, len(buf.getvalue())
+
 # --- every front end refuses the same configurations --------------------------------------------------------------
 NOT_CONFIG = {   # refused by visionlab-train before anything is written, but not a configuration rule
+    'more classes than digits has': "the data: its classes are counted as it loads, before the run starts",
+    'fewer classes than digits has': "the data: its classes are counted as it loads, before the run starts",
     'unknown cli option': "a flag of the command line, not a key",
     'unwritable exp_dir': "the machine's folders: checked as the run starts",
     '~ in data_root_dir': "the data on disk: checked as the run starts",
@@ -344,3 +385,54 @@ def test_python_api_wrong_types_are_one_line_config_errors(finished, tmp_path):
         assert phrase in str(e.value) and '\n' not in str(e.value), str(e.value)
     table = compare_runs([finished], metrics='test_acc')                 # one name, not its letters
     assert table.columns[-2:] == ['test_acc', 'wall_time']
+
+def _api(module: str, name: str):
+    "visionlab.<module>.<name>, imported when a case runs (the subprocess cases above import nothing)."
+    import importlib
+    return getattr(importlib.import_module(f'visionlab.{module}'), name)
+
+def _panel_set(**values):
+    from visionlab.panel import ConfigPanel
+    return ConfigPanel(()).set(**values)
+
+def _show(run):
+    from visionlab.plots import show_run
+    return show_run(run)
+
+def _corrupt_results(run):
+    (run/'results.json').write_text('{"status": '); return run
+
+API_CASES = [   # (id, call(finished run, tmp folder), phrase of the ConfigError's one line)
+    ('compose(None)', lambda f, t: _api('config', 'compose')(None),
+     "compose() takes a list of overrides such as ['model.lr=0.1'], not a NoneType"),
+    ('compose with positional extras', lambda f, t: _api('config', 'compose')(['model.lr=0.1'], 'yes', 'notes'),
+     "compose(validate_choices=...) takes True or False, not 'yes': the overrides go in one list"),
+    ('train callbacks a string', lambda f, t: _api('train', 'train')([*FAST, f'exp_dir={t}'], callbacks='x'),
+     "train(callbacks=...) takes a list of Lightning callbacks (lightning.Callback instances), not 'x' (str)"),
+    ('create_model num_classes=0', lambda f, t: _api('models.core', 'create_model')('resnet8', num_classes=0),
+     'model.num_classes=0 is out of range: must be >= 1'),
+    ('create_model input_channels=0', lambda f, t: _api('models.core', 'create_model')('resnet8', input_channels=0),
+     'model.input_channels=0 is out of range: must be >= 1'),
+    ('create_model stochastic_depth=2.0', lambda f, t: _api('models.core', 'create_model')('resnet18', stochastic_depth=2.0),
+     'model.stochastic_depth=2.0 is out of range: must be in [0, 1)'),
+    ('create_model widen_factor=0', lambda f, t: _api('models.core', 'create_model')('wrn16_8', widen_factor=0),
+     'model.widen_factor=0 is out of range: must be >= 1'),
+    ('panel from_overrides([123])', lambda f, t: _api('panel', 'ConfigPanel').from_overrides([123]),
+     "an override is a string such as 'model.lr=0.1', not 123 (int)"),
+    ('panel.set lr text', lambda f, t: _panel_set(model__lr='abc'), "model.lr='abc' is not a valid float"),
+    ('panel.set unknown arch', lambda f, t: _panel_set(model__arch='nosuch'), "model.arch='nosuch': unknown model"),
+    ('show_run corrupt config.yaml', lambda f, t: _show(_corrupt_cfg(_copy(f, t/'c'))), '/c/config.yaml is corrupt: '),
+    ('show_run corrupt results.json', lambda f, t: _show(_corrupt_results(_copy(f, t/'r'))), '/r/results.json is corrupt: Expecting value'),
+    ('compare_runs missing folder', lambda f, t: _api('runs', 'compare_runs')(t/'nothing'),
+     "is not a folder of runs: no such directory"),
+    ('compare_runs unknown metric', lambda f, t: _api('runs', 'compare_runs')([f], metrics=['test_accc']),
+     "compare_runs: no run has the metric 'test_accc': did you mean 'test_acc'"),
+]
+
+@pytest.mark.parametrize('name,call,phrase', API_CASES, ids=[c[0] for c in API_CASES])
+def test_python_api_refuses_with_the_command_lines_line(name, call, phrase, finished, tmp_path):
+    "Every public entry refuses a wrong type or value with a one-line `ConfigError` (the command line's line where it has one), never a TypeError, ValueError or TraitError."
+    from visionlab.core import ConfigError
+    with pytest.raises(ConfigError) as e: call(finished, tmp_path)
+    assert phrase in str(e.value) and '\n' not in str(e.value), str(e.value)
+    assert not (tmp_path/'exp').exists() or not any((tmp_path/'exp').iterdir())

@@ -226,3 +226,94 @@ def test_run_directory_removed_while_training_stops_and_recreates_nothing(tmp_pa
     assert proc.returncode == 1 and err.count('\n') == 1, err
     assert err == f"visionlab-train: failed: the run directory {run} was removed while the run trained: the run stopped and re-created nothing\n"
     assert not run.exists() and os.listdir(exp) == []
+
+SLOW_TEST = '''"Test-only module (imports=[vl_slowtest]): each test batch marks the test phase in a file and takes half a second."
+import os, time
+from pathlib import Path
+from visionlab.module import VisionModule
+_step = VisionModule.test_step
+def test_step(self, *a, **k):
+    Path(os.environ['VL_IN_TEST']).touch(); time.sleep(0.5)
+    return _step(self, *a, **k)
+VisionModule.test_step = test_step
+'''
+
+def test_sigterm_in_the_test_phase_keeps_the_fit_and_says_how_to_test(tmp_path):
+    "SIGTERM while the finished fit is tested: exit 143 (never a silent -15), results.json `stopped` with the fit's metrics, one line that says so; the resume tests it."
+    (tmp_path/'vl_slowtest.py').write_text(SLOW_TEST)
+    run, marker, end = tmp_path/'exp'/'t', tmp_path/'in_test', time.time() + 600
+    proc = subprocess.Popen([cli('visionlab-train'), *FAST, 'trainer.max_epochs=1', 'trainer.limit_test_batches=20', 'imports=[vl_slowtest]',
+                             f'exp_dir={tmp_path/"exp"}', 'name=t'], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=tmp_path, env={**ENV, 'VL_IN_TEST': str(marker)})
+    while not marker.exists():
+        assert proc.poll() is None and time.time() < end, proc.communicate()
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 143, err
+    assert err.splitlines()[-1] == 'visionlab-train: stopped by SIGTERM' and 'Received SIGTERM' not in err, err
+    assert f'stopped by SIGTERM while testing (the fit had finished, its metrics are kept): ' in err, err
+    assert f'continue with: visionlab-train resume={run} (it tests)' in err, err
+    info = json.loads((run/'results.json').read_text())
+    assert info['status'] == 'stopped' and 'val_acc' in info['metrics'] and 'test_acc' not in info['metrics'], info
+    p = _resume(run)
+    assert p.returncode == 0, p.stderr
+    info = json.loads((run/'results.json').read_text())
+    assert info['status'] == 'finished' and 'test_acc' in info['metrics'], info
+
+def test_resume_onto_other_data_is_refused(tmp_path):
+    "A run whose results.json was removed, resumed with data.data_root_dir at a folder of other classes: one line naming both folders' classes and roots, nothing written."
+    from fixtures import write_image_folder
+    pets, bugs = tmp_path/'pets', tmp_path/'bugs'
+    write_image_folder(pets, classes=('cat', 'dog'), per_class=8); write_image_folder(bugs, classes=('ant', 'bee'), per_class=8)
+    data = ['data=image_folder', 'data.batch_size=4', 'data.image_size=8', 'trainer.max_epochs=1', 'trainer.limit_train_batches=2',
+            'trainer.limit_val_batches=1', 'trainer.limit_test_batches=1', 'trainer.enable_progress_bar=false']
+    p = _run(*data, f'data.data_root_dir={pets}', f'exp_dir={tmp_path/"exp"}', 'name=r', fast=False)
+    assert p.returncode == 0, p.stderr
+    run = tmp_path/'exp'/'r'
+    (run/'results.json').unlink()                                  # as if it had been killed
+    before = _snapshot(run)
+    p = _resume(run, f'data.data_root_dir={bugs}')
+    assert p.returncode == 2 and p.stderr.count('\n') == 1, p.stderr
+    assert p.stderr == (f"visionlab-train: error: resume: the data at data.data_root_dir={bugs} has the classes ant, bee, the run trained on "
+                        f"cat, dog (data.data_root_dir={pets}): resume on the run's data, or start a new run\n"), p.stderr
+    assert _snapshot(run) == before
+
+def test_an_ascii_console_prints_a_non_ascii_run_name(tmp_path):
+    "LANG=C with PYTHONIOENCODING=ascii: a run named 'Über' trains and reports (the name escaped), never a UnicodeEncodeError after the work is done."
+    env = {**ENV, 'LANG': 'C', 'LC_ALL': 'C', 'PYTHONIOENCODING': 'ascii'}
+    p = subprocess.run([cli('visionlab-train'), *FAST, 'trainer.max_epochs=1', f'exp_dir={tmp_path/"exp"}', "name='Über'"],
+                       capture_output=True, text=True, timeout=600, env=env)
+    assert p.returncode == 0 and 'UnicodeEncodeError' not in p.stderr, p.stderr
+    assert 'run dir: ' in p.stdout and '\\xdcber' in p.stdout, p.stdout
+    assert json.loads((tmp_path/'exp'/'Über'/'results.json').read_text())['status'] == 'finished'
+
+SLURM_TASK = {'SLURM_NTASKS': '1', 'SLURM_NTASKS_PER_NODE': '1', 'SLURM_JOB_NAME': 'train', 'SLURM_JOB_ID': '4242', 'SLURM_PROCID': '0',
+              'SLURM_LOCALID': '0', 'SLURM_NODEID': '0', 'SLURM_NODELIST': 'localhost', 'SLURM_JOB_NUM_NODES': '1'}
+
+def test_sigterm_under_slurm_stops_for_a_requeue_that_resumes(tmp_path):
+    "As `srun` starts a task (SLURM's variables set): SLURM's SIGTERM (preemption, scancel, --signal=TERM@120) is the kit's clean stop, Lightning writes no hpc_ckpt of its own and requeues nothing; the requeued job's resume= continues the run."
+    exp, env = tmp_path/'exp', {**ENV, **SLURM_TASK}
+    run, end = exp/'s', time.time() + 600
+    proc = subprocess.Popen([cli('visionlab-train'), *FAST, 'trainer.max_epochs=3', f'exp_dir={exp}', 'name=s'],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    while _epoch(run/'checkpoints'/'last.ckpt') != 0:
+        assert proc.poll() is None and time.time() < end, proc.communicate()
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 143 and err.splitlines()[-1] == 'visionlab-train: stopped by SIGTERM', err
+    assert f'continue with: visionlab-train resume={run}' in err and 'requeue' not in err.lower(), err
+    assert not list(run.rglob('hpc_ckpt*')) and json.loads((run/'results.json').read_text())['status'] == 'stopped'
+    p = subprocess.run([cli('visionlab-train'), f'resume={run}', 'trainer.enable_progress_bar=false'], capture_output=True, text=True,
+                       timeout=600, env={**env, 'SLURM_RESTART_COUNT': '1'})
+    assert p.returncode == 0, p.stderr
+    assert json.loads((run/'results.json').read_text())['status'] == 'finished'
+
+def test_slurm_launcher_signals_before_the_time_limit_and_does_not_resubmit():
+    "hydra/launcher=slurm: submitit signals 120 s before the time limit and resubmits no timed-out job (a resubmitted job would start its run anew); the guide shows resume=."
+    from visionlab.sweeps import hydra_config
+    launcher = hydra_config(['data=digits'], ['hydra/launcher=slurm']).hydra.launcher
+    assert (launcher.signal_delay_s, launcher.max_num_timeout, launcher.timeout_min) == (120, 0, 720)
+    guide = (Path(__file__).resolve().parents[1]/'nbs'/'guides'/'01_command_line.ipynb').read_text()
+    assert 'auto_requeue=False' in guide and 'SLURM_RESTART_COUNT' in guide and 'scontrol requeue' in guide

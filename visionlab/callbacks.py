@@ -149,7 +149,7 @@ class InterruptCheckpoint(L.Callback):
     "On Ctrl-C or SIGTERM keep a resumable `last.ckpt`, and remember where the run stopped."
     def __init__(self, run_dir: Path | None = None,  # the run's directory, named in the message on how to resume
                  command: str | None = None):  # the command that continues the run (default `visionlab-train resume=<run_dir>`)
-        self.run_dir, self.interrupted, self.terminated, self.where = run_dir, False, False, None
+        self.run_dir, self.interrupted, self.terminated, self.where, self.testing = run_dir, False, False, None, False
         self.last, self.saved_now, self.saving = None, False, False
         self.command = command or f'visionlab-train resume={run_dir}'
 
@@ -157,6 +157,7 @@ class InterruptCheckpoint(L.Callback):
         terminated = isinstance(exception, SIGTERMException)
         if not (terminated or isinstance(exception, KeyboardInterrupt)): return
         self.interrupted, self.terminated, self.where = True, terminated, (trainer.current_epoch, trainer.global_step)
+        self.testing = trainer.testing
         cb = trainer.checkpoint_callback
         if cb is None or not cb.dirpath: return
         self.last = Path(cb.dirpath)/'last.ckpt'
@@ -178,11 +179,12 @@ def message(self: InterruptCheckpoint) -> str:
     "Where the run stopped, what `last.ckpt` keeps, and the command that continues it (Ctrl-C's and SIGTERM's one message)."
     what = 'stopped by SIGTERM' if self.terminated else 'interrupted'
     head = f"{what} at epoch {self.where[0]}, step {self.where[1]}: " if self.where else f"{what}: "
+    if self.testing: head = f"{what} while testing (the fit had finished, its metrics are kept): "
     if self.last is None or not self.last.exists():
         return head + f"no checkpoint was written (no training step had finished); {self.run_dir} keeps the config"
     kept = f"the state at the {'signal' if self.terminated else 'interrupt'}"
     if not self.saved_now: kept = f"the end of epoch {load_checkpoint(self.last)['epoch']}"
-    return head + f"{self.last} keeps {kept}; continue with: {self.command}"
+    return head + f"{self.last} keeps {kept}; continue with: {self.command}" + (' (it tests)' if self.testing else '')
 
 def _set_handler(signum, handler):
     try: signal.signal(signum, handler)

@@ -13,8 +13,8 @@ from .overrides import command_line, key_of
 from .allocator import preload_allocator
 
 # %% auto #0
-__all__ = ['OPTIONS', 'USAGE', 'PREDICT_USAGE', 'parse_args', 'compose_jobs', 'exit_status', 'run_cli', 'train_main',
-           'predict_cli', 'predict_main']
+__all__ = ['OPTIONS', 'USAGE', 'PREDICT_USAGE', 'parse_args', 'compose_jobs', 'exit_status', 'run_cli', 'robust_console',
+           'train_main', 'predict_cli', 'predict_main']
 
 # %% ../nbs/45_cli.ipynb #c3d80923
 OPTIONS = ('-h', '--help', '-m', '--multirun', '--cfg', '--lr-find')   # a command line with one of them is not a run of its own
@@ -140,8 +140,15 @@ def run_cli(argv: Sequence[str],  # the arguments after `visionlab-train`
         return _multirun(o.args, o.cfg) if o.multirun else _run(o.args, o.cfg, console, o.trust_checkpoint, o.lr_find)
     return exit_status('visionlab-train', run)
 
+def robust_console():
+    "Let a console print what its encoding lacks (LANG=C, PYTHONIOENCODING=ascii: 'Über') as an escape, never a UnicodeEncodeError."
+    for stream in (sys.stdout, sys.stderr):
+        try: stream.reconfigure(errors='backslashreplace')
+        except (AttributeError, ValueError): pass      # not a text stream that can change (a notebook's, a test's)
+
 def train_main():
     "Console entry point of `visionlab-train`."
+    robust_console()
     args = sys.argv[1:]
     if not any(a in OPTIONS for a in args): preload_allocator(args)   # one run: tcmalloc before torch is imported
     quiet_console()
@@ -203,5 +210,6 @@ def predict_cli(argv: Sequence[str]) -> int:
 
 def predict_main():
     "Console entry point of `visionlab-predict`."
+    robust_console()
     logging.getLogger('lightning.pytorch.utilities.rank_zero').setLevel(logging.WARNING)
     sys.exit(predict_cli(sys.argv[1:]))

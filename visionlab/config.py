@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools, importlib, importlib.resources, math, os, re, sys
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from pathlib import Path
-from typing import Any, Callable, Collection, Optional, Sequence
+from typing import Any, Callable, Collection, Iterable, Optional, Sequence
 
 from omegaconf import OmegaConf, DictConfig, ListConfig, II
 from omegaconf.errors import OmegaConfBaseException, InterpolationResolutionError
@@ -17,14 +17,14 @@ from .overrides import split_override, key_of, format_value, format_override
 from .catalogue import LISTED, ARCH_OPTIONS, check_options, live_strategies, shipped
 
 # %% auto #0
-__all__ = ['CONFIG_DIR', 'SCHEMA_NAME', 'FIXED_CHOICES', 'RANGES', 'MAX_NAME', 'WEIGHT_FILES', 'TIMM_ARCHS', 'TIMM_OPTIONS',
-           'LOWER_IS_BETTER', 'APPLIES', 'REFERENCE_VALUES', 'REFERENCE_KEYS', 'REFERENCE_DEFAULTS', 'GROUP_KEYS',
-           'EnvConfig', 'ModelConfig', 'CVConfig', 'DataConfig', 'TrainerConfig', 'CheckpointConfig', 'VisionlabConfig',
-           'schema_keys', 'registry_choices', 'strategy_choices', 'check_accelerator', 'logged_metrics', 'require_timm',
-           'check_timm_model', 'family_archs', 'metric_mode', 'main_metric', 'one_process', 'Applies', 'policy_family',
-           'dataset_policy', 'apply_rules', 'yaml_options', 'family_names', 'import_modules', 'validate',
-           'translate_reference', 'yaml_groups', 'group_options', 'imports_in', 'unknown_key_error', 'compose',
-           'validated', 'to_overrides', 'key_help']
+__all__ = ['CONFIG_DIR', 'SCHEMA_NAME', 'FIXED_CHOICES', 'RANGES', 'MAX_NAME', 'WEIGHT_FILES', 'CUDA_PRECISIONS', 'TIMM_ARCHS',
+           'TIMM_OPTIONS', 'LOWER_IS_BETTER', 'APPLIES', 'REFERENCE_VALUES', 'REFERENCE_KEYS', 'REFERENCE_DEFAULTS',
+           'GROUP_KEYS', 'EnvConfig', 'ModelConfig', 'CVConfig', 'DataConfig', 'TrainerConfig', 'CheckpointConfig',
+           'VisionlabConfig', 'schema_keys', 'registry_choices', 'check_ranges', 'strategy_choices',
+           'check_accelerator', 'logged_metrics', 'require_timm', 'check_timm_model', 'family_archs', 'metric_mode',
+           'main_metric', 'one_process', 'Applies', 'policy_family', 'dataset_policy', 'apply_rules', 'yaml_options',
+           'family_names', 'import_modules', 'validate', 'translate_reference', 'yaml_groups', 'group_options',
+           'imports_in', 'unknown_key_error', 'compose', 'validated', 'to_overrides', 'key_help']
 
 # %% ../nbs/01_config.ipynb #f2e09d05
 @dataclass
@@ -244,7 +244,7 @@ RANGES = {  # key: (test, what a valid value is)
     'data.num_workers': (lambda v: v is None or v >= 0, '>= 0'),
     'data.image_size': (lambda v: v is None or v >= 1, '>= 1'),
     'data.cutout_size': (lambda v: v is None or v >= 0, '>= 0'),
-    'data.val_split': (lambda v: 0 <= v < 1, 'in [0, 1)'),
+    'data.val_split': (lambda v: 0 < v < 1, 'in (0, 1): the fraction of the training images held out to validate on (0 would validate on nothing)'),
     'data.cv.k': (lambda v: v is None or v >= 2, '>= 2 folds'),
     'trainer.max_epochs': (lambda v: v >= 1, '>= 1'),
     'trainer.num_nodes': (lambda v: v >= 1, '>= 1'),
@@ -258,6 +258,13 @@ RANGES = {  # key: (test, what a valid value is)
 }
 
 def _select(cfg, key): return OmegaConf.select(cfg, key, throw_on_missing=True)
+
+def check_ranges(values: dict,  # dotted key (e.g. 'model.num_classes') -> value; keys `RANGES` lacks are not checked
+                ) -> None:
+    "A one-line `ConfigError` for the first value outside its `RANGES` entry (`validate`'s and `create_model`'s check)."
+    for key, v in values.items():
+        ok, what = RANGES.get(key, (None, ''))
+        if ok is not None and v is not None and not ok(v): raise ConfigError(f"{key}={v} is out of range: must be {what}")
 
 # %% ../nbs/01_config.ipynb #411236d1
 MAX_NAME = 200   # bytes of a run name: a folder name, with room for '-fold<i>', '-<n>' and '-cv.json'
@@ -296,10 +303,22 @@ def strategy_choices() -> list[str]:
     return list(shipped()['strategies'])
 
 # %% ../nbs/01_config.ipynb #4d776245
+CUDA_PRECISIONS = ('16-mixed', '16', 'transformer-engine')   # fp16 with a gradient scaler, NVIDIA's FP8: CUDA only
+
+def _check_precision(cfg):
+    "A `ConfigError` for a CUDA-only `trainer.precision` where the run has no CUDA GPU (Lightning would run bf16 on a CPU instead)."
+    p, acc = str(cfg.trainer.precision), cfg.trainer.accelerator
+    if p not in CUDA_PRECISIONS: return
+    import torch
+    if acc in ('auto', 'gpu', 'cuda') and torch.cuda.is_available(): return
+    where = 'this machine has no CUDA GPU' if acc in ('auto', 'gpu', 'cuda') else f'trainer.accelerator={acc}'
+    raise ConfigError(f"trainer.precision={p} needs a CUDA GPU and {where}: use trainer.precision=auto (32-true here), 32-true, bf16-mixed or 64-true")
+
 def check_accelerator(cfg: DictConfig,  # a composed configuration tree
                      ) -> DictConfig:
-    "`cfg` if this machine has its `trainer.accelerator`; else a one-line `ConfigError`."
+    "`cfg` if this machine has its `trainer.accelerator` and can compute in its `trainer.precision`; else a one-line `ConfigError`."
     acc = cfg.trainer.accelerator
+    _check_precision(cfg)
     if acc not in ('gpu', 'cuda', 'mps', 'tpu'): return cfg     # auto, cpu: always there (torch is not imported)
     import torch
     from lightning.fabric.accelerators import XLAAccelerator
@@ -333,6 +352,9 @@ def logged_metrics(cfg: DictConfig,  # a composed configuration tree
 def _check_metrics(cfg):
     "A `ConfigError` for a metric that does not apply to the task, or a `checkpoint.monitor` that the run does not log."
     m, monitor, metrics = cfg.model, cfg.checkpoint.monitor, LISTED['metrics']
+    if not m.metrics:
+        valid = [n for n in metrics.names() if m.task in metrics.entry(n).meta.get('tasks', (m.task,))]
+        raise ConfigError(f"model.metrics=[] names no metric: give at least one for model.task={m.task}, e.g. model.metrics=[{valid[0]}] (valid: {', '.join(valid)})")
     for name in m.metrics:
         if m.task not in metrics.entry(name).meta.get('tasks', (m.task,)):
             valid = [n for n in metrics.names() if m.task in metrics.entry(n).meta.get('tasks', (m.task,))]
@@ -535,9 +557,7 @@ def validate(cfg: DictConfig,  # a composed tree
     for name in cfg.model.metrics:
         if name not in LISTED['metrics']:
             raise ConfigError(f"model.metrics: unknown metric {name!r}, {choices_hint(name, LISTED['metrics'].names())}")
-    for key, (ok, what) in RANGES.items():
-        v = _select(cfg, key)
-        if v is not None and not ok(v): raise ConfigError(f"{key}={v} is out of range: must be {what}")
+    check_ranges({key: _select(cfg, key) for key in RANGES})
     strategy = cfg.trainer.strategy
     if strategy not in strategy_choices() and strategy not in live_strategies():   # not listed: Lightning is asked
         raise ConfigError(f"trainer.strategy={strategy!r} is not valid: {choices_hint(strategy, live_strategies())}")
@@ -671,9 +691,12 @@ def unknown_key_error(key: str) -> ConfigError:
 
 def _check_overrides(overrides) -> list[str]:
     "`overrides` as a list of strings (a path value `~/...` quoted for Hydra); a one-line `ConfigError` for a lone string, a group set to nothing, a number too long to read."
-    if isinstance(overrides, (str, bytes, dict, DictConfig)):
+    if isinstance(overrides, (str, bytes, dict, DictConfig)) or not isinstance(overrides, Iterable):
         hint = f": write compose([{overrides!r}])" if isinstance(overrides, str) else ''
         raise ConfigError(f"compose() takes a list of overrides such as ['model.lr=0.1'], not a {type(overrides).__name__}{hint}")
+    overrides = list(overrides)
+    bad = next((o for o in overrides if not isinstance(o, str)), None)
+    if bad is not None: raise ConfigError(f"an override is a string such as 'model.lr=0.1', not {bad!r} ({type(bad).__name__})")
     out = [re.sub(r'^([^=]+)=(~[^,\'"]*)$', lambda m: f"{m[1]}='{m[2]}'", str(o)) for o in overrides]   # key=~/data
     for o in out:
         _, key, value = split_override(o)
@@ -682,6 +705,9 @@ def _check_overrides(overrides) -> list[str]:
             raise ConfigError(f"{key}={value} picks no {key} config: give one of {', '.join(group_options(key))}")
         if re.fullmatch(r'\s*[-+]?\d{1000,}\s*', value):
             raise ConfigError(f"{key}: a number of {len(value.strip())} digits is not a valid setting")
+        if not value.isascii() and value.strip()[:1] not in ('"', "'", '['):    # Hydra reads only ASCII unquoted
+            raise ConfigError(f"{o}: a value with characters beyond ASCII must be quoted: {format_override(key, value)} "
+                              f"(in a shell: \"{format_override(key, value)}\")")
     return out
 
 def _one_line_error(e: Exception) -> ConfigError:
@@ -710,6 +736,9 @@ def compose(overrides: Sequence[str] = (),  # e.g. `['model=resnet', 'model.lr=0
             notes: list | None = None,  # one line per reference spelling translated, and per value dropped, is appended here
            ) -> DictConfig:
     "The configuration tree for `overrides`, validated."
+    if not isinstance(validate_choices, bool) or not isinstance(notes, (list, type(None))):
+        bad, what = ('validate_choices', 'True or False') if not isinstance(validate_choices, bool) else ('notes', 'a list or None')
+        raise ConfigError(f"compose({bad}=...) takes {what}, not {(validate_choices, notes)[bad == 'notes']!r}: the overrides go in one list")
     import hydra
     from hydra.core.global_hydra import GlobalHydra
     from hydra.errors import HydraException

@@ -26,8 +26,8 @@ __all__ = ['MAX_PIXELS', 'MANIFEST', 'PARALLEL_FROM', 'PROGRESS_FROM', 'IMAGENET
            'check_image_files', 'ImageFileDataset', 'stratified_split', 'fold_indices', 'default_workers',
            'check_validation', 'BaseDataModule', 'InMemoryDataModule', 'DigitsDataModule', 'DigitsRegressionDataModule',
            'SyntheticDataModule', 'CifarUnpickler', 'read_cifar', 'CIFARDataModule', 'CIFAR10DataModule',
-           'CIFAR100DataModule', 'ImageFolderDataModule', 'ImageNetDataModule', 'CSVRegressionDataModule',
-           'datamodule_from_config', 'with_num_classes', 'show_batch']
+           'CIFAR100DataModule', 'visible', 'class_folders', 'ImageFolderDataModule', 'ImageNetDataModule',
+           'CSVRegressionDataModule', 'datamodule_from_config', 'with_num_classes', 'show_batch']
 
 # %% ../nbs/21_data.ipynb #d0aa557e
 def _batch_collate(data):
@@ -405,10 +405,10 @@ class BaseDataModule(L.LightningDataModule):
         if (error := strategy.broadcast(error, src=0)): raise ConfigError(error)
 
     def check_classes(self, n: int):
-        "A `ConfigError` when the dataset has more classes than `data.num_classes`."
-        if self.num_classes is not None and n > self.num_classes:
-            raise ConfigError(f"data.num_classes={self.num_classes} but {self.name or 'the dataset'} has {n} classes "
-                              f"(in {self.data_path}): set data.num_classes={n}")
+        "A `ConfigError` when the dataset's `n` classes are not `data.num_classes` (more or fewer: a head of the wrong size)."
+        if self.num_classes is not None and n != self.num_classes:
+            where = f' (in {self.data_path})' if self.data_path.exists() else ''   # digits: no folder
+            raise ConfigError(f"data.num_classes={self.num_classes} but {self.name or 'the dataset'} has {n} classes{where}: set data.num_classes={n}")
 
     # --- loaders --------------------------------------------------------------------------------
     def shard(self, ds, sampler, train: bool):
@@ -460,7 +460,8 @@ class InMemoryDataModule(BaseDataModule):
             # a fixed test set (seed 0), whatever the run's seed: runs and folds are compared on the same images
             test, rest = stratified_split(targets.numpy(), (self.test_fraction,), 0)
             images, targets, test_images, test_targets = images[rest], targets[rest], images[test], targets[test]
-        if _classification(targets.numpy()): self.check_classes(int(targets.max()) + 1)
+        if _classification(targets.numpy()):     # the classes its files name (CIFAR's meta), else the labels it has
+            self.check_classes(len(self.classes) if 'classes' in vars(self) else int(targets.max()) + 1)
         self.stats = replace(self.stats, native_size=images.shape[-1])
         train_tf, test_tf = self.use_batched()
         self.test_dataset = TensorImageDataset(test_images, test_targets, test_tf)
@@ -508,6 +509,7 @@ class SyntheticDataModule(InMemoryDataModule):
                  **params):                # the options of `BaseDataModule`
         super().__init__(**params)
         self.num_samples, self.channels = num_samples, channels
+    def check_classes(self, n: int): "Its labels are drawn from `data.num_classes`: any count fits."
     def load(self):
         g = torch.Generator().manual_seed(self.seed)
         size, k = self.image_size or 32, self.num_classes or 10
@@ -599,12 +601,26 @@ class CIFAR100DataModule(CIFARDataModule):
     stats = ImageStats(mean=CIFAR_MEAN, std=CIFAR_STD, family='cifar', cutout_size=8)
 
 # %% ../nbs/21_data.ipynb #2d056386
+def visible(path, root) -> bool:
+    "Whether no name of `path` below `root` is hidden (starts with '.': `.ipynb_checkpoints/`, macOS `._x.png`, `.DS_Store`)."
+    return not any(part.startswith('.') for part in Path(path).relative_to(root).parts)
+
+def class_folders(folder: Path) -> list[str]:
+    "The class folders of `folder`, sorted, hidden ones left out; a `ConfigError` for one that cannot be read."
+    try: names = sorted(e.name for e in os.scandir(folder) if e.is_dir() and not e.name.startswith('.'))
+    except PermissionError: raise ConfigError(f"{folder}: permission denied: the folder cannot be read (chmod u+rx it)") from None
+    except OSError as e: raise ConfigError(f"{folder}: {e.strerror or e}") from None
+    locked = [n for n in names if not os.access(folder/n, os.R_OK | os.X_OK)]
+    if locked: raise ConfigError(f"{folder/locked[0]}: permission denied: the class folder cannot be read (chmod -R u+rX it)")
+    if not names: raise ConfigError(f"{folder}: Couldn't find any class folder in {folder}.")
+    return names
+
 def _folder_samples(folder: Path, class_to_idx: dict | None = None):
-    "(files, targets, classes) of an ImageFolder-layout `folder`, found by torchvision's code."
-    from torchvision.datasets.folder import find_classes, make_dataset, IMG_EXTENSIONS
-    try:
-        classes, found = find_classes(str(folder))
-        samples = make_dataset(str(folder), class_to_idx or found, extensions=IMG_EXTENSIONS)
+    "(files, targets, classes) of an ImageFolder-layout `folder`, hidden files and folders left out (torchvision's walk)."
+    from torchvision.datasets.folder import make_dataset, IMG_EXTENSIONS
+    classes = class_folders(folder)
+    image = lambda p: p.lower().endswith(IMG_EXTENSIONS) and visible(p, folder)
+    try: samples = make_dataset(str(folder), class_to_idx or {c: i for i, c in enumerate(classes)}, is_valid_file=image)
     except FileNotFoundError as e: raise ConfigError(f"{folder}: {first_line(e)}") from None
     return [p for p, _ in samples], [t for _, t in samples], classes
 
@@ -624,11 +640,9 @@ class ImageFolderDataModule(BaseDataModule):
         return ImageFileDataset(files, targets)
 
     def count_classes(self) -> int:
-        "The number of class folders in train/: `data.num_classes` when it is not given."
-        from torchvision.datasets.folder import find_classes
+        "The number of class folders in train/ (hidden ones left out): `data.num_classes` when it is not given."
         root = self.find_root(lambda p: (p/'train').is_dir(), 'no dataset at', f'the layout {self.layout}')
-        try: return len(find_classes(str(root/'train'))[0])
-        except FileNotFoundError as e: raise ConfigError(f"{root/'train'}: {first_line(e)}") from None
+        return len(class_folders(root/'train'))
 
     def setup(self, stage: str | None = None):
         if self.train_dataset is not None: return
@@ -671,10 +685,12 @@ class CSVRegressionDataModule(BaseDataModule):
     def read_csv(self, path: Path) -> ImageFileDataset:
         "The images and float targets listed in the CSV file `path` (UTF-8, with or without a byte-order mark)."
         with open(path, newline='', encoding='utf-8-sig') as f:
-            reader = csv.DictReader(f)
-            missing = [c for c in (self.image_column, self.target_column) if c not in (reader.fieldnames or [])]
-            if missing: raise ConfigError(f"{path}: no column {missing[0]!r} (columns: {', '.join(reader.fieldnames or [])})")
-            rows = list(reader)
+            try: reader = csv.DictReader(f); fields = reader.fieldnames or []; rows = list(reader)
+            except UnicodeDecodeError as e:
+                raise ConfigError(f"{path} is not UTF-8 text (a byte 0x{e.object[e.start]:02x}: {e.reason}): "
+                                  "save it as UTF-8, e.g. iconv -f latin1 -t utf-8") from None
+        missing = [c for c in (self.image_column, self.target_column) if c not in fields]
+        if missing: raise ConfigError(f"{path}: no column {missing[0]!r} (columns: {', '.join(fields)})")
         if not rows: raise ConfigError(f"{path} has a header but no rows: list one image and its {self.target_column} per row")
         targets = [_csv_target(path, i + 2, r[self.target_column]) for i, r in enumerate(rows)]
         files = [path.parent/(r[self.image_column] or '') for r in rows]

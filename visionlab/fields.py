@@ -14,9 +14,10 @@ import ipywidgets as W
 from omegaconf import OmegaConf, DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
+from traitlets import TraitError
 from .core import ConfigError, leaves
 from .catalogue import LISTED
-from .overrides import command_line, format_value, key_of
+from .overrides import command_line, format_value, format_override, key_of
 from .rundir import RunDir
 from .config import APPLIES, compose, FIXED_CHOICES, GROUP_KEYS, registry_choices, group_options, key_help, TIMM_OPTIONS, imports_in
 
@@ -144,6 +145,13 @@ class OptionField:
             opts = [o[1] if isinstance(o, tuple) else o for o in self.widget.options]
             if self._set(v) not in opts: self.widget.options = [*self.widget.options, v]   # a value not (yet) registered
         self.widget.value = self._set(v)
+
+    def set_checked(self, v):
+        "Set the widget to `v` as a user would; a value it cannot hold is the `ConfigError` that the command line gives for it."
+        try: self.widget.value = self._set(v)
+        except (ValueError, TypeError, TraitError):
+            compose([format_override(self.key, v)])          # raises the command line's own line for `key=v`
+            raise ConfigError(f"{format_override(self.key, v)} is not a value the panel's {label_of(self.key)!r} takes") from None
 
     def show(self, text: str = '', kind: str = 'error'):
         "Show `text` beside the widget: an error in red, a note in grey; '' clears it."

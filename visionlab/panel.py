@@ -225,7 +225,7 @@ def set(self: ConfigPanel, **values):
     for k, v in values.items():
         k = k.replace('__', '.')
         if k not in self.fields: raise ConfigError(f"the panel has no widget for {k!r}: add it to 'other overrides'")
-        self.fields[k].widget.value = self.fields[k]._set(v)
+        self.fields[k].set_checked(v)
         self.raise_error()
     return self
 

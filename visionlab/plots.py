@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Sequence, TYPE_CHECKING
 import numpy as np
 
-from .core import ConfigError
+from .core import ConfigError, first_line
 from .rundir import RunDir, CONFIG
 if TYPE_CHECKING:   # tensors are read through their methods, matplotlib is imported when a figure is made:
     import torch     # a module that only lists choices (the panel before Train) loads neither
@@ -40,10 +40,11 @@ def _numpy(v) -> np.ndarray:
 
 def confusion_matrix_figure(cm: torch.Tensor | np.ndarray, title: str = 'Confusion matrix',
                             classes: Sequence[str] | None = None) -> Figure:
-    "A heat map of confusion matrix `cm` (rows: true class, columns: predicted class), counts in the cells, classes named."
+    "A heat map of confusion matrix `cm` (rows: true class, columns: predicted class), counts in the cells, classes named; counts and names up to 30 classes, at most 12 inches a side."
     cm = _numpy(cm)
     n = len(cm)
-    fig = new_figure(figsize=(max(4, n * 0.45 + 1.5), max(3.5, n * 0.45 + 1)))
+    side = min(n * 0.45, 10.5)    # a 1,000-class matrix is one pixel per cell or less, not a 45,000-pixel square
+    fig = new_figure(figsize=(max(4, side + 1.5), max(3.5, side + 1)))
     ax = fig.add_subplot()
     im = ax.imshow(cm, cmap='Blues')
     fig.colorbar(im, ax=ax)

@@ -28,9 +28,10 @@ from .plots import confusion_counts, confusion_matrix_figure, parity_figure, sam
 
 # %% auto #0
 __all__ = ['EVAL_POLICIES', 'LoadedRun', 'find_checkpoint', 'load_run', 'split_outputs', 'predict_samples', 'run_dirs',
-           'RunInputs', 'class_names', 'record_run_inputs', 'run_inputs', 'check_output_file', 'Predictions',
-           'predict_run', 'write_predictions', 'result_figures', 'Preprocess', 'preprocess_for', 'InferenceModel',
-           'inference_model', 'image_files', 'as_images', 'PredictionTable', 'predict', 'labels_file', 'export_run']
+           'RunInputs', 'class_names', 'record_run_inputs', 'check_resumed_data', 'run_inputs', 'check_output_file',
+           'Predictions', 'predict_run', 'write_predictions', 'result_figures', 'Preprocess', 'preprocess_for',
+           'InferenceModel', 'inference_model', 'image_files', 'as_images', 'PredictionTable', 'predict', 'labels_file',
+           'export_run']
 
 # %% ../nbs/50_predict.ipynb #a46b53a5
 @dataclass
@@ -138,6 +139,19 @@ def record_run_inputs(run_dir, datamodule, cfg: DictConfig) -> RunInputs:
     inputs = RunInputs(class_names(datamodule, cfg.model.task, cfg.model.num_classes), cfg.model.input_channels, size)
     if is_rank_zero(): write_atomic(Path(run_dir)/'classes.json', json.dumps(asdict(inputs), indent=1).encode())   # DDP: one writer
     return inputs
+
+def _few(names: list) -> str: return ', '.join(names[:4]) + (f', ... ({len(names)})' if len(names) > 4 else '')
+
+def check_resumed_data(run_dir, datamodule, cfg: DictConfig) -> None:
+    "For a resume of `run_dir`: refuse data (set up) whose classes are not those the run trained on; note a data root that moved."
+    old_root = OmegaConf.load(Path(run_dir)/'config.yaml').data.data_root_dir
+    new_root, log = cfg.data.data_root_dir, logging.getLogger('visionlab')
+    if (Path(run_dir)/'classes.json').exists() and cfg.model.task == 'classification':
+        old, new = run_inputs(run_dir).classes, class_names(datamodule, cfg.model.task, cfg.model.num_classes)
+        if old != new:
+            raise ConfigError(f"resume: the data at data.data_root_dir={new_root} has the classes {_few(new)}, the run trained on "
+                              f"{_few(old)} (data.data_root_dir={old_root}): resume on the run's data, or start a new run")
+    if str(new_root) != str(old_root): log.warning(f"note: resume reads the data from {new_root} (the run trained on {old_root}, same classes)")
 
 def run_inputs(run_dir, cfg: DictConfig | None = None) -> RunInputs:
     "The `RunInputs` of `run_dir` (from `classes.json`; for a run older than it: from its config, classes by index)."

@@ -15,7 +15,7 @@ from lightning.pytorch.loggers import Logger
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import OmegaConf, DictConfig
 
-from .core import ConfigError, VisionlabError, OPTIMIZERS, first_line, leaves, load_checkpoint, UntrustedCheckpoint
+from .core import ConfigError, VisionlabError, OPTIMIZERS, choices_hint, first_line, leaves, load_checkpoint, UntrustedCheckpoint
 from .allocator import allocator_in_use
 from .config import compose, validate, WEIGHT_FILES
 from .callbacks import RunInterrupted, RunTerminated
@@ -617,6 +617,8 @@ def compare_runs(runs: Iterable | str | Path, metrics: Sequence[str] | None = No
     differing = [k for k in keys if not k.startswith(IGNORED_KEYS)
                  and len({repr(r['config'].get(k)) for r in records}) > 1]
     present = {m for r in records for m in r['metrics']}
+    unknown = [m for m in metrics or () if m not in present]
+    if unknown: raise ConfigError(f"compare_runs: no run has the metric {unknown[0]!r}: {choices_hint(unknown[0], sorted(present))}")
     metrics = [m for m in (metrics or SUMMARY_METRICS) if m in present]
     rows = [dict(run=r['run_dir'].name, status=r.get('status'), **{k: r['config'].get(k) for k in differing},
                  **{m: r['metrics'].get(m) for m in metrics}, wall_time=r['wall_time']) for r in records]

@@ -6,7 +6,7 @@
 from __future__ import annotations
 import logging
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Sequence
 import torch
 import lightning as L
 from omegaconf import DictConfig
@@ -23,10 +23,10 @@ from .runs import (RunPlan, RunRecord, RunResult, read_weights, plan_run, writab
 from .crossval import (CVResult, cross_validating, fold_configs, cv_result, resumed_folds, note_other_folds,
                                  continue_command)
 from .allocator import note_allocator
-from .predict import record_run_inputs
+from .predict import record_run_inputs, check_resumed_data
 
 # %% auto #0
-__all__ = ['build_module', 'prepare_data', 'safety_callbacks', 'fit_run', 'as_config', 'train']
+__all__ = ['build_module', 'prepare_data', 'safety_callbacks', 'fit_run', 'as_config', 'as_callbacks', 'train']
 
 # %% ../nbs/40_train.ipynb #f0000001
 def build_module(cfg: DictConfig,  # a validated configuration
@@ -72,6 +72,7 @@ def fit_run(cfg: DictConfig,  # a validated configuration of one run (the folds 
     module = build_module(cfg, init=not plan.resuming)     # bad architecture options or init_from fail here, before anything is written
     check_fits(module, plan)                               # a resume's checkpoint must fit this network
     datamodule = prepare_data(datamodule_from_config(cfg))
+    if plan.resuming: check_resumed_data(plan.run_dir, datamodule, cfg)   # the classes it trained on, before classes.json is rewritten
     check_free_space(plan.run_dir or writable_exp_dir(cfg), module, averaged=bool(cfg.model.get('ema_decay') or cfg.model.get('swa_epochs')))
     run_dir = plan.run_dir or process_run_dir(cfg)
     module.class_names = record_run_inputs(run_dir, datamodule, cfg).classes   # classes.json: what predict and the figures name
@@ -98,6 +99,14 @@ def as_config(cfg: DictConfig | Sequence[str]) -> DictConfig:
         raise ConfigError(f"train() takes a configuration from compose() or a list of overrides, not a {type(cfg).__name__}{hint}")
     return cfg if cfg.data.num_classes is not None else validate(with_num_classes(cfg))
 
+def as_callbacks(callbacks) -> list[L.Callback]:
+    "`callbacks` as a list of Lightning callbacks; a one-line `ConfigError` for anything else (a string, a class, one callback)."
+    items = list(callbacks) if isinstance(callbacks, Iterable) and not isinstance(callbacks, (str, bytes, dict)) else None
+    bad = callbacks if items is None else next((c for c in items if not isinstance(c, L.Callback)), None)
+    if items is None or bad is not None:
+        raise ConfigError(f"train(callbacks=...) takes a list of Lightning callbacks (lightning.Callback instances), not {bad!r} ({type(bad).__name__})")
+    return items
+
 def _fit_fold(fold: DictConfig, callbacks, test_after_stop, trust_checkpoint) -> RunResult:
     "`fit_run` of one fold; Ctrl-C outside its fit and test (setting up, between folds) also names the command that continues."
     try: return fit_run(fold, callbacks, test_after_stop, trust_checkpoint)
@@ -117,7 +126,7 @@ def train(cfg: DictConfig | Sequence[str],  # a configuration tree from `compose
           trust_checkpoint: bool = False  # resume from a checkpoint that holds Python objects (only one you trust)
          ) -> RunResult | CVResult:
     "Train what `cfg` describes: one run, a resumed run, or with `data.cv.k` every fold and their summary (resumed too)."
-    cfg = as_config(cfg)
+    cfg, callbacks = as_config(cfg), as_callbacks(callbacks)
     if (resumed := resumed_folds(cfg)) is not None:        # resume=<exp_dir>/<name> of a cross-validation
         folder, folds = resumed
         return cv_result(_fit_folds(folds, callbacks, test_after_stop, trust_checkpoint), folder)

@@ -20,20 +20,22 @@ from .runs import RunMetrics, check_run_dir, disk_full_error
 from .rundir import temp_path, write_synced, write_atomic, fsync_dir
 
 # %% auto #0
-__all__ = ['HANDED', 'resolve_precision', 'n_devices', 'in_notebook', 'ddp_strategy', 'check_sam_settings', 'trainer_kwargs',
-           'monitor_of', 'wandb_mode', 'build_loggers', 'wandb_session', 'quiet_fit', 'AtomicCheckpointIO',
-           'CommitCheckpoints', 'SpawnHandBack', 'recover_fit', 'rebased', 'RunCheckpoint', 'seed_run',
-           'checkpoint_callbacks', 'console_callbacks', 'build_trainer']
+__all__ = ['PRECISION_NAMES', 'HANDED', 'resolve_precision', 'n_devices', 'in_notebook', 'ddp_strategy', 'check_sam_settings',
+           'trainer_kwargs', 'monitor_of', 'wandb_mode', 'build_loggers', 'wandb_session', 'quiet_fit',
+           'AtomicCheckpointIO', 'CommitCheckpoints', 'SpawnHandBack', 'recover_fit', 'rebased', 'RunCheckpoint',
+           'seed_run', 'checkpoint_callbacks', 'console_callbacks', 'cluster_plugins', 'build_trainer']
 
 # %% ../nbs/35_trainer.ipynb #9d749bba
+PRECISION_NAMES = {'16': '16-mixed', 'bf16': 'bf16-mixed', '32': '32-true', '64': '64-true'}   # Lightning warns on the short ones
+
 def resolve_precision(precision: str,  # trainer.precision: auto, reference, or a value of Lightning's
                       accelerator: str = 'auto',  # trainer.accelerator
                       sam: bool = False,  # the run uses SAM or ASAM
                       cuda: bool | None = None,  # a CUDA GPU is there (None: ask torch)
                       bf16: bool | None = None,  # the GPU computes in bf16 (None: ask torch)
                      ) -> str:
-    "The precision Lightning gets: `auto` is bf16-mixed on CUDA (else 16-mixed, or 32-true under SAM); `reference` 16-mixed on CUDA, 32-true under SAM (the reference's); both 32-true off CUDA."
-    if precision not in ('auto', 'reference'): return precision
+    "The precision Lightning gets: `auto` is bf16-mixed on CUDA (else 16-mixed, or 32-true under SAM); `reference` 16-mixed on CUDA, 32-true under SAM (the reference's); both 32-true off CUDA; Lightning's old short names (16, bf16, 32, 64) as their full names."
+    if precision not in ('auto', 'reference'): return PRECISION_NAMES.get(str(precision), precision)
     cuda = torch.cuda.is_available() if cuda is None else cuda
     if not (cuda and accelerator in ('auto', 'gpu', 'cuda')) or (sam and precision == 'reference'): return '32-true'
     if precision == 'reference': return '16-mixed'
@@ -274,12 +276,17 @@ def console_callbacks(cfg: DictConfig, callbacks) -> list:
     bar = [TQDMProgressBar()] if cfg.trainer.enable_progress_bar and not any(isinstance(c, ProgressBar) for c in callbacks) else []
     return [*bar, ModelSummary()]
 
+def cluster_plugins() -> list:
+    "Under SLURM (as Lightning detects it: `srun`, not an interactive job) its environment without Lightning's own requeue: a signal stops the run through the kit's checkpoint, and `resume=` continues it."
+    from lightning.fabric.plugins.environments import SLURMEnvironment
+    return [SLURMEnvironment(auto_requeue=False)] if SLURMEnvironment.detect() else []
+
 def build_trainer(cfg: DictConfig, run_dir: Path, callbacks: list = (), first_step: int = 0,
                   trust_checkpoint: bool = False) -> tuple[L.Trainer, ModelCheckpoint]:  # the user trusts the checkpoint it resumes from
     "The Trainer of a run in `run_dir` (a session starting at `first_step`), and its best-checkpoint callback."
     loggers, ckpts = build_loggers(cfg, run_dir, first_step), checkpoint_callbacks(cfg, run_dir/'checkpoints')
     io = AtomicCheckpointIO(before_commit=loggers[0].sync, trust=trust_checkpoint, ckdir=run_dir/'checkpoints')
-    trainer = L.Trainer(**trainer_kwargs(cfg), logger=loggers, default_root_dir=str(run_dir), plugins=[io],
+    trainer = L.Trainer(**trainer_kwargs(cfg), logger=loggers, default_root_dir=str(run_dir), plugins=[io, *cluster_plugins()],
                         callbacks=[*ckpts, LearningRateMonitor(logging_interval='epoch'), CommitCheckpoints(io), SpawnHandBack(),
                                    *console_callbacks(cfg, callbacks), *callbacks])
     return trainer, ckpts[0]

@@ -11,6 +11,7 @@ from torch import nn
 
 from ..core import MODELS, ConfigError, choices_hint
 from ..catalogue import ARCH_OPTIONS, families_supporting, check_options   # torch-free: the configuration layer uses them too
+from ..config import check_ranges
 
 # %% auto #0
 __all__ = ['UNIVERSAL', 'CLASSIFIER_INITS', 'nd_layers', 'register_model', 'build_model', 'list_models', 'init_classifier',
@@ -82,7 +83,8 @@ def create_model(name: str,  # a registered architecture, e.g. 'resnet18' (any c
                  classifier_init: str = 'default',  # the linear layers' initialisation (`init_classifier`)
                  **options,  # architectural options, e.g. `stochastic_depth=0.1`; `None` keeps the family default
                 ) -> nn.Module:
-    "Build the registered architecture `name`; an option its family does not take is a `ConfigError`."
+    "Build the registered architecture `name`; an option its family does not take, or a value the command line refuses, is a `ConfigError`."
+    check_ranges({f'model.{k}': v for k, v in dict(num_classes=num_classes, input_channels=input_channels, **options).items()})
     kwargs = check_options(name, **options)
     return init_classifier(MODELS.get(name)(num_classes=num_classes, input_channels=input_channels, **kwargs), classifier_init)
 
