@@ -4,10 +4,9 @@ The demo notebook shows the panel on the quick recipe; pressing Find LR runs the
 panel's configuration: the learning-rate field (Optimizer tab) and the command take the suggestion, the curve shows,
 and no run directory is written. A screenshot of the result is saved as `<tmp>/find-lr.png`.
 """
-import re, time
-import nbformat
-from browser import launch_chromium
-from test_panel_browser import demo_notebook, free_port, wait_for_server, start_lab, stop_lab, open_and_run, shot
+import re
+from browser import lab_page
+from test_panel_browser import demo_notebook, open_and_run, shot
 
 def press_find_lr(page, expect, tmp_path):
     page.locator('.vl-tabs .lm-TabBar-tab', has_text='Optimizer').click()
@@ -26,25 +25,10 @@ def press_find_lr(page, expect, tmp_path):
     return float(suggestion)
 
 def test_find_lr_button_fills_the_learning_rate(tmp_path):
-    from playwright.sync_api import sync_playwright, expect
-    root, port = tmp_path/'lab', free_port()
-    root.mkdir(); nbformat.write(demo_notebook(tmp_path/'exp'), root/'panel_demo.ipynb')
-    url = f'http://127.0.0.1:{port}'
-    with open(tmp_path/'jupyter.log', 'wb') as log:
-        proc = start_lab(root, port, log)
-        try:
-            wait_for_server(url, proc)
-            with sync_playwright() as pw:
-                browser = launch_chromium(pw)
-                try:
-                    page = browser.new_page(viewport=dict(width=1400, height=1500))
-                    page.set_default_timeout(120_000)
-                    open_and_run(page, expect, url, {})
-                    try: suggestion = press_find_lr(page, expect, tmp_path)
-                    except Exception:
-                        page.screenshot(path=str(tmp_path/'failed.png'), full_page=True); raise
-                finally: browser.close()
-        finally: stop_lab(proc)
+    from playwright.sync_api import expect
+    with lab_page(tmp_path/'lab', demo_notebook(tmp_path/'exp'), 'panel_demo.ipynb', failed=tmp_path/'failed.png') as (_, page, url):
+        open_and_run(page, expect, url, {})
+        suggestion = press_find_lr(page, expect, tmp_path)
     assert not (tmp_path/'exp').exists(), 'Find LR wrote a run directory'
     assert (tmp_path/'find-lr.png').stat().st_size > 10_000
     print(f'suggestion: {suggestion}  screenshot: {tmp_path}/find-lr.png')

@@ -9,11 +9,11 @@ long run. Import-to-visible (running the two cells until the panel shows) must t
 (IMPORT_TO_VISIBLE_S): torch and Lightning are imported when Train is pressed. A screenshot of each state is saved as `<tmp>/<n>-<state>.png`. The server (and its
 kernel) is stopped at the end, also when the test fails.
 """
-import os, re, signal, socket, subprocess, sys, time, urllib.request
+import os, re, time
 from pathlib import Path
 
 import nbformat
-from browser import launch_chromium
+from browser import KERNEL_READY, lab_page, run_cells
 
 
 IMPORT_TO_VISIBLE_S = 2.0   # issue 13: the panel appears in under 2 s after import
@@ -29,62 +29,6 @@ def demo_notebook(exp_dir: Path) -> nbformat.NotebookNode:
     ]
     nb.metadata['kernelspec'] = dict(name='python3', display_name='Python 3', language='python')
     return nb
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-def wait_for_server(url: str, proc: subprocess.Popen, timeout: float = 60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None: raise RuntimeError(f'jupyter lab exited with status {proc.returncode}')
-        try:
-            with urllib.request.urlopen(url + '/api/status', timeout=2) as r:
-                if r.status == 200: return
-        except OSError: time.sleep(0.5)
-    raise TimeoutError(f'jupyter lab did not answer at {url} within {timeout} s')
-
-LAB_SETTINGS = {   # start the notebook's kernel without asking, no news pop-up
-    '@jupyterlab/notebook-extension/tracker.jupyterlab-settings': '{"autoStartDefaultKernel": true}',
-    '@jupyterlab/apputils-extension/notification.jupyterlab-settings': '{"fetchNews": "false"}',
-}
-
-def start_lab(root: Path, port: int, log) -> subprocess.Popen:
-    for name, text in LAB_SETTINGS.items():
-        path = root/'.jupyter'/'lab-settings'/name
-        path.parent.mkdir(parents=True, exist_ok=True); path.write_text(text)
-    exe = Path(sys.executable).parent/'jupyter-lab'
-    env = dict(os.environ, WANDB_MODE='disabled', JUPYTER_CONFIG_DIR=str(root/'.jupyter'),
-               JUPYTERLAB_SETTINGS_DIR=str(root/'.jupyter'/'lab-settings'),
-               JUPYTERLAB_WORKSPACES_DIR=str(root/'.jupyter'/'workspaces'), JUPYTER_RUNTIME_DIR=str(root/'.jupyter'/'runtime'), PYTHONWARNINGS='ignore')
-    cmd = [str(exe) if exe.exists() else 'jupyter-lab', '--no-browser', '--ip=127.0.0.1', f'--port={port}',
-           "--IdentityProvider.token=", "--ServerApp.password=", f'--ServerApp.root_dir={root}',
-           '--LabApp.news_url=', '--LabApp.expose_app_in_browser=True', '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate']
-    if os.geteuid() == 0: cmd.append('--allow-root')     # containers and CI run as root
-    return subprocess.Popen(cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-
-def stop_lab(proc: subprocess.Popen):
-    "Stop the server and everything it started (its kernel), by its process group."
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try: proc.wait(15)
-        except subprocess.TimeoutExpired: os.killpg(proc.pid, signal.SIGKILL); proc.wait(5)
-    try: os.killpg(proc.pid, signal.SIGKILL)     # a kernel left behind in the group
-    except ProcessLookupError: pass
-
-KERNEL_READY = """() => {
-    const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-    const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
-    return !!k && k.connectionStatus === 'connected' && k.status === 'idle';
-}"""
-
-def run_cells(page, timeout: float = 90_000):
-    "Run all cells through JupyterLab's own command, once the notebook's kernel is connected and idle."
-    kernel_dialog = page.locator('.jp-Dialog', has_text='Select Kernel')
-    if kernel_dialog.is_visible(): kernel_dialog.locator('button.jp-mod-accept').click()
-    page.wait_for_function(KERNEL_READY, timeout=timeout)
-    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
 
 def shot(page, tmp_path: Path, name: str) -> Path:
     path = tmp_path/f'{name}.png'
@@ -229,36 +173,18 @@ def stop_run(page, expect, tmp_path: Path, times: dict):
 
 def test_panel_trains_in_jupyterlab(tmp_path):
     from playwright.sync_api import sync_playwright, expect
-    start, root, port, times = time.monotonic(), tmp_path/'lab', free_port(), {}
-    root.mkdir(); nbformat.write(demo_notebook(tmp_path/'exp'), root/'panel_demo.ipynb')
-    url = f'http://127.0.0.1:{port}'
-    with open(tmp_path/'jupyter.log', 'wb') as log:
-        proc = start_lab(root, port, log)
-        try:
-            wait_for_server(url, proc)
-            with sync_playwright() as pw:
-                browser = launch_chromium(pw)
-                page = None
-                try:
-                    page = browser.new_page(viewport=dict(width=1400, height=1500))
-                    page.set_default_timeout(120_000)
-                    open_and_run(page, expect, url, times)
-                    shot(page, tmp_path, '1-opened')
-                    check_truthful_widgets(page, expect)
-                    shot(page, tmp_path, '2-other-updates-widget')
-                    first_run(page, expect, tmp_path, times)
-                    after_reload(page, expect, tmp_path)
-                    reopened_static(browser, page, expect, url, root, tmp_path)
-                    stop_run(page, expect, tmp_path, times)
-                except Exception:
-                    if page is not None:
-                        try: page.screenshot(path=str(tmp_path/'failed.png'), full_page=True)
-                        except Exception: pass
-                    raise
-                finally: browser.close()
-        finally:
-            stop_lab(proc)
-            print(f'times: {times}  screenshots: {tmp_path}')
+    start, root, times = time.monotonic(), tmp_path/'lab', {}
+    try:
+        with lab_page(root, demo_notebook(tmp_path/'exp'), 'panel_demo.ipynb', failed=tmp_path/'failed.png') as (browser, page, url):
+            open_and_run(page, expect, url, times)
+            shot(page, tmp_path, '1-opened')
+            check_truthful_widgets(page, expect)
+            shot(page, tmp_path, '2-other-updates-widget')
+            first_run(page, expect, tmp_path, times)
+            after_reload(page, expect, tmp_path)
+            reopened_static(browser, page, expect, url, root, tmp_path)
+            stop_run(page, expect, tmp_path, times)
+    finally: print(f'times: {times}  screenshots: {tmp_path}')
     runs = sorted((tmp_path/'exp').iterdir()) if (tmp_path/'exp').is_dir() else []
     assert len(runs) == 3 and (runs[0]/'config.yaml').exists() and (runs[0]/'checkpoints'/'last.ckpt').exists()
     assert all((tmp_path/f'{n}.png').stat().st_size > 10_000 for n in ('1-opened', '3-trained', '4-after-reload', '5-reopened-static', '6-stopped'))

@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 import nbformat
-from browser import launch_chromium
-from test_panel_browser import free_port, start_lab, stop_lab, wait_for_server, run_cells, expect_visible, shot, set_text
+from browser import lab_page, run_cells
+from test_panel_browser import expect_visible, shot, set_text
 
 OWN_MODELS = '''
 from torch import nn
@@ -91,33 +91,18 @@ def failed_run_says_why(page, expect, tmp_path: Path):
     shot(page, tmp_path, '3-failed')
 
 def test_panel_views_in_jupyterlab(tmp_path):
-    from playwright.sync_api import sync_playwright, expect
-    root, port = tmp_path/'lab', free_port()
-    root.mkdir(); nbformat.write(views_notebook(tmp_path/'exp'), root/'views.ipynb')
-    url, start = f'http://127.0.0.1:{port}', time.monotonic()
-    with open(tmp_path/'jupyter.log', 'wb') as log:
-        proc = start_lab(root, port, log)
-        try:
-            wait_for_server(url, proc)
-            with sync_playwright() as pw:
-                browser = launch_chromium(pw)
-                page = browser.new_page(viewport=dict(width=1400, height=1500))
-                page.set_default_timeout(120_000)
-                try:
-                    page.goto(f'{url}/lab/tree/views.ipynb')
-                    page.locator('.jp-Notebook .jp-Cell').first.wait_for(timeout=120_000)
-                    run_cells(page, timeout=180_000)
-                    expect_visible(page, '.vl-panel', 'the panel did not show', 240_000)
-                    shot(page, tmp_path, '1-opened')
-                    check_layout(page)
-                    own_model(page, expect)
-                    interpretation_after_run(page, expect, tmp_path)
-                    failed_run_says_why(page, expect, tmp_path)
-                except Exception:
-                    page.screenshot(path=str(tmp_path/'failed.png'), full_page=True)
-                    raise
-                finally: browser.close()
-        finally:
-            stop_lab(proc)
-            print(f'screenshots: {tmp_path}  wall time: {time.monotonic() - start:.1f} s')
+    from playwright.sync_api import expect
+    start = time.monotonic()
+    try:
+        with lab_page(tmp_path/'lab', views_notebook(tmp_path/'exp'), 'views.ipynb', failed=tmp_path/'failed.png') as (_, page, url):
+            page.goto(f'{url}/lab/tree/views.ipynb')
+            page.locator('.jp-Notebook .jp-Cell').first.wait_for(timeout=120_000)
+            run_cells(page, timeout=180_000)
+            expect_visible(page, '.vl-panel', 'the panel did not show', 240_000)
+            shot(page, tmp_path, '1-opened')
+            check_layout(page)
+            own_model(page, expect)
+            interpretation_after_run(page, expect, tmp_path)
+            failed_run_says_why(page, expect, tmp_path)
+    finally: print(f'screenshots: {tmp_path}  wall time: {time.monotonic() - start:.1f} s')
     assert (tmp_path/'2-interpretation.png').stat().st_size > 10_000
