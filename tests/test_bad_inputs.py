@@ -396,7 +396,7 @@ def _panel_set(**values):
     return ConfigPanel(()).set(**values)
 
 def _show(run):
-    from visionlab.plots import show_run
+    from visionlab.interpret import show_run
     return show_run(run)
 
 def _corrupt_results(run):
