@@ -2,7 +2,7 @@
 import csv, json, os, re, subprocess, sys
 from pathlib import Path
 from omegaconf import OmegaConf
-from conftest import cli
+from conftest import beyond_allocator_note, cli
 
 FAST = ['data=digits', 'trainer.max_epochs=1', 'trainer.limit_train_batches=4', 'trainer.limit_val_batches=2',
         'trainer.limit_test_batches=2']
@@ -20,6 +20,14 @@ def test_one_epoch_writes_a_run_dir(run_cli, tmp_path):
     rows = list(csv.DictReader(open(run/'metrics.csv')))
     assert any(r.get('test_acc') for r in rows) and any(r.get('val_loss') for r in rows)
     assert (run/'checkpoints'/'last.ckpt').exists() and list((run/'checkpoints').glob('best-*.ckpt'))
+
+def test_a_run_without_test_reports_its_validation(run_cli, tmp_path):
+    "test=false on the digits: the report line has the validation metrics and no comparison with the SVC (it has no test accuracy)."
+    p = run_cli('experiment=quickstart', 'trainer.max_epochs=1', 'trainer.limit_train_batches=1', 'trainer.limit_val_batches=1',
+                'test=false', 'name=untested')
+    assert p.returncode == 0, p.stderr
+    assert 'val_acc=' in p.stdout and 'test_acc' not in p.stdout and 'SVC' not in p.stdout, p.stdout
+    assert beyond_allocator_note(p.stderr) == [], p.stderr
 
 def test_bad_override_exits_2_with_one_line(run_cli, tmp_path):
     for args, phrase in [(['model.lrr=0.1'], "unknown key 'model.lrr': did you mean 'model.lr'?"),

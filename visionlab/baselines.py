@@ -58,6 +58,6 @@ def report_svc(result,  # a `RunResult` of `visionlab.train.train`
               ) -> str | None:
     "The comparison line of a finished run with an SVC on its split; None where an SVC does not apply."
     cfg = getattr(result, 'config', None)     # a cross-validation summary has none: no single split to compare on
-    if cfg is None or not hasattr(result, 'metrics') or cfg.data.name not in REPORT_SVC_FOR or not svc_applies(cfg): return None
+    if cfg is None or 'test_acc' not in getattr(result, 'metrics', {}) or cfg.data.name not in REPORT_SVC_FOR or not svc_applies(cfg): return None   # test=false: no test accuracy to compare
     seconds = result.fit_time if getattr(result, 'fit_time', None) is not None else result.wall_time
     return svc_comparison(result.metrics, seconds, svc_baseline(cfg))     # the fit against the SVC's fit and score
