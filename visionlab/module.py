@@ -128,7 +128,7 @@ class VisionModule(ResultPlots, L.LightningModule):
         base = build_metrics(metrics, task, num_classes)
         self.metrics = nn.ModuleDict({f'{s}_': base.clone(prefix=f'{s}_') for s in ('train', 'val', 'test')})
         # each stage's loss: its epoch mean over every process, synced once an epoch (exact for any split of the images)
-        self.losses = nn.ModuleDict({f'{s}_': tm.MeanMetric(nan_strategy='disable') for s in ('train', 'val', 'test')})
+        self.losses = nn.ModuleDict({f'{s}_': tm.MeanMetric(nan_strategy='ignore') for s in ('train', 'val', 'test')})
         self.plot_data = nn.ModuleDict({f'{s}_': self._plot_metric() for s in self._plot_stages()})
         self.figures: dict = {}
         self._pending_plots: dict = {}   # stage: the fit's latest plot data, drawn when the fit ends
