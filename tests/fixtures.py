@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from visionlab.core import load_checkpoint
 
 __all__ = ['write_cifar', 'write_image_folder', 'write_digit_folder', 'write_digit_csv', 'checkpoint_epoch', 'kill_when']
 
@@ -54,7 +55,7 @@ def write_image_folder(root: Path,                 # the dataset folder: root/<s
 
 def checkpoint_epoch(ckpt: Path):
     "The epoch of checkpoint `ckpt` once it is completely written, else None."
-    try: return torch.load(ckpt, map_location='cpu', weights_only=False)['epoch']
+    try: return load_checkpoint(ckpt, mmap=False)['epoch']
     except Exception: return None
 
 

@@ -30,7 +30,7 @@ def test_two_process_ddp_ranks_agree(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     # rank 1 runs in a process Lightning launched: its exit status is not ours, so it leaves a mark when train() returned
     assert [(tmp_path/f'rank{r}.ok').read_text() for r in (0, 1)] == [str(tmp_path/'exp'/'ddp')] * 2, proc.stderr[-3000:]
-    r0, r1 = (torch.load(tmp_path/f'rank{r}.pt', weights_only=False) for r in (0, 1))
+    r0, r1 = (load_checkpoint(tmp_path/f'rank{r}.pt', mmap=False) for r in (0, 1))
     assert (r0['world'], r0['strategy'], r0['step'], r1['step']) == (2, 'DDPStrategy', 3, 3)
     assert r0['state'].keys() == r1['state'].keys()
     for k in r0['state']:        # every parameter agrees (on CPU batch-norm statistics stay per process: SyncBatchNorm is CUDA-only)

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest, torch
 from conftest import cli
 from fixtures import checkpoint_epoch as _epoch, kill_when as _kill_when
+from visionlab.core import load_checkpoint
 
 ENV = {**os.environ, 'WANDB_MODE': 'disabled', 'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1',
        'PYTHONPATH': str(Path(__file__).resolve().parents[1])}
@@ -117,7 +118,7 @@ def test_nonfinite_state_never_reaches_a_checkpoint(tmp_path):
     assert 'non-finite validation loss' in str(e.value) or 'non-finite model state' in str(e.value), e.value
     assert f"the last good checkpoint is {run/'checkpoints'/'last.ckpt'} (end of epoch 0)" in str(e.value)
     for f in (run/'checkpoints').glob('*.ckpt'):
-        ck = torch.load(f, weights_only=False)
+        ck = load_checkpoint(f, mmap=False)
         assert all(torch.isfinite(v).all() for v in ck['state_dict'].values() if v.is_floating_point()), f
     assert json.loads((run/'results.json').read_text())['status'] == 'failed'
     p = _run(str(run), tool='visionlab-predict', fast=False)                 # the good checkpoint predicts

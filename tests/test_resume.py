@@ -3,7 +3,9 @@ import csv, json, os, signal, subprocess, time
 import pytest
 import torch
 from conftest import cli
+from fixtures import checkpoint_epoch as _epoch
 from visionlab.optim import OptimSettings, lr_at
+from visionlab.core import load_checkpoint
 
 EPOCHS = 4                                                      # a 4-epoch cosine: the LR changes every epoch
 ARGS = ['data=digits', 'seed=7', f'trainer.max_epochs={EPOCHS}', 'data.batch_size=16', 'model.lr=0.1', 'model.scheduler=CosineAnneal',
@@ -12,10 +14,6 @@ ARGS = ['data=digits', 'seed=7', f'trainer.max_epochs={EPOCHS}', 'data.batch_siz
 CASES = {'plain': ([], 18), 'sam': (['model.sam=true'], 10), 'asam': (['model.adaptive_sam=true'], 10),
          'ema': (['model.ema_decay=0.9'], 18), 'swa': (['model.swa_epochs=3'], 18)}   # averaged weights: state_dict is the average
 
-def _epoch(ckpt):
-    "The epoch of a checkpoint that is completely written, else None."
-    try: return torch.load(ckpt, map_location='cpu', weights_only=False)['epoch']
-    except Exception: return None
 
 def _start(exp, name, args):
     return subprocess.Popen([cli('visionlab-train'), *ARGS, *args, f'exp_dir={exp}', f'name={name}'],
@@ -72,8 +70,8 @@ def test_sigkill_mid_epoch_then_resume_equals_uninterrupted(tmp_path, case):
     assert list(ref_lrs.values()) == pytest.approx([lr_at(e, OptimSettings(max_epochs=EPOCHS)) for e in range(EPOCHS)])
     got = _lrs(exp/name)                                         # the resumed run logs each epoch's LR once, the same
     assert sorted(s for s, _ in got) == sorted(ref_lrs) and all(lr == ref_lrs[s] for s, lr in got), got
-    a = torch.load(exp/'ref'/'checkpoints'/'last.ckpt', weights_only=False)
-    b = torch.load(last, weights_only=False)
+    a = load_checkpoint(exp/'ref'/'checkpoints'/'last.ckpt', mmap=False)
+    b = load_checkpoint(last, mmap=False)
     assert (a['epoch'], a['global_step']) == (b['epoch'], b['global_step']) == (EPOCHS - 1, EPOCHS * batches)
     assert a['state_dict'].keys() == b['state_dict'].keys()
     assert all(torch.equal(a['state_dict'][k], b['state_dict'][k]) for k in a['state_dict'])

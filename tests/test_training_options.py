@@ -3,6 +3,7 @@ import csv, logging, os, warnings
 from pathlib import Path
 import pytest, torch
 from visionlab.train import train
+from visionlab.core import load_checkpoint
 
 os.environ.setdefault('WANDB_MODE', 'disabled')
 logging.getLogger('lightning.pytorch').setLevel(logging.ERROR)
@@ -23,7 +24,7 @@ def test_every_option_once(tmp_path):
                       'model.metrics=[acc,f1,f1_per_class,pr,top5acc,auroc]', 'model.result_plot=all',
                       'trainer.gradient_clip_val=1.0', 'seed=3', 'logger=wandb', 'project=visionlab-tests'])
     assert a.config.model.sam and a.last_checkpoint.exists() and a.best_checkpoint.exists()
-    ckpt = torch.load(a.last_checkpoint, weights_only=False)
+    ckpt = load_checkpoint(a.last_checkpoint, mmap=False)
     assert ckpt['global_step'] == 9 and ckpt['epoch'] == 2            # SAM: one step per batch, 3 batches x 3 epochs
     lrs = [float(r['lr-SAM/pg1']) for r in csv.DictReader(open(a.run_dir/'metrics.csv')) if r.get('lr-SAM/pg1')]
     assert lrs == pytest.approx([0.025, 0.05, 0.025])                  # warm-up epoch, then cosine over the remaining 2
@@ -36,7 +37,7 @@ def test_every_option_once(tmp_path):
                       'model.result_plot=disable', 'trainer.precision=bf16-mixed', 'trainer.devices=1', 'model.shakedrop=false',
                       'trainer.log_every_n_steps=1'])
     assert b.figures == {} and not (b.run_dir/'plots').exists()
-    assert 'train_acc_step' in columns(b.run_dir) and torch.load(b.last_checkpoint, weights_only=False)['global_step'] == 6
+    assert 'train_acc_step' in columns(b.run_dir) and load_checkpoint(b.last_checkpoint, mmap=False)['global_step'] == 6
 
 @pytest.mark.slow
 def test_regression_digits(tmp_path):
