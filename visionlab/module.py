@@ -37,6 +37,17 @@ _MODULE_KEYS = ('task', 'num_classes', 'metrics', 'label_smoothing', 'mixup', 'm
 def _choice(key, value, choices):
     if value not in choices: raise ConfigError(f"{key}={value!r} is not one of {', '.join(choices)}")
 
+_CHOICES = {'task': ('model.task', _TASKS), 'result_plot': ('model.result_plot', _PLOTS),
+            'metric_computation_mode': ('model.metric_computation_mode', _MODES),
+            'sam_bn_stats': ('model.sam_bn_stats', SAM_BN_STATS), 'sam_schedule': ('model.sam_schedule', _SAM_SCHEDULES),
+            'tta': ('data.tta', _TTA)}   # VisionModule's arguments with fixed choices: the configuration key each comes from
+
+def _check_choices(**values):
+    "A one-line `ConfigError` for the first of `values` (VisionModule's arguments) that is not one of its choices."
+    for name, value in values.items():
+        key, choices = _CHOICES[name]
+        _choice(key, value, choices)
+
 def _conv2d_net(net: nn.Module) -> bool:
     "Whether `net` is a 2-D convolutional network (channels_last applies to 4-D tensors only)."
     convs = [m for m in net.modules() if isinstance(m, nn.modules.conv._ConvNd)]
@@ -113,11 +124,9 @@ class VisionModule(ResultPlots, L.LightningModule):
                  freeze_epochs: int = 0,  # epochs in which only the head learns
                  tta: str = 'none'):  # test-time augmentation of test and predict: none | flip (the image and its mirror)
         super().__init__()
-        _choice('model.task', task, _TASKS); _choice('model.result_plot', result_plot, _PLOTS)
-        _choice('model.metric_computation_mode', metric_computation_mode, _MODES)
-        _choice('model.sam_bn_stats', sam_bn_stats, SAM_BN_STATS); _choice('model.sam_schedule', sam_schedule, _SAM_SCHEDULES)
-        _choice('data.tta', tta, _TTA); self.tta = tta
-        self.sam_bn_stats, self.sam_schedule, self.freeze_epochs = sam_bn_stats, sam_schedule, freeze_epochs
+        _check_choices(task=task, result_plot=result_plot, metric_computation_mode=metric_computation_mode,
+                       sam_bn_stats=sam_bn_stats, sam_schedule=sam_schedule, tta=tta)
+        self.sam_bn_stats, self.sam_schedule, self.freeze_epochs, self.tta = sam_bn_stats, sam_schedule, freeze_epochs, tta
         self.net, self.task, self.num_classes = net, task, num_classes
         self.optim, self.label_smoothing = optim or OptimSettings(), label_smoothing
         self.mix = Mixup(mixup_alpha, task, num_classes) if mixup else None
@@ -127,15 +136,12 @@ class VisionModule(ResultPlots, L.LightningModule):
         self.result_plot, self.compile_args = result_plot, (dict(compile) if isinstance(compile, dict) else {} if compile else None)
         base = build_metrics(metrics, task, num_classes)
         self.metrics = nn.ModuleDict({f'{s}_': base.clone(prefix=f'{s}_') for s in ('train', 'val', 'test')})
-        # each stage's loss: its epoch mean over every process, synced once an epoch (exact for any split of the images)
-        self.losses = nn.ModuleDict({f'{s}_': tm.MeanMetric(nan_strategy='ignore') for s in ('train', 'val', 'test')})
+        self.losses = nn.ModuleDict({f'{s}_': tm.MeanMetric(nan_strategy='ignore') for s in ('train', 'val', 'test')})  # epoch means, all processes
         self.plot_data = nn.ModuleDict({f'{s}_': self._plot_metric() for s in self._plot_stages()})
-        self.figures: dict = {}
-        self._pending_plots: dict = {}   # stage: the fit's latest plot data, drawn when the fit ends
+        self.figures, self._pending_plots = {}, {}   # name: figure; stage: the fit's latest plot data, drawn when the fit ends
         self._updated: set = set()     # stages whose epoch-wise metrics hold updates
         self._buffered: dict = {}      # stage: the (outputs, targets) of batches not yet given to its metrics
-        self._compiled = None
-        self.channels_last, self._channels_last = channels_last, False   # asked for (None: auto); in use
+        self._compiled, self.channels_last, self._channels_last = None, channels_last, False   # channels_last: asked for (None: auto); in use
 
     @classmethod
     def from_config(cls, cfg, net: nn.Module) -> VisionModule:
