@@ -14,21 +14,17 @@ import torchmetrics as tm
 from typing_extensions import override
 
 from .core import ConfigError
+from .config import FIXED_CHOICES
 from .optim import OptimSettings, build_optimizer, build_scheduler
 from .models.core import head_of
 from .metrics import build_metrics
-from .regularize import Mixup, SAM, SAM_BN_STATS, sam_update
+from .regularize import Mixup, SAM, sam_update
 from .plots import confusion_matrix_figure, parity_figure, log_figure
 
 # %% auto #0
 __all__ = ['METRIC_BATCHES', 'ResultPlots', 'VisionModule']
 
 # %% ../nbs/30_module.ipynb #ed92a108
-_TASKS = ('classification', 'regression')
-_PLOTS = ('val', 'all', 'disable')
-_MODES = ('epochwise', 'stepwise')
-_SAM_SCHEDULES = ('default', 'reference')   # reference: the LR is never stepped under SAM, as in the reference's code
-_TTA = ('none', 'flip')   # data.tta: test-time augmentation of test and predict
 METRIC_BATCHES = 16   # epoch-wise metrics take the outputs of this many batches in one update (a torchmetrics update costs ~0.2 ms)
 _MODULE_KEYS = ('task', 'num_classes', 'metrics', 'label_smoothing', 'mixup', 'mixup_alpha', 'sam', 'adaptive_sam',
                 'sam_rho', 'sam_bn_stats', 'sam_schedule', 'metric_computation_mode', 'result_plot', 'compile', 'channels_last',
@@ -37,16 +33,13 @@ _MODULE_KEYS = ('task', 'num_classes', 'metrics', 'label_smoothing', 'mixup', 'm
 def _choice(key, value, choices):
     if value not in choices: raise ConfigError(f"{key}={value!r} is not one of {', '.join(choices)}")
 
-_CHOICES = {'task': ('model.task', _TASKS), 'result_plot': ('model.result_plot', _PLOTS),
-            'metric_computation_mode': ('model.metric_computation_mode', _MODES),
-            'sam_bn_stats': ('model.sam_bn_stats', SAM_BN_STATS), 'sam_schedule': ('model.sam_schedule', _SAM_SCHEDULES),
-            'tta': ('data.tta', _TTA)}   # VisionModule's arguments with fixed choices: the configuration key each comes from
+_CHOICE_KEYS = {'task': 'model.task', 'result_plot': 'model.result_plot', 'metric_computation_mode': 'model.metric_computation_mode',
+                'sam_bn_stats': 'model.sam_bn_stats', 'sam_schedule': 'model.sam_schedule',
+                'tta': 'data.tta'}   # VisionModule's arguments with fixed choices: the configuration key of each (`FIXED_CHOICES`)
 
 def _check_choices(**values):
-    "A one-line `ConfigError` for the first of `values` (VisionModule's arguments) that is not one of its choices."
-    for name, value in values.items():
-        key, choices = _CHOICES[name]
-        _choice(key, value, choices)
+    "A one-line `ConfigError` for the first of `values` (VisionModule's arguments) that is not one of its key's `FIXED_CHOICES`."
+    for name, value in values.items(): _choice(_CHOICE_KEYS[name], value, FIXED_CHOICES[_CHOICE_KEYS[name]])
 
 def _conv2d_net(net: nn.Module) -> bool:
     "Whether `net` is a 2-D convolutional network (channels_last applies to 4-D tensors only)."
@@ -167,7 +160,7 @@ class VisionModule(ResultPlots, L.LightningModule):
     def tta_forward(self, x, tta: str | None = None):
         "The outputs that test and predict use: under TTA 'flip' the log of the mean class probabilities of `x` and its mirror image (regression: the mean value)."
         tta = self.tta if tta is None else tta
-        _choice('data.tta', tta, _TTA)
+        _check_choices(tta=tta)
         out = self(x)
         if tta == 'none': return out
         mirrored = self(x.flip(-1))
